@@ -1,0 +1,1 @@
+"""Tandem's custom actions, one module a feature; rasa-sdk registers them all."""

@@ -1,0 +1,174 @@
+"""Handing the conversation to a person, and taking it back afterwards."""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.business_hours import current_status
+from actions.handoff_client import HandoffClient, HandoffUnavailable
+from actions.handoff_context import handoff_context
+from actions.handoff_decision import decide_handoff
+from actions.offline_contact import offer_offline_contact
+from actions.settings import load_settings
+
+logger = logging.getLogger(__name__)
+
+# After a handoff the conversation starts afresh for the mood tracking.
+RESET_MOOD = [SlotSet("escalation", None), SlotSet("frustration", 0.0)]
+_SCORE = re.compile(r"(?<!\d)([1-5])(?!\d)")
+_SCORE_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+
+
+def handoff_client() -> HandoffClient:
+    settings = load_settings()
+    return HandoffClient(
+        settings.handoff_url,
+        settings.service_secret,
+        settings.handoff_timeout_seconds,
+    )
+
+
+def end_active_form(tracker: Tracker) -> list[EventType]:
+    """Closes a half-filled form so it does not resume when the bot takes over."""
+    if tracker.active_loop_name:
+        return [ActiveLoop(None), SlotSet("requested_slot", None)]
+    return []
+
+
+def rating_from(text: str) -> int | None:
+    """The 1–5 score in a customer's answer ("4점이요", "5 stars", "four")."""
+    match = _SCORE.search(text)
+    if match:
+        return int(match.group(1))
+    for word in re.findall(r"[a-z]+", text.lower()):
+        if word in _SCORE_WORDS:
+            return _SCORE_WORDS[word]
+    return None
+
+
+class ActionHandoff(Action):
+    """Queues the conversation for an agent with its context, then pauses the bot.
+
+    Outside business hours nothing is queued: the bot says when people are back and
+    offers a callback or a ticket instead (``actions/offline_contact.py``).
+    """
+
+    def name(self) -> str:
+        return "action_handoff"
+
+    async def run(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> list[EventType]:
+        decision = decide_handoff(tracker)
+        events = end_active_form(tracker)
+        hours = current_status()
+        if not hours.open:
+            return [
+                *events,
+                *offer_offline_contact(
+                    dispatcher,
+                    hours,
+                    tracker.get_slot("language") or "ko",
+                    decision.reason,
+                    trigger=decision.trigger,
+                    skill=decision.skill,
+                    priority=decision.priority,
+                ),
+            ]
+        context = handoff_context(
+            tracker,
+            decision.reason,
+            trigger=decision.trigger,
+            skill=decision.skill,
+            priority=decision.priority,
+        )
+        try:
+            queued = await handoff_client().request_handoff(context)
+        except HandoffUnavailable as error:
+            logger.error("Handoff for %s failed: %s", tracker.sender_id, error)
+            dispatcher.utter_message(response="utter_handoff_unavailable")
+            return events
+        if decision.opening_response:
+            dispatcher.utter_message(response=decision.opening_response)
+        dispatcher.utter_message(
+            response="utter_handoff_queued", queue_position=queued.queue_position or 1
+        )
+        if queued.estimated_wait_seconds:
+            dispatcher.utter_message(
+                response="utter_handoff_wait",
+                wait_minutes=max(1, math.ceil(queued.estimated_wait_seconds / 60)),
+            )
+        return [*events, *RESET_MOOD, ConversationPaused()]
+
+
+class ActionHandoffClosed(Action):
+    """The agent closed the handoff: greet the customer back and ask for a rating."""
+
+    def name(self) -> str:
+        return "action_handoff_closed"
+
+    async def run(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> list[EventType]:
+        dispatcher.utter_message(response="utter_handoff_closed")
+        dispatcher.utter_message(response="utter_ask_csat")
+        return []
+
+
+class ActionHandoffCancelled(Action):
+    """The customer left the queue: the bot is in charge again."""
+
+    def name(self) -> str:
+        return "action_handoff_cancelled"
+
+    async def run(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> list[EventType]:
+        dispatcher.utter_message(response="utter_handoff_cancelled")
+        return []
+
+
+class ActionSubmitCsat(Action):
+    """Sends the customer's 1–5 rating to the handoff service's numbers."""
+
+    def name(self) -> str:
+        return "action_submit_csat"
+
+    async def run(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> list[EventType]:
+        score = rating_from(str(tracker.latest_message.get("text") or ""))
+        if score is None:
+            dispatcher.utter_message(response="utter_ask_csat")
+            return []
+        handoff_id = tracker.get_slot("handoff_id")
+        try:
+            await handoff_client().submit_rating(
+                tracker.sender_id,
+                score,
+                int(handoff_id) if handoff_id is not None else None,
+            )
+        except HandoffUnavailable as error:
+            # The rating is lost, not the conversation: thank the customer anyway.
+            logger.error("Rating of %s not stored: %s", tracker.sender_id, error)
+        dispatcher.utter_message(response="utter_csat_thanks")
+        return [SlotSet("handoff_id", None)]

@@ -1,0 +1,163 @@
+"""Why the bot hands off, to which queue, and how urgently.
+
+One table per kind of trigger; ``decide_handoff`` reads the conversation and picks the
+first that applies, in this order: failed identity verification, distress, a complex
+topic, anger or accumulated frustration, an explicit request, an accepted offer after
+the bot kept failing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rasa_sdk import Tracker
+
+from actions.handoff_context import current_session_events
+
+EXPLICIT_REQUEST = "explicit_request"
+COMPLEX_TOPIC = "complex_topic"
+EMOTION = "emotion"
+REPEATED_FAILURE = "repeated_failure"
+VERIFICATION_FAILED = "verification_failed"
+OTHER = "other"
+
+GENERAL = "general"
+NORMAL, HIGH, URGENT = "normal", "high", "urgent"
+
+
+@dataclass(frozen=True)
+class Topic:
+    reason: str
+    skill: str
+    priority: str = NORMAL
+
+
+# Topics the bot does not resolve on its own. Internet or TV trouble reaches a person
+# only after the basic troubleshooting failed: the bot's own (see
+# data/rules/handoff.yml) or the customer's, told in the first message.
+COMPLEX_TOPICS = {
+    "report_internet_down": Topic("technical_fault", "technical"),
+    "report_fix_failed": Topic("technical_fault", "technical"),
+    "report_broken_device": Topic("broken_device", "technical"),
+    "request_contract_change": Topic("contract_change", "retention"),
+    "request_cancellation": Topic("cancellation", "retention"),
+    "dispute_bill": Topic("billing_dispute", "billing"),
+    "request_discount": Topic("discount_request", "retention"),
+    "moving_abroad": Topic("moving_abroad", "retention"),
+    "report_bereavement": Topic("bereavement", GENERAL, HIGH),
+}
+# The skill a conversation's subject belongs to, for handoffs that are not about a
+# complex topic (an explicit request, anger) but happen while discussing one.
+SKILL_BY_INTENT = {
+    **{intent: topic.skill for intent, topic in COMPLEX_TOPICS.items()},
+    **dict.fromkeys(
+        (
+            "ask_bill",
+            "ask_bill_history",
+            "ask_bill_breakdown",
+            "ask_payment_status",
+            "ask_payment_methods",
+            "change_autopay_date",
+        ),
+        "billing",
+    ),
+    "ask_outage": "technical",
+}
+# Intents that carry no subject of their own.
+CONTENTLESS_INTENTS = frozenset(
+    {
+        "affirm",
+        "deny",
+        "greet",
+        "goodbye",
+        "thank",
+        "inform_phone",
+        "rate_service",
+        "nlu_fallback",
+        "request_human",
+        "choose_callback",
+        "complain",
+        "inform",
+        "inform_code",
+    }
+)
+
+# Asking for a person, in the chat or on the phone.
+EXPLICIT_REQUEST_INTENTS = frozenset({"request_human", "choose_callback"})
+
+DISTRESSED = "distressed_customer"
+ANGRY = "angry_customer"
+FRUSTRATED = "frustrated_customer"
+OFFER_RESPONSE = "utter_offer_person"
+
+
+@dataclass(frozen=True)
+class HandoffDecision:
+    trigger: str
+    reason: str
+    skill: str
+    priority: str
+    opening_response: str | None
+    """What the bot says before the queue position, if anything."""
+
+
+def topic_intent(tracker: Tracker) -> str | None:
+    """The latest intent of the session that names a subject."""
+    for event in reversed(current_session_events(tracker)):
+        if event.get("event") != "user":
+            continue
+        name = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if name and name not in CONTENTLESS_INTENTS and not name.startswith("EXTERNAL"):
+            return str(name)
+    return None
+
+
+def _last_bot_response(tracker: Tracker) -> str | None:
+    for event in reversed(tracker.events):
+        if event.get("event") == "bot":
+            return (event.get("metadata") or {}).get("utter_action")
+    return None
+
+
+def decide_handoff(tracker: Tracker) -> HandoffDecision:
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    topic = topic_intent(tracker)
+    skill = SKILL_BY_INTENT.get(topic or "", GENERAL)
+    escalation = tracker.get_slot("escalation")
+    latest_emotion = (tracker.latest_message.get("emotion") or {}) if intent else {}
+
+    if tracker.get_slot("verification_failed"):
+        return HandoffDecision(
+            VERIFICATION_FAILED, "verification_failed", GENERAL, NORMAL, None
+        )
+    if escalation == DISTRESSED:
+        angry_too = float(latest_emotion.get("anger") or 0) >= 0.8
+        return HandoffDecision(
+            EMOTION,
+            DISTRESSED,
+            skill,
+            URGENT if angry_too else HIGH,
+            "utter_handoff_distress",
+        )
+    complex_topic = COMPLEX_TOPICS.get(intent or "") or (
+        COMPLEX_TOPICS.get(topic or "") if intent == "deny" else None
+    )
+    if complex_topic is not None:
+        gentle = complex_topic.reason == "bereavement"
+        return HandoffDecision(
+            COMPLEX_TOPIC,
+            complex_topic.reason,
+            complex_topic.skill,
+            complex_topic.priority,
+            "utter_handoff_distress" if gentle else "utter_handoff_complex",
+        )
+    if escalation in (ANGRY, FRUSTRATED) or intent == "complain":
+        reason = FRUSTRATED if escalation == FRUSTRATED else ANGRY
+        return HandoffDecision(EMOTION, reason, skill, HIGH, "utter_handoff_empathy")
+    if intent in EXPLICIT_REQUEST_INTENTS:
+        return HandoffDecision(EXPLICIT_REQUEST, "human_requested", skill, NORMAL, None)
+    if intent == "affirm" and _last_bot_response(tracker) == OFFER_RESPONSE:
+        return HandoffDecision(
+            REPEATED_FAILURE, "bot_not_understanding", GENERAL, NORMAL, None
+        )
+    return HandoffDecision(OTHER, "bot_could_not_help", skill, NORMAL, None)

@@ -1,0 +1,34 @@
+"""The action server's settings, read from the environment in one place."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ActionSettings:
+    handoff_url: str
+    service_secret: str
+    handoff_timeout_seconds: float
+    demo_backend_path: Path
+    # Where the demo back end "sends" one-time codes (docs/backend.md).
+    dev_outbox_path: Path = Path("var/dev_outbox.log")
+
+
+@lru_cache(maxsize=1)
+def load_settings() -> ActionSettings:
+    return ActionSettings(
+        handoff_url=os.environ.get("TANDEM_HANDOFF_URL", "http://127.0.0.1:8080"),
+        service_secret=os.environ.get("TANDEM_SERVICE_SECRET", ""),
+        handoff_timeout_seconds=float(
+            os.environ.get("TANDEM_HANDOFF_TIMEOUT_SECONDS", "5")
+        ),
+        demo_backend_path=Path(
+            os.environ.get("TANDEM_DEMO_BACKEND_DB", "var/demo_backend.db")
+        ),
+        dev_outbox_path=Path(os.environ.get("TANDEM_VAR_DIR", "var"))
+        / "dev_outbox.log",
+    )

@@ -1,0 +1,219 @@
+"""Who the customer is: a phone number, then a one-time code sent to it.
+
+No account data is shown before this succeeds. A verified identity is kept in the
+``verified_customer_id`` slot, which lasts for the conversation session only (slots
+are not carried over to a new session). Every form that needs account data asks
+for the two verification slots first, through ``VerificationSlots``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.backend import (
+    BackendUnavailable,
+    CodeCheck,
+    Customer,
+    get_backend,
+)
+from actions.formatting import mask_phone_number
+from actions.phone_numbers import find_mobile_number
+
+VERIFICATION_SLOTS = ["phone_number", "otp_code"]
+# Phone numbers that are malformed or on no account: after this many a person
+# takes over, so the chat cannot be used to find out which numbers are ours.
+MAX_PHONE_NUMBER_FAILURES = 3
+CODE_LENGTH = 6
+CODE_MINUTES = 5
+_NOT_DIGITS = re.compile(r"\D")
+
+
+def verified_customer_id(tracker: Tracker) -> int | None:
+    value = tracker.get_slot("verified_customer_id")
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def verification_failed(tracker: Tracker) -> bool:
+    return bool(tracker.get_slot("verification_failed"))
+
+
+def phone_number_failures(tracker: Tracker) -> int:
+    try:
+        return int(tracker.get_slot("phone_number_failures") or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def handoff_after_failed_verification(
+    dispatcher: CollectingDispatcher, tracker: Tracker
+) -> list[EventType]:
+    """Too many wrong codes or unknown numbers: a person takes over (the handoff
+    reads the slot)."""
+    if phone_number_failures(tracker) >= MAX_PHONE_NUMBER_FAILURES:
+        dispatcher.utter_message(response="utter_phone_number_failed")
+    else:
+        dispatcher.utter_message(response="utter_verification_failed")
+    return [SlotSet("verification_failed", True), FollowupAction("action_handoff")]
+
+
+def _refuse_phone_number(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    response: str,
+    phone_number: str,
+) -> dict[str, Any]:
+    failures = phone_number_failures(tracker) + 1
+    if failures >= MAX_PHONE_NUMBER_FAILURES:
+        return {
+            "phone_number": None,
+            "phone_number_failures": failures,
+            "verification_failed": True,
+        }
+    dispatcher.utter_message(response=response, phone_number=phone_number)
+    return {"phone_number": None, "phone_number_failures": failures}
+
+
+async def customer_for_phone(tracker: Tracker) -> Customer | None:
+    phone_number = tracker.get_slot("phone_number")
+    if not phone_number:
+        return None
+    return await get_backend().find_customer_by_phone(str(phone_number))
+
+
+class VerificationSlots:
+    """Validation of the phone number and the one-time code, shared by every form
+    that needs a verified customer."""
+
+    @staticmethod
+    def verification_slots(tracker: Tracker) -> list[str]:
+        if verified_customer_id(tracker) is not None or verification_failed(tracker):
+            return []
+        return list(VERIFICATION_SLOTS)
+
+    async def validate_phone_number(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        phone_number = find_mobile_number(str(slot_value))
+        if phone_number is None:
+            return _refuse_phone_number(
+                dispatcher, tracker, "utter_invalid_phone_number", str(slot_value)
+            )
+        try:
+            customer = await get_backend().find_customer_by_phone(phone_number)
+        except BackendUnavailable:
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return {"phone_number": None}
+        if customer is None:
+            return _refuse_phone_number(
+                dispatcher, tracker, "utter_unknown_phone_number", phone_number
+            )
+        return {"phone_number": phone_number}
+
+    async def validate_otp_code(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        # The code never stays in a slot: it is checked and forgotten.
+        code = _NOT_DIGITS.sub("", str(slot_value))
+        if len(code) != CODE_LENGTH:
+            dispatcher.utter_message(response="utter_otp_code_format")
+            return {"otp_code": None}
+        backend = get_backend()
+        try:
+            customer = await customer_for_phone(tracker)
+            if customer is None:
+                return {"otp_code": None, "phone_number": None, "otp_sent_to": None}
+            result = await backend.check_verification_code(customer.id, code)
+            if result.outcome in (CodeCheck.EXPIRED, CodeCheck.NO_CODE):
+                await backend.send_verification_code(customer.id)
+        except BackendUnavailable:
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return {"otp_code": None}
+        if result.outcome is CodeCheck.VERIFIED:
+            dispatcher.utter_message(
+                response="utter_verified", customer_name=customer.name
+            )
+            return {
+                "otp_code": None,
+                "verified_customer_id": str(customer.id),
+                "verified_customer_name": customer.name,
+            }
+        if result.outcome is CodeCheck.WRONG:
+            dispatcher.utter_message(
+                response="utter_otp_wrong", attempts_left=result.attempts_left
+            )
+            return {"otp_code": None}
+        if result.outcome is CodeCheck.TOO_MANY_ATTEMPTS:
+            return {"otp_code": None, "verification_failed": True}
+        dispatcher.utter_message(
+            response="utter_otp_expired",
+            masked_phone_number=mask_phone_number(customer.phone_number),
+            minutes=CODE_MINUTES,
+        )
+        return {"otp_code": None}
+
+
+class ValidateVerificationForm(VerificationSlots, FormValidationAction):
+    def name(self) -> str:
+        return "validate_verification_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        return self.verification_slots(tracker)
+
+
+class ActionAskOtpCode(Action):
+    """Asking for the code is sending it: once per phone number, again only when
+    a code expired (the validator re-sends then)."""
+
+    def name(self) -> str:
+        return "action_ask_otp_code"
+
+    async def run(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[EventType]:
+        phone_number = tracker.get_slot("phone_number")
+        if phone_number and tracker.get_slot("otp_sent_to") == phone_number:
+            dispatcher.utter_message(response="utter_ask_otp_code")
+            return []
+        try:
+            customer = await customer_for_phone(tracker)
+            if customer is None:
+                dispatcher.utter_message(response="utter_ask_phone_number")
+                return [SlotSet("phone_number", None)]
+            await get_backend().send_verification_code(customer.id)
+        except BackendUnavailable:
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return []
+        dispatcher.utter_message(
+            response="utter_otp_sent",
+            masked_phone_number=mask_phone_number(customer.phone_number),
+            minutes=CODE_MINUTES,
+        )
+        return [SlotSet("otp_sent_to", phone_number)]

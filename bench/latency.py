@@ -1,0 +1,358 @@
+"""Bot reply latency: the REST round trip (``POST /webhooks/rest/webhook``) of Tandem
+against a vanilla ``rasa init`` bot measured in the same run, at 1 and 10 concurrent
+conversations. Writes the "Bot reply latency" section of docs/benchmarks.md.
+
+    .venv/bot/bin/python -m bench.latency [--rounds 2] [--no-write]
+
+Everything listens on 127.0.0.1 on free ports and stops when the run ends; every
+load phase is a fixed number of conversations. The bots take turns phase by phase,
+so a busy moment of the machine does not fall on one bot only. A third server runs
+Tandem's model without the SQL tracker store and the event broker, and each bot's
+``POST /model/parse`` is timed alone, to show where Tandem's time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import numpy as np
+
+from bench.latency_processes import TANDEM_MODEL, Bot, start_tandem, start_vanilla
+from bench.latency_profile import median_steps
+from bench.nlu_report import machine_description, replace_section
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCUMENT = ROOT / "docs" / "benchmarks.md"
+SECTION = "Bot reply latency"
+REQUEST_TIMEOUT_SECONDS = 60
+
+# Conversations that stay with the bot: a greeting, a bill question with the demo
+# customer's number, a sign-up question; Korean and English in turn.
+TANDEM_CONVERSATIONS = [
+    ["안녕하세요", "010-1234-5678 이번 달 요금 얼마예요?", "가입 방법 알려주세요"],
+    ["hello", "how much is my bill? my number is 010-1234-5678", "how do I sign up?"],
+]
+VANILLA_CONVERSATIONS = [
+    ["hello", "I am feeling great", "bye"],
+    ["hi there", "very good", "goodbye"],
+]
+PARSE_TEXTS = {
+    "tandem": [text for turns in TANDEM_CONVERSATIONS for text in turns],
+    "vanilla": [text for turns in VANILLA_CONVERSATIONS for text in turns],
+}
+# (concurrent conversations, conversations per worker) of one phase.
+PHASES = [(1, 20), (10, 6)]
+PARSES_PER_ROUND = 60
+PROFILED_CONVERSATIONS = 20
+PROFILE_ROWS = 8
+GOAL_RATIO = 1.3
+ADVICE = """
+Tandem misses the goal. Its NLU is not the cause (it parses as fast as vanilla's);
+the time goes to what Tandem does around every message: loading and saving the
+tracker in the SQL store and handing events to the broker (the difference to the
+bare server), the action server round trip of the `action_track_message` slot mapping
+before every prediction, and more policies over a larger domain. What would bring it
+closer: fill the `language` slot without the action server (for example from an
+entity the language detector sets) and keep in that action only the bookkeeping that
+must steer the next reply; a tracker store that does not rewrite the conversation on
+every message (Redis, or PostgreSQL); and at 10 concurrent conversations, more than
+one Rasa process behind a shared lock store, since one process works on one message
+at a time.
+"""
+
+
+@dataclass
+class Samples:
+    latencies_ms: dict[tuple[str, int], list[float]] = field(default_factory=dict)
+    parse_ms: dict[str, list[float]] = field(default_factory=dict)
+    failures: dict[str, int] = field(default_factory=dict)
+    senders: dict[tuple[str, int], list[str]] = field(default_factory=dict)
+    steps_ms: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def add(self, bot: str, concurrency: int, values: Sequence[float]) -> None:
+        self.latencies_ms.setdefault((bot, concurrency), []).extend(values)
+
+
+async def _conversation(
+    session: aiohttp.ClientSession,
+    bot: Bot,
+    turns: list[str],
+    samples: Samples,
+    concurrency: int = 0,
+) -> list[float]:
+    sender = f"bench-{uuid.uuid4().hex}"
+    samples.senders.setdefault((bot.name, concurrency), []).append(sender)
+    latencies = []
+    for text in turns:
+        started = time.perf_counter()
+        async with session.post(
+            f"{bot.url}/webhooks/rest/webhook", json={"sender": sender, "message": text}
+        ) as response:
+            replies = await response.json() if response.status == 200 else None
+        latencies.append((time.perf_counter() - started) * 1000)
+        if not replies:
+            key = f"{bot.name}: {text}"
+            samples.failures[key] = samples.failures.get(key, 0) + 1
+    return latencies
+
+
+async def _phase(
+    session: aiohttp.ClientSession,
+    bot: Bot,
+    conversations: list[list[str]],
+    concurrency: int,
+    per_worker: int,
+    samples: Samples,
+) -> None:
+    async def worker(index: int) -> list[float]:
+        latencies: list[float] = []
+        for number in range(per_worker):
+            turns = conversations[(index + number) % len(conversations)]
+            latencies += await _conversation(session, bot, turns, samples, concurrency)
+        return latencies
+
+    results = await asyncio.gather(*(worker(index) for index in range(concurrency)))
+    samples.add(
+        bot.name, concurrency, [value for result in results for value in result]
+    )
+
+
+async def _parses(
+    session: aiohttp.ClientSession, bot: Bot, texts: list[str], samples: Samples
+) -> None:
+    for number in range(PARSES_PER_ROUND):
+        started = time.perf_counter()
+        async with session.post(
+            f"{bot.url}/model/parse?token={bot.token}",
+            json={"text": texts[number % len(texts)]},
+        ) as response:
+            response.raise_for_status()
+            await response.read()
+        elapsed = (time.perf_counter() - started) * 1000
+        samples.parse_ms.setdefault(bot.name, []).append(elapsed)
+
+
+async def measure(bots: list[tuple[Bot, list[list[str]], str]], rounds: int) -> Samples:
+    samples = Samples()
+    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        for bot, conversations, _ in bots:
+            # Lazily built state (first tracker, first action call) is not latency.
+            for turns in conversations:
+                await _conversation(session, bot, turns, Samples())
+        for round_number in range(rounds):
+            for concurrency, per_worker in PHASES:
+                for bot, conversations, _ in bots:
+                    print(
+                        f"{time.strftime('%H:%M:%S')} round {round_number + 1}: "
+                        f"{bot.name}, {concurrency} concurrent",
+                        flush=True,
+                    )
+                    await _phase(
+                        session, bot, conversations, concurrency, per_worker, samples
+                    )
+            for bot, _, parse_set in bots:
+                await _parses(session, bot, PARSE_TEXTS[parse_set], samples)
+        for bot, _, _ in bots:
+            samples.steps_ms[bot.name] = await _profile(session, bot, samples)
+    return samples
+
+
+async def _profile(
+    session: aiohttp.ClientSession, bot: Bot, samples: Samples
+) -> dict[str, float]:
+    """Median step times over the conversations held one at a time."""
+    trackers = []
+    for sender in samples.senders[(bot.name, 1)][:PROFILED_CONVERSATIONS]:
+        async with session.get(
+            f"{bot.url}/conversations/{sender}/tracker?token={bot.token}"
+        ) as response:
+            response.raise_for_status()
+            trackers.append((await response.json())["events"])
+    return median_steps(trackers)
+
+
+def summary(samples: Samples) -> dict[str, Any]:
+    def stats(values: Sequence[float]) -> dict[str, float]:
+        array = np.asarray(values)
+        return {
+            "count": int(array.size),
+            "p50_ms": float(np.percentile(array, 50)),
+            "p99_ms": float(np.percentile(array, 99)),
+        }
+
+    return {
+        "round_trip": {
+            f"{bot}@{concurrency}": stats(values)
+            for (bot, concurrency), values in samples.latencies_ms.items()
+        },
+        "parse": {bot: stats(values) for bot, values in samples.parse_ms.items()},
+        "failures": samples.failures,
+        "steps_ms": samples.steps_ms,
+    }
+
+
+def model_name(model: Path) -> str:
+    model = model.resolve()
+    return str(model.relative_to(ROOT)) if model.is_relative_to(ROOT) else str(model)
+
+
+def steps_table(steps: dict[str, dict[str, float]]) -> str:
+    """Median time of each step of a turn inside Rasa, the slowest of Tandem first."""
+    names = ("tandem", "tandem-bare", "vanilla")
+    if not all(name in steps for name in names):
+        return "(no tracker profile in this run)"
+    # A step that runs in fewer than half the turns has a median of zero.
+    labels = sorted(
+        {
+            label
+            for name in names
+            for label, milliseconds in steps[name].items()
+            if milliseconds >= 0.5
+        }
+        - {"total"},
+        key=lambda label: -steps["tandem"].get(label, 0.0),
+    )
+    lines = [
+        "| step of a turn (median) | Tandem | Tandem without tracker store, broker "
+        "| vanilla |",
+        "|---|---|---|---|",
+    ]
+    for label in [*labels[:PROFILE_ROWS], "total"]:
+        cells = " | ".join(
+            f"{steps[name][label]:.0f} ms" if label in steps[name] else "–"
+            for name in names
+        )
+        lines.append(f"| `{label}` | {cells} |")
+    return "\n".join(lines)
+
+
+def report(results: dict[str, Any], machine: str) -> str:
+    trips, parse = results["round_trip"], results["parse"]
+    rows = []
+    for concurrency, _ in PHASES:
+        tandem, bare, vanilla = (
+            trips[f"{name}@{concurrency}"]
+            for name in ("tandem", "tandem-bare", "vanilla")
+        )
+        rows.append(
+            f"| {concurrency} | {vanilla['p50_ms']:.0f} / {vanilla['p99_ms']:.0f} ms "
+            f"| {tandem['p50_ms']:.0f} / {tandem['p99_ms']:.0f} ms "
+            f"| **{tandem['p50_ms'] / vanilla['p50_ms']:.2f}× / "
+            f"{tandem['p99_ms'] / vanilla['p99_ms']:.2f}×** "
+            f"| {bare['p50_ms']:.0f} / {bare['p99_ms']:.0f} ms |"
+        )
+    table = "\n".join(rows)
+    worst_ratio = max(
+        trips[f"tandem@{concurrency}"]["p50_ms"]
+        / trips[f"vanilla@{concurrency}"]["p50_ms"]
+        for concurrency, _ in PHASES
+    )
+    header = (
+        "| concurrent conversations | vanilla p50 / p99 | Tandem p50 / p99 "
+        "| Tandem ÷ vanilla (p50 / p99) "
+        "| Tandem without SQL tracker store and broker |\n|---|---|---|---|---|"
+    )
+    requests = ", ".join(
+        f"{trips[f'vanilla@{concurrency}']['count']} at {concurrency}"
+        for concurrency, _ in PHASES
+    )
+    failures = (
+        "; ".join(f"{where} ({count}×)" for where, count in results["failures"].items())
+        or "none"
+    )
+    return f"""
+`make bench-latency` (`bench/latency.py`) times `POST /webhooks/rest/webhook` from
+request to reply at 1 and 10 concurrent conversations, three turns each that stay
+with the bot (a greeting, a bill question with the demo customer's number, a sign-up
+question; Korean and English in turn). The baseline is a vanilla `rasa init` bot
+(its own stories, CountVectors + DIET + TED, in-memory trackers, its action server)
+measured in the same run, the bots taking turns phase by phase. Tandem's model:
+{results["model"]}. Measured on {machine}, shared with other work,
+{results["date"]}. Goal: Tandem within {GOAL_RATIO}× of vanilla.
+
+{header}
+{table}
+
+Requests timed per bot: {requests} concurrent. Turns answered with no reply at all:
+{failures}.
+
+Where Tandem's time goes: `POST /model/parse` alone (the NLU pipeline without any
+dialogue) takes {parse["tandem"]["p50_ms"]:.0f} ms at p50 for Tandem
+({parse["tandem"]["p99_ms"]:.0f} ms p99) against
+{parse["vanilla"]["p50_ms"]:.0f} ms ({parse["vanilla"]["p99_ms"]:.0f} ms) for vanilla;
+the last column runs Tandem's model with in-memory trackers and no event broker, so
+its difference to the Tandem column is what the SQL tracker store and the broker
+cost. Inside Rasa, from the customer's message (stamped once understood) to the bot
+listening again, the median time of each step over all turns of the conversations
+held one at a time, read from the tracker's event timestamps (`slot event` is the slot
+extraction before any prediction, where the custom slot mapping
+`action_track_message` calls the action server; `action_listen` is the prediction
+after the reply; a step that runs in fewer than half the turns has a median of 0 and
+is left out, so the steps do not add up to the total):
+
+{steps_table(results.get("steps_ms", {}))}
+{ADVICE if worst_ratio > GOAL_RATIO else ""}"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of all phases")
+    parser.add_argument(
+        "--model", type=Path, default=TANDEM_MODEL, help="Tandem's trained model"
+    )
+    parser.add_argument(
+        "--no-write", action="store_true", help="print, don't write docs"
+    )
+    parser.add_argument(
+        "--results", type=Path, help="report the results JSON of an earlier run"
+    )
+    arguments = parser.parse_args()
+    if arguments.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    # Stopped from outside, the servers must still be stopped on the way out.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    if arguments.results:
+        results = json.loads(arguments.results.read_text("utf-8"))
+    else:
+        with tempfile.TemporaryDirectory(prefix="tandem-bench-latency-") as name:
+            folder = Path(name)
+            with ExitStack() as stack:
+                print(f"{time.strftime('%H:%M:%S')} starting the servers", flush=True)
+                tandem, bare = start_tandem(stack, folder, arguments.model.resolve())
+                vanilla = start_vanilla(stack, folder)
+                bots = [
+                    (tandem, TANDEM_CONVERSATIONS, "tandem"),
+                    (bare, TANDEM_CONVERSATIONS, "tandem"),
+                    (vanilla, VANILLA_CONVERSATIONS, "vanilla"),
+                ]
+                samples = asyncio.run(measure(bots, arguments.rounds))
+        results = {
+            "date": time.strftime("%Y-%m-%d"),
+            "model": f"`{model_name(arguments.model)}`",
+            **summary(samples),
+        }
+        print(json.dumps(results, indent=2, ensure_ascii=False))
+    body = report(results, machine_description())
+    if arguments.no_write:
+        print(body)
+    else:
+        replace_section(DOCUMENT, SECTION, body)
+        print(f"wrote the '{SECTION}' section of {DOCUMENT}")
+
+
+if __name__ == "__main__":
+    main()

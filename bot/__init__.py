@@ -1,0 +1,1 @@
+"""Rasa-side extensions of Tandem: the spaCy pipeline, NLU components, event broker."""

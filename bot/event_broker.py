@@ -1,0 +1,221 @@
+"""Forwards Rasa's tracker events to the handoff service, without ever holding Rasa up.
+
+Rasa calls ``publish`` synchronously for every tracker event. This broker only appends
+the event to a bounded in-memory buffer and wakes a background task, which posts
+batches to ``POST /api/rasa/events``. When the service is slow or down the task retries
+with exponential backoff while the buffer keeps filling; when the buffer is full the
+oldest events are dropped (and counted) rather than growing without bound. The service
+de-duplicates, so a batch that was delivered but not acknowledged can safely be sent
+again.
+
+Configured in ``endpoints.yml``::
+
+    event_broker:
+      type: bot.event_broker.HandoffEventBroker
+      url: http://127.0.0.1:8080
+      secret: ${TANDEM_SERVICE_SECRET}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from asyncio import AbstractEventLoop
+from collections import deque
+from collections.abc import Iterable
+from typing import Any
+
+import aiohttp
+from rasa.core.brokers.broker import EventBroker
+from rasa.utils.endpoints import EndpointConfig
+
+logger = logging.getLogger(__name__)
+
+EVENTS_PATH = "/api/rasa/events"
+DEFAULT_EVENT_TYPES = ("user", "bot", "session_started", "pause", "resume", "restart")
+# The service only needs what identifies a turn and what the NLU made of it; the
+# rest of parse_data (tokens, full intent ranking) would only bloat every request.
+PARSE_DATA_KEYS = ("intent", "entities", "language", "emotion")
+EVENT_KEYS = (
+    "event",
+    "sender_id",
+    "timestamp",
+    "text",
+    "metadata",
+    "input_channel",
+    "message_id",
+)
+RETRYABLE_STATUSES = frozenset({401, 403, 408, 425, 429})
+
+
+class DeliveryFailed(Exception):
+    """The service did not take the batch; it will be sent again."""
+
+
+def slim_event(event: dict[str, Any]) -> dict[str, Any]:
+    """Keeps only the fields the handoff service reads."""
+    slim = {key: event[key] for key in EVENT_KEYS if key in event}
+    parse_data = event.get("parse_data")
+    if isinstance(parse_data, dict):
+        slim["parse_data"] = {
+            key: parse_data[key] for key in PARSE_DATA_KEYS if key in parse_data
+        }
+    return slim
+
+
+class HandoffEventBroker(EventBroker):
+    """Buffers events and posts them to the handoff service in the background."""
+
+    def __init__(
+        self,
+        url: str,
+        secret: str,
+        *,
+        event_types: Iterable[str] = DEFAULT_EVENT_TYPES,
+        buffer_size: int = 10_000,
+        max_batch_bytes: int = 32 * 1024,
+        request_timeout: float = 5.0,
+        min_backoff: float = 0.2,
+        max_backoff: float = 30.0,
+        flush_timeout: float = 5.0,
+    ) -> None:
+        self._endpoint = url.rstrip("/") + EVENTS_PATH
+        self._headers = {"Authorization": f"Bearer {secret}"}
+        self._event_types = frozenset(event_types)
+        self._buffer: deque[dict[str, Any]] = deque(maxlen=buffer_size)
+        self._in_flight: list[dict[str, Any]] = []
+        self._max_batch_bytes = max_batch_bytes
+        self._timeout = aiohttp.ClientTimeout(total=request_timeout)
+        self._min_backoff = min_backoff
+        self._max_backoff = max_backoff
+        self._flush_timeout = flush_timeout
+        self._wakeup = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._sender: asyncio.Task[None] | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self.dropped = 0
+        self.delivered = 0
+
+    @classmethod
+    async def from_endpoint_config(
+        cls,
+        broker_config: EndpointConfig,
+        event_loop: AbstractEventLoop | None = None,
+    ) -> HandoffEventBroker:
+        options = dict(broker_config.kwargs)
+        secret = options.pop("secret", None)
+        if not broker_config.url or not secret:
+            raise ValueError(
+                "The handoff event broker needs 'url' and 'secret' in endpoints.yml"
+            )
+        return cls(broker_config.url, str(secret), **options)
+
+    @property
+    def pending(self) -> int:
+        """Events not yet acknowledged by the service."""
+        return len(self._buffer) + len(self._in_flight)
+
+    def publish(self, event: dict[str, Any]) -> None:
+        if event.get("event") not in self._event_types:
+            return
+        if len(self._buffer) == self._buffer.maxlen:
+            self.dropped += 1
+            if self.dropped == 1 or self.dropped % 1000 == 0:
+                logger.warning(
+                    "Handoff event buffer full: %d oldest events dropped so far",
+                    self.dropped,
+                )
+        self._buffer.append(slim_event(event))
+        self._idle.clear()
+        self._ensure_sender()
+        self._wakeup.set()
+
+    def is_ready(self) -> bool:
+        return True
+
+    async def flush(self, timeout: float | None = None) -> bool:
+        """Waits until every buffered event is delivered; ``False`` on timeout."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+    async def close(self) -> None:
+        if self.pending and not await self.flush(self._flush_timeout):
+            logger.warning(
+                "Closing with %d undelivered events for the handoff service",
+                self.pending,
+            )
+        if self._sender is not None:
+            self._sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sender
+            self._sender = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _ensure_sender(self) -> None:
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.get_running_loop().create_task(self._deliver())
+
+    def _next_batch(self) -> list[dict[str, Any]]:
+        batch: list[dict[str, Any]] = []
+        size = 0
+        while self._buffer:
+            event_size = len(json.dumps(self._buffer[0], ensure_ascii=False))
+            if batch and size + event_size > self._max_batch_bytes:
+                break
+            batch.append(self._buffer.popleft())
+            size += event_size
+        return batch
+
+    async def _deliver(self) -> None:
+        backoff = self._min_backoff
+        while True:
+            if not self._in_flight:
+                self._in_flight = self._next_batch()
+            if not self._in_flight:
+                self._idle.set()
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            try:
+                await self._post(self._in_flight)
+            except (aiohttp.ClientError, asyncio.TimeoutError, DeliveryFailed) as error:
+                logger.warning(
+                    "Handoff service did not take %d events (%s); retrying in %.1fs",
+                    len(self._in_flight),
+                    error,
+                    backoff,
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff)
+                continue
+            self.delivered += len(self._in_flight)
+            self._in_flight = []
+            backoff = self._min_backoff
+
+    async def _post(self, batch: list[dict[str, Any]]) -> None:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        async with self._session.post(
+            self._endpoint, json={"events": batch}, headers=self._headers
+        ) as response:
+            if response.status < 300:
+                return
+            body = (await response.text())[:300]
+            if response.status >= 500 or response.status in RETRYABLE_STATUSES:
+                raise DeliveryFailed(f"HTTP {response.status}: {body}")
+            # Any other 4xx means the service will never accept this batch: sending
+            # it again would stall every event behind it.
+            logger.error(
+                "Handoff service rejected %d events for good: HTTP %d %s",
+                len(batch),
+                response.status,
+                body,
+            )

@@ -1,0 +1,2 @@
+"""Intent classification for the bot: sparse n-gram features and a calibrated
+linear model, wrapped as a Rasa NLU component."""

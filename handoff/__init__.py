@@ -1,0 +1,1 @@
+"""Tandem's handoff service: the human-agent queue behind the bot."""

@@ -1,0 +1,1 @@
+"""The supervisors' numbers: conversations, queue, wait, handle time, CSAT."""

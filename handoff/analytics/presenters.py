@@ -1,0 +1,151 @@
+"""JSON and CSV shapes of the supervisors' numbers (handoff/openapi.yaml)."""
+
+from __future__ import annotations
+
+import csv
+import enum
+import io
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from handoff.analytics.live_status import LiveStatus
+from handoff.analytics.report import METRICS, Report
+from handoff.presenters import timestamp
+
+
+class CsvTable(str, enum.Enum):
+    BUCKETS = "buckets"
+    REASONS = "reasons"
+    SKILLS = "skills"
+    AGENTS = "agents"
+
+
+AGENT_COLUMNS = (
+    "agent_id",
+    "username",
+    "display_name",
+    "handoffs_resolved",
+    "handle_avg_seconds",
+    "csat_count",
+    "csat_average",
+)
+
+
+def report_json(report: Report) -> dict[str, Any]:
+    period = report.period
+    return {
+        "from": period.first_day.isoformat(),
+        "to": period.last_day.isoformat(),
+        "bucket": period.bucket.value,
+        "time_zone": period.zone.key,
+        "service_level_seconds": report.service_level_seconds,
+        "totals": report.totals,
+        "buckets": [
+            {
+                "start": bucket.start.isoformat(),
+                **bucket.metrics,
+                "reasons": dict(bucket.reasons.most_common()),
+                "skills": dict(bucket.skills.most_common()),
+            }
+            for bucket in report.buckets
+        ],
+        "reasons": [
+            {"reason": reason, "handoffs": count}
+            for reason, count in report.reasons.most_common()
+        ],
+        "skills": [
+            {"skill": skill, "handoffs": count}
+            for skill, count in report.skills.most_common()
+        ],
+        "agents": [
+            {column: getattr(agent, column) for column in AGENT_COLUMNS}
+            for agent in report.agents
+        ],
+    }
+
+
+def report_csv(report: Report, table: CsvTable) -> str:
+    if table is CsvTable.BUCKETS:
+        return _csv(
+            ("bucket_start", *METRICS),
+            (
+                (bucket.start.isoformat(), *(bucket.metrics[name] for name in METRICS))
+                for bucket in report.buckets
+            ),
+        )
+    if table is CsvTable.REASONS or table is CsvTable.SKILLS:
+        by_reason = table is CsvTable.REASONS
+        return _csv(
+            ("bucket_start", "reason" if by_reason else "skill", "handoffs"),
+            (
+                (bucket.start.isoformat(), key, count)
+                for bucket in report.buckets
+                for key, count in sorted(
+                    (bucket.reasons if by_reason else bucket.skills).items()
+                )
+            ),
+        )
+    return _csv(
+        AGENT_COLUMNS,
+        (
+            tuple(getattr(agent, column) for column in AGENT_COLUMNS)
+            for agent in report.agents
+        ),
+    )
+
+
+def csv_filename(report: Report, table: CsvTable) -> str:
+    period = report.period
+    return (
+        f"tandem-{table.value}-{period.bucket.value}-"
+        f"{period.first_day.isoformat()}-{period.last_day.isoformat()}.csv"
+    )
+
+
+def live_status_json(status: LiveStatus) -> dict[str, Any]:
+    return {
+        "now": timestamp(status.now),
+        "queue": {
+            "queued": status.queued,
+            "assigned": status.assigned,
+            "oldest_queued_at": timestamp(status.oldest_queued_at),
+            "longest_wait_seconds": (
+                None
+                if status.longest_wait_seconds is None
+                else round(status.longest_wait_seconds, 1)
+            ),
+            "queued_by_skill": dict(status.queued_by_skill.most_common()),
+        },
+        "agents": [
+            {
+                "id": load.agent.id,
+                "username": load.agent.username,
+                "display_name": load.agent.display_name,
+                "role": load.agent.role.value,
+                "status": load.agent.status.value,
+                "capacity": load.agent.capacity,
+                "open_handoffs": load.open_handoffs,
+            }
+            for load in status.agents
+        ],
+    }
+
+
+def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    out = io.StringIO()
+    # Excel opens UTF-8 CSV correctly only with a byte-order mark, and
+    # supervisors' reasons and names may be Korean.
+    out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if value is None else _cell(value) for value in row])
+    return out.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    # A cell starting with =, +, - or @ is a formula to spreadsheets; names
+    # and reasons come from outside, so they must not run as one.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value

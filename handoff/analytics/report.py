@@ -1,0 +1,350 @@
+"""The numbers over a period, per day or per hour.
+
+Rows are selected by SQL and aggregated here, so that averages, percentiles
+and rates are computed the same way on SQLite and PostgreSQL. A handoff counts
+in the bucket it was created in, a conversation in the bucket of the
+customer's first message, a rating in the bucket it was given in.
+
+Definitions (also in handoff/openapi.yaml, GET /api/metrics):
+
+- containment: conversations the bot handled alone / all conversations;
+- wait: from a queued handoff's creation to its claim by an agent;
+- handle time: from the claim to the close;
+- service level: handoffs answered within the target wait / handoffs whose wait
+  is over (answered or abandoned); abandonment rate: abandoned / the same;
+- callbacks and tickets (out of hours) never queue, so they count as handoffs
+  but not in waits, service level or abandonment.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
+
+from handoff.analytics.periods import ReportPeriod
+from handoff.analytics.statistics import mean, percentile, ratio
+from handoff.models import Agent, Conversation, CsatRating, Handoff
+from handoff.state_machine import HandoffStatus
+from handoff.vocabulary import HandoffMode
+
+WAIT_PERCENTILE = 0.9
+# A score of 4 or 5 is a satisfied customer, the usual "CSAT %".
+SATISFIED_SCORE = 4
+
+METRICS = (
+    "conversations",
+    "contained",
+    "handed_off",
+    "containment_rate",
+    "handoffs",
+    "answered",
+    "abandoned",
+    "abandonment_rate",
+    "service_level",
+    "wait_avg_seconds",
+    "wait_p90_seconds",
+    "handle_avg_seconds",
+    "csat_bot_count",
+    "csat_bot_average",
+    "csat_agent_count",
+    "csat_agent_average",
+    "csat_satisfied_rate",
+)
+
+
+@dataclass(frozen=True)
+class HandoffRow:
+    created_at: datetime
+    assigned_at: datetime | None
+    resolved_at: datetime | None
+    status: HandoffStatus
+    mode: HandoffMode
+    reason: str
+    skill: str
+    agent_id: int | None
+
+
+@dataclass(frozen=True)
+class ConversationRow:
+    first_message_at: datetime
+    handed_off: bool
+
+
+@dataclass(frozen=True)
+class RatingRow:
+    created_at: datetime
+    score: int
+    handoff_id: int | None
+    agent_id: int | None
+
+
+@dataclass
+class Tally:
+    """What one bucket (or the whole period) has seen."""
+
+    conversations: list[ConversationRow] = field(default_factory=list)
+    handoffs: list[HandoffRow] = field(default_factory=list)
+    ratings: list[RatingRow] = field(default_factory=list)
+
+    def metrics(self, service_level_seconds: int) -> dict[str, Any]:
+        handed_off = sum(row.handed_off for row in self.conversations)
+        queued = [row for row in self.handoffs if row.mode is HandoffMode.QUEUE]
+        waits = [
+            (row.assigned_at - row.created_at).total_seconds()
+            for row in queued
+            if row.assigned_at is not None
+        ]
+        abandoned = sum(row.status is HandoffStatus.ABANDONED for row in queued)
+        waits_over = len(waits) + abandoned
+        handles = [
+            (row.resolved_at - row.assigned_at).total_seconds()
+            for row in queued
+            if row.status is HandoffStatus.RESOLVED
+            and row.assigned_at is not None
+            and row.resolved_at is not None
+        ]
+        bot_scores = [row.score for row in self.ratings if row.handoff_id is None]
+        agent_scores = [row.score for row in self.ratings if row.handoff_id is not None]
+        satisfied = sum(row.score >= SATISFIED_SCORE for row in self.ratings)
+        return {
+            "conversations": len(self.conversations),
+            "contained": len(self.conversations) - handed_off,
+            "handed_off": handed_off,
+            "containment_rate": _rounded(
+                ratio(len(self.conversations) - handed_off, len(self.conversations)),
+                4,
+            ),
+            "handoffs": len(self.handoffs),
+            "answered": len(waits),
+            "abandoned": abandoned,
+            "abandonment_rate": _rounded(ratio(abandoned, waits_over), 4),
+            "service_level": _rounded(
+                ratio(sum(wait <= service_level_seconds for wait in waits), waits_over),
+                4,
+            ),
+            "wait_avg_seconds": _rounded(mean(waits), 1),
+            "wait_p90_seconds": _rounded(percentile(waits, WAIT_PERCENTILE), 1),
+            "handle_avg_seconds": _rounded(mean(handles), 1),
+            "csat_bot_count": len(bot_scores),
+            "csat_bot_average": _rounded(mean(bot_scores), 2),
+            "csat_agent_count": len(agent_scores),
+            "csat_agent_average": _rounded(mean(agent_scores), 2),
+            "csat_satisfied_rate": _rounded(ratio(satisfied, len(self.ratings)), 4),
+        }
+
+
+@dataclass(frozen=True)
+class AgentNumbers:
+    agent_id: int
+    username: str
+    display_name: str
+    handoffs_resolved: int
+    handle_avg_seconds: float | None
+    csat_count: int
+    csat_average: float | None
+
+
+@dataclass(frozen=True)
+class BucketNumbers:
+    start: datetime
+    metrics: dict[str, Any]
+    reasons: Counter[str]
+    skills: Counter[str]
+
+
+@dataclass(frozen=True)
+class Report:
+    period: ReportPeriod
+    service_level_seconds: int
+    totals: dict[str, Any]
+    buckets: list[BucketNumbers]
+    reasons: Counter[str]
+    skills: Counter[str]
+    agents: list[AgentNumbers]
+
+
+async def build_report(
+    sessions: async_sessionmaker[AsyncSession],
+    period: ReportPeriod,
+    service_level_seconds: int,
+) -> Report:
+    async with sessions() as session:
+        handoffs = await _handoffs(session, period)
+        conversations = await _conversations(session, period)
+        ratings = await _ratings(session, period)
+        agents = await _agents(session, handoffs, ratings)
+
+    totals = Tally(conversations, handoffs, ratings)
+    by_bucket: dict[datetime, Tally] = defaultdict(Tally)
+    for conversation in conversations:
+        by_bucket[period.bucket_of(conversation.first_message_at)].conversations.append(
+            conversation
+        )
+    for handoff in handoffs:
+        by_bucket[period.bucket_of(handoff.created_at)].handoffs.append(handoff)
+    for rating in ratings:
+        by_bucket[period.bucket_of(rating.created_at)].ratings.append(rating)
+
+    buckets = []
+    for start in period.buckets():
+        tally = by_bucket.get(start, Tally())
+        buckets.append(
+            BucketNumbers(
+                start=start,
+                metrics=tally.metrics(service_level_seconds),
+                reasons=Counter(row.reason for row in tally.handoffs),
+                skills=Counter(row.skill for row in tally.handoffs),
+            )
+        )
+    return Report(
+        period=period,
+        service_level_seconds=service_level_seconds,
+        totals=totals.metrics(service_level_seconds),
+        buckets=buckets,
+        reasons=Counter(row.reason for row in handoffs),
+        skills=Counter(row.skill for row in handoffs),
+        agents=_agent_numbers(agents, handoffs, ratings),
+    )
+
+
+async def _handoffs(session: AsyncSession, period: ReportPeriod) -> list[HandoffRow]:
+    rows = await session.execute(
+        select(
+            Handoff.created_at,
+            Handoff.assigned_at,
+            Handoff.resolved_at,
+            Handoff.status,
+            Handoff.mode,
+            Handoff.reason,
+            Handoff.skill,
+            Handoff.assigned_agent_id,
+        ).where(Handoff.created_at >= period.start, Handoff.created_at < period.end)
+    )
+    return [
+        HandoffRow(
+            created_at=row.created_at,
+            assigned_at=row.assigned_at,
+            resolved_at=row.resolved_at,
+            status=row.status,
+            mode=row.mode,
+            reason=row.reason,
+            skill=row.skill.value,
+            agent_id=row.assigned_agent_id,
+        )
+        for row in rows
+    ]
+
+
+async def _conversations(
+    session: AsyncSession, period: ReportPeriod
+) -> list[ConversationRow]:
+    # Handed off: a handoff of the same customer created after the conversation
+    # started and before the customer's next conversation started.
+    later = aliased(Conversation)
+    handed_off = exists().where(
+        Handoff.sender_id == Conversation.sender_id,
+        Handoff.created_at >= Conversation.started_at,
+        # Two levels down, the outer tables must be named to be correlated.
+        ~exists()
+        .where(
+            and_(
+                later.sender_id == Conversation.sender_id,
+                later.started_at > Conversation.started_at,
+                later.started_at <= Handoff.created_at,
+            )
+        )
+        .correlate(Conversation, Handoff),
+    )
+    rows = await session.execute(
+        select(Conversation.first_message_at, handed_off.label("handed_off")).where(
+            Conversation.first_message_at >= period.start,
+            Conversation.first_message_at < period.end,
+        )
+    )
+    return [
+        ConversationRow(
+            first_message_at=row.first_message_at, handed_off=row.handed_off
+        )
+        for row in rows
+    ]
+
+
+async def _ratings(session: AsyncSession, period: ReportPeriod) -> list[RatingRow]:
+    rows = await session.execute(
+        select(
+            CsatRating.created_at,
+            CsatRating.score,
+            CsatRating.handoff_id,
+            CsatRating.agent_id,
+        ).where(
+            CsatRating.created_at >= period.start, CsatRating.created_at < period.end
+        )
+    )
+    return [
+        RatingRow(
+            created_at=row.created_at,
+            score=row.score,
+            handoff_id=row.handoff_id,
+            agent_id=row.agent_id,
+        )
+        for row in rows
+    ]
+
+
+async def _agents(
+    session: AsyncSession,
+    handoffs: Iterable[HandoffRow],
+    ratings: Iterable[RatingRow],
+) -> Sequence[Agent]:
+    ids = {row.agent_id for row in handoffs} | {row.agent_id for row in ratings}
+    ids.discard(None)
+    if not ids:
+        return []
+    return (
+        await session.scalars(select(Agent).where(Agent.id.in_(ids)).order_by(Agent.id))
+    ).all()
+
+
+def _agent_numbers(
+    agents: Sequence[Agent],
+    handoffs: Sequence[HandoffRow],
+    ratings: Sequence[RatingRow],
+) -> list[AgentNumbers]:
+    numbers = []
+    for agent in agents:
+        handles = [
+            (row.resolved_at - row.assigned_at).total_seconds()
+            for row in handoffs
+            if row.agent_id == agent.id
+            and row.status is HandoffStatus.RESOLVED
+            and row.assigned_at is not None
+            and row.resolved_at is not None
+        ]
+        scores = [
+            row.score
+            for row in ratings
+            if row.agent_id == agent.id and row.handoff_id is not None
+        ]
+        numbers.append(
+            AgentNumbers(
+                agent_id=agent.id,
+                username=agent.username,
+                display_name=agent.display_name,
+                handoffs_resolved=len(handles),
+                handle_avg_seconds=_rounded(mean(handles), 1),
+                csat_count=len(scores),
+                csat_average=_rounded(mean(scores), 2),
+            )
+        )
+    return numbers
+
+
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)

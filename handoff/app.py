@@ -1,0 +1,130 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+
+import aiohttp
+from aiohttp import web
+
+from handoff.agents import AgentDirectory
+from handoff.analytics.conversations import ConversationRecorder
+from handoff.app_keys import (
+    AGENTS,
+    AUTH,
+    CANNED_RESPONSES,
+    CONVERSATIONS,
+    DISPATCHER,
+    ENGINE,
+    HANDOFFS,
+    INGESTOR,
+    LIVE_FEED,
+    RASA,
+    SESSIONS,
+    SETTINGS,
+    SWEEPER,
+)
+from handoff.auth import AuthService
+from handoff.canned_responses import CannedResponses
+from handoff.db import create_engine, create_session_factory
+from handoff.errors import error_middleware
+from handoff.handoffs import HandoffService
+from handoff.ingest import EventIngestor
+from handoff.live_feed import LiveFeed
+from handoff.rasa_client import RasaGateway, RasaHttpClient
+from handoff.routes import setup_routes
+from handoff.routing import Dispatcher
+from handoff.settings import Settings
+from handoff.sweeper import Sweeper, SweepTimings
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def create_app(
+    settings: Settings,
+    *,
+    rasa_client: RasaGateway | None = None,
+    run_sweeper: bool = True,
+) -> web.Application:
+    """The service; ``run_sweeper=False`` leaves the timers to explicit sweeps."""
+    app = web.Application(
+        middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES
+    )
+    app[SETTINGS] = settings
+    app[LIVE_FEED] = LiveFeed()
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_rasa_gateway(rasa_client))
+    app.cleanup_ctx.append(_services)
+    if run_sweeper:
+        app.cleanup_ctx.append(_sweeper)
+    app.on_shutdown.append(_close_live_feed)
+    setup_routes(app)
+    return app
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    engine = create_engine(app[SETTINGS].database_url)
+    app[ENGINE] = engine
+    app[SESSIONS] = create_session_factory(engine)
+    yield
+    await engine.dispose()
+
+
+def _rasa_gateway(
+    injected: RasaGateway | None,
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def rasa_gateway(app: web.Application) -> AsyncIterator[None]:
+        if injected is not None:
+            app[RASA] = injected
+            yield
+            return
+        settings = app[SETTINGS]
+        async with aiohttp.ClientSession() as http:
+            app[RASA] = RasaHttpClient(http, settings.rasa_url, settings.rasa_token)
+            yield
+
+    return rasa_gateway
+
+
+async def _services(app: web.Application) -> AsyncIterator[None]:
+    sessions = app[SESSIONS]
+    app[AUTH] = AuthService(
+        sessions, timedelta(seconds=app[SETTINGS].token_ttl_seconds)
+    )
+    feed = app[LIVE_FEED]
+    settings = app[SETTINGS]
+    app[DISPATCHER] = Dispatcher(sessions, feed)
+    app[HANDOFFS] = HandoffService(sessions, app[RASA], feed, app[DISPATCHER])
+    app[INGESTOR] = EventIngestor(sessions, feed, app[RASA])
+    app[CONVERSATIONS] = ConversationRecorder(sessions)
+    app[AGENTS] = AgentDirectory(
+        sessions, app[AUTH], app[HANDOFFS], app[DISPATCHER], feed
+    )
+    app[CANNED_RESPONSES] = CannedResponses(sessions)
+    app[SWEEPER] = Sweeper(
+        sessions,
+        app[RASA],
+        feed,
+        app[DISPATCHER],
+        SweepTimings(
+            interval_seconds=settings.sweep_interval_seconds,
+            abandon_after=timedelta(seconds=settings.queue_abandon_seconds),
+            flag_after=timedelta(seconds=settings.no_reply_flag_seconds),
+        ),
+    )
+    yield
+
+
+async def _sweeper(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(app[SWEEPER].run_forever(), name="handoff-sweeper")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _close_live_feed(app: web.Application) -> None:
+    await app[LIVE_FEED].close_all()

@@ -1,0 +1,127 @@
+"""Calls from the service into the customer's Rasa conversation."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import aiohttp
+from yarl import URL
+
+from handoff.errors import RasaUnavailable
+
+logger = logging.getLogger(__name__)
+
+HANDOFF_CLOSED_INTENT = "EXTERNAL_handoff_closed"
+HANDOFF_CANCELLED_INTENT = "EXTERNAL_handoff_cancelled"
+RESUME_EVENTS = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
+REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=10)
+
+
+class RasaGateway(Protocol):
+    async def append_bot_message(
+        self, sender_id: str, text: str, message_id: int, agent_name: str
+    ) -> None: ...
+
+    async def resume_and_trigger(
+        self,
+        sender_id: str,
+        intent: str = HANDOFF_CLOSED_INTENT,
+        entities: dict[str, Any] | None = None,
+    ) -> None: ...
+
+    async def resume(self, sender_id: str) -> None: ...
+
+    async def send_notice(self, sender_id: str, text: str) -> None: ...
+
+
+class RasaHttpClient:
+    """Rasa's HTTP API, reached with its ``--auth-token``."""
+
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, token: str):
+        self._session = session
+        self._base_url = base_url.rstrip("/")
+        self._token = token
+
+    async def append_bot_message(
+        self, sender_id: str, text: str, message_id: int, agent_name: str
+    ) -> None:
+        # output_channel=latest sends the text through the customer's own
+        # channel, which works while the conversation is paused.
+        await self._append_events(
+            sender_id,
+            {
+                "event": "bot",
+                "text": text,
+                "metadata": {"tandem_message_id": message_id, "agent": agent_name},
+            },
+        )
+
+    async def send_notice(self, sender_id: str, text: str) -> None:
+        """A message from the service itself, such as a queue position update."""
+        await self._append_events(
+            sender_id,
+            {"event": "bot", "text": text, "metadata": {"tandem_notice": True}},
+        )
+
+    async def resume(self, sender_id: str) -> None:
+        # For a customer who has left: the bot listens again, and says nothing.
+        await self._append_events(sender_id, RESUME_EVENTS)
+
+    async def resume_and_trigger(
+        self,
+        sender_id: str,
+        intent: str = HANDOFF_CLOSED_INTENT,
+        entities: dict[str, Any] | None = None,
+    ) -> None:
+        # Resuming alone makes the bot listen again but not speak; the external
+        # intent is what makes it greet the customer back. A paused Rasa never logs
+        # action_listen, so it is appended with the resume: without it the intent
+        # would follow action_handoff, and no rule of the bot would match it.
+        await self._append_events(sender_id, RESUME_EVENTS)
+        await self._post(
+            self._conversation_url(sender_id, "trigger_intent"),
+            {"output_channel": "latest"},
+            {"name": intent, "entities": entities or {}},
+        )
+
+    async def _append_events(
+        self, sender_id: str, events: dict[str, Any] | list[dict[str, Any]]
+    ) -> None:
+        await self._post(
+            self._conversation_url(sender_id, "tracker/events"),
+            {"output_channel": "latest", "execute_side_effects": "true"},
+            events,
+        )
+
+    def _conversation_url(self, sender_id: str, action: str) -> URL:
+        # Sender ids come from customers' channels and may hold any character.
+        return URL(
+            f"{self._base_url}/conversations/{quote(sender_id, safe='')}/{action}",
+            encoded=True,
+        )
+
+    async def _post(
+        self,
+        url: URL,
+        query: dict[str, str],
+        body: dict[str, Any] | list[dict[str, Any]],
+    ) -> None:
+        if self._token:
+            query = {**query, "token": self._token}
+        try:
+            async with self._session.post(
+                url.update_query(query), json=body, timeout=REQUEST_TIMEOUT
+            ) as response:
+                if response.status >= 300:
+                    detail = (await response.text())[:200]
+                    logger.warning(
+                        "Rasa answered %s to %s: %s", response.status, url.path, detail
+                    )
+                    raise RasaUnavailable(
+                        f"Rasa answered {response.status} to {url.path}"
+                    )
+        except (aiohttp.ClientError, TimeoutError) as error:
+            logger.warning("Rasa could not be reached at %s: %r", url.path, error)
+            raise RasaUnavailable("Rasa could not be reached") from error

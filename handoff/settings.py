@@ -1,0 +1,148 @@
+"""Service configuration, read from the environment in one place."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.engine import make_url
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/handoff.db"
+DEFAULT_TOKEN_TTL_SECONDS = 8 * 60 * 60
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class ConfigurationError(Exception):
+    """The environment does not describe a usable configuration."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    service_secret: str
+    host: str = "127.0.0.1"
+    port: int = 8080
+    database_url: str = DEFAULT_DATABASE_URL
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_token: str = ""
+    rasa_socket_url: str = "http://127.0.0.1:5005"
+    token_ttl_seconds: int = DEFAULT_TOKEN_TTL_SECONDS
+    demo_agent_password: str = "tandem-demo"
+    seed_demo_agents: bool = True
+    # Supervisors' numbers: the wait that counts as answered in time, and the
+    # time zone whose days and hours the numbers are grouped by.
+    service_level_seconds: int = 60
+    time_zone: str = "Asia/Seoul"
+    # Queue timeouts, checked by the sweeper every sweep_interval_seconds.
+    queue_abandon_seconds: int = 15 * 60
+    no_reply_flag_seconds: int = 3 * 60
+    sweep_interval_seconds: int = 5
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        service_secret = environ.get("TANDEM_SERVICE_SECRET", "")
+        if not service_secret:
+            raise ConfigurationError(
+                "TANDEM_SERVICE_SECRET must be set: the bot authenticates with it"
+            )
+        rasa_url = environ.get("TANDEM_RASA_URL", cls.rasa_url)
+        return cls(
+            service_secret=service_secret,
+            host=environ.get("TANDEM_HANDOFF_HOST", cls.host),
+            port=_integer(environ, "TANDEM_HANDOFF_PORT", cls.port),
+            database_url=database_url_from_env(environ),
+            rasa_url=rasa_url,
+            rasa_token=environ.get("TANDEM_RASA_TOKEN", cls.rasa_token),
+            rasa_socket_url=environ.get("TANDEM_RASA_SOCKET_URL") or rasa_url,
+            token_ttl_seconds=_integer(
+                environ, "TANDEM_TOKEN_TTL_SECONDS", cls.token_ttl_seconds
+            ),
+            demo_agent_password=environ.get(
+                "TANDEM_DEMO_AGENT_PASSWORD", cls.demo_agent_password
+            ),
+            seed_demo_agents=_boolean(
+                environ, "TANDEM_SEED_DEMO_AGENTS", cls.seed_demo_agents
+            ),
+            service_level_seconds=_integer(
+                environ, "TANDEM_SERVICE_LEVEL_SECONDS", cls.service_level_seconds
+            ),
+            time_zone=_time_zone(environ, "TANDEM_TIME_ZONE", cls.time_zone),
+            queue_abandon_seconds=_integer(
+                environ, "TANDEM_QUEUE_ABANDON_SECONDS", cls.queue_abandon_seconds
+            ),
+            no_reply_flag_seconds=_integer(
+                environ, "TANDEM_NO_REPLY_FLAG_SECONDS", cls.no_reply_flag_seconds
+            ),
+            sweep_interval_seconds=_integer(
+                environ, "TANDEM_SWEEP_INTERVAL_SECONDS", cls.sweep_interval_seconds
+            ),
+        )
+
+
+def database_url_from_env(environ: Mapping[str, str] = os.environ) -> str:
+    """The database URL, with a relative SQLite path anchored at the repository.
+
+    Migrations use this too, so they must not depend on the service secret.
+    """
+    return resolve_sqlite_path(
+        environ.get("TANDEM_DATABASE_URL") or DEFAULT_DATABASE_URL
+    )
+
+
+def resolve_sqlite_path(url: str) -> str:
+    # A relative SQLite path would otherwise depend on the working directory of
+    # whoever starts the process, and the service and migrations would disagree.
+    parsed = make_url(url)
+    database = parsed.database
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or not database
+        or database == ":memory:"
+        or database.startswith("file:")
+        or Path(database).is_absolute()
+    ):
+        return url
+    return parsed.set(database=str(REPO_ROOT / database)).render_as_string(
+        hide_password=False
+    )
+
+
+def _integer(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be an integer, not {raw!r}") from None
+    if value <= 0:
+        raise ConfigurationError(f"{name} must be positive, not {value}")
+    return value
+
+
+def _time_zone(environ: Mapping[str, str], name: str, default: str) -> str:
+    raw = environ.get(name) or default
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(
+            f"{name} must be an IANA time zone such as Asia/Seoul, not {raw!r}"
+        ) from None
+    return raw
+
+
+def _boolean(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ConfigurationError(f"{name} must be true or false, not {raw!r}")

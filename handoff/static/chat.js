@@ -1,0 +1,347 @@
+// Customer web chat: talks to Rasa's socket.io channel (session_persistence: true).
+// The session id is kept in localStorage so a reload continues the conversation;
+// the visible history is kept beside it, because Rasa does not replay it.
+
+import {api} from "./api.js";
+import {autoGrow, h, isSubmitEnter, nearBottom} from "./dom.js";
+import {clock} from "./format.js";
+
+const MAX_LENGTH = 2000;
+const SESSION_KEY = "tandem.chat.session_id";
+const HISTORY_KEY = "tandem.chat.history";
+const HISTORY_LIMIT = 200;
+
+const STATUS_TEXT = {
+  connecting: "연결 중… / Connecting…",
+  connected: "연결됨 / Connected",
+  reconnecting: "다시 연결 중… / Reconnecting…",
+  error: "연결할 수 없습니다 / Cannot connect",
+};
+
+const els = {
+  status: document.getElementById("chat-status"),
+  retry: document.getElementById("chat-retry"),
+  newConversation: document.getElementById("chat-new"),
+  scroll: document.getElementById("chat-scroll"),
+  empty: document.getElementById("chat-empty"),
+  messages: document.getElementById("chat-messages"),
+  form: document.getElementById("chat-form"),
+  input: document.getElementById("chat-input"),
+  send: document.getElementById("chat-send"),
+  counter: document.getElementById("chat-counter"),
+};
+
+let socket = null;
+let sessionId = load(SESSION_KEY);
+let ready = false; // connected and session confirmed on the current connection
+let everConnected = false;
+const outbox = []; // messages typed while not ready: {text, row}
+let history = [];
+
+// ---------------------------------------------------------------- storage
+
+function load(key) {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+function store(key, value) {
+  try {
+    if (value === null) localStorage.removeItem(key);
+    else localStorage.setItem(key, value);
+  } catch {
+    /* private mode or quota: the chat still works, it just won't survive a reload */
+  }
+}
+
+function saveHistory() {
+  if (!sessionId) return;
+  history = history.slice(-HISTORY_LIMIT);
+  store(HISTORY_KEY, JSON.stringify({session_id: sessionId, items: history}));
+}
+
+function restoreHistory() {
+  if (!sessionId) return;
+  let saved = null;
+  try {
+    saved = JSON.parse(load(HISTORY_KEY) || "null");
+  } catch {
+    saved = null;
+  }
+  if (!saved || saved.session_id !== sessionId || !Array.isArray(saved.items)) return;
+  history = saved.items;
+  for (const item of history) renderMessage(item);
+  disableChips(lastRow()); // only the newest message's chips stay usable
+  scrollToBottom();
+}
+
+// ---------------------------------------------------------------- status
+
+function setStatus(state, detail = "") {
+  els.status.dataset.state = state;
+  els.status.textContent = detail ? `${STATUS_TEXT[state]} — ${detail}` : STATUS_TEXT[state];
+  els.retry.hidden = state !== "error";
+}
+
+// ---------------------------------------------------------------- rendering
+
+function lastRow() {
+  return els.messages.lastElementChild;
+}
+
+function scrollToBottom() {
+  els.scroll.scrollTop = els.scroll.scrollHeight;
+}
+
+function updateEmpty() {
+  els.empty.hidden = els.messages.childElementCount > 0;
+}
+
+/** Disable every chip group except the one in `keep`. */
+function disableChips(keep = null) {
+  for (const group of els.messages.querySelectorAll(".chips")) {
+    if (keep && keep.contains(group)) continue;
+    for (const chip of group.querySelectorAll("button")) chip.disabled = true;
+  }
+}
+
+/**
+ * Render one message. item: {role: "user"|"bot", text, ts, chips?, image?, agent?}.
+ * Text always goes in as text (never HTML).
+ */
+function renderMessage(item, {pending = false} = {}) {
+  const stick = item.role === "user" || nearBottom(els.scroll);
+  const bubble = h("div", {
+    class: "chat-bubble",
+    "data-testid": "chat-message",
+    "data-role": item.role,
+  });
+  if (item.text) bubble.append(item.text);
+  if (item.image) {
+    bubble.append(h("img", {src: item.image, alt: item.text ? "" : "이미지 / Image"}));
+  }
+
+  const row = h("div", {
+    class: "chat-row",
+    dataset: {role: item.role},
+  },
+  item.agent ? h("div", {class: "chat-sender"}, `상담원 / Agent${typeof item.agent === "string" ? ` · ${item.agent}` : ""}`) : null,
+  bubble,
+  item.chips?.length ? renderChips(item.chips) : null,
+  h("div", {class: "chat-meta"}, pending ? "보내는 중… / Sending…" : clock(item.ts)));
+  if (item.agent) row.dataset.sender = "agent";
+  if (pending) row.dataset.pending = "";
+
+  els.messages.append(row);
+  updateEmpty();
+  if (stick) scrollToBottom();
+  return row;
+}
+
+function renderChips(chips) {
+  return h("div", {class: "chips", role: "group", "aria-label": "빠른 답변 / Quick replies"},
+    chips.map((chip) => h("button", {
+      type: "button",
+      class: "chip",
+      "data-testid": "chat-chip",
+      onclick: (event) => {
+        if (send(chip.payload || chip.title, chip.title)) {
+          event.currentTarget.setAttribute("aria-pressed", "true");
+        }
+      },
+    }, chip.title)));
+}
+
+function markSent(row) {
+  delete row.dataset.pending;
+  const meta = row.querySelector(".chat-meta");
+  if (meta) meta.textContent = clock(Date.now() / 1000);
+}
+
+// ---------------------------------------------------------------- sending
+
+/** Send `text` to the bot, showing `display` (a button's title) as the customer's message. */
+function send(text, display = text) {
+  const message = String(text ?? "").trim();
+  if (!message || message.length > MAX_LENGTH) return false;
+  const item = {role: "user", text: String(display ?? message).trim() || message, ts: Date.now() / 1000};
+  const row = renderMessage(item, {pending: !ready});
+  disableChips();
+  history.push(item);
+  saveHistory();
+  if (ready) socket.emit("user_uttered", {message, session_id: sessionId});
+  else outbox.push({text: message, row});
+  return true;
+}
+
+function flushOutbox() {
+  while (ready && outbox.length) {
+    const {text, row} = outbox.shift();
+    socket.emit("user_uttered", {message: text, session_id: sessionId});
+    markSent(row);
+  }
+}
+
+function onBotUttered(data) {
+  const message = typeof data === "string" ? {text: data} : data || {};
+  const chips = (message.quick_replies || message.buttons || [])
+    .filter((b) => b && (b.title || b.payload))
+    .map((b) => ({title: String(b.title ?? b.payload), payload: String(b.payload ?? b.title)}));
+  const attachment = message.attachment;
+  const image = typeof message.image === "string" ? message.image
+    : attachment?.type === "image" && typeof attachment.payload?.src === "string" ? attachment.payload.src
+      : null;
+  const text = typeof message.text === "string" ? message.text : "";
+  if (!text && !chips.length && !image) return;
+  const agent = message.agent || message.metadata?.agent || null;
+
+  const item = {role: "bot", text, ts: Date.now() / 1000};
+  if (chips.length) item.chips = chips;
+  if (image && /^(https?:|\/)/.test(image)) item.image = image;
+  if (agent) item.agent = typeof agent === "string" ? agent : agent.display_name || agent.name || true;
+  renderMessage(item);
+  history.push(item);
+  saveHistory();
+}
+
+// ---------------------------------------------------------------- connection
+
+function sessionFrom(data) {
+  if (typeof data === "string") return data;
+  if (data && typeof data === "object") return data.session_id || data.sessionId || null;
+  return null;
+}
+
+async function connect() {
+  setStatus("connecting");
+  let config;
+  try {
+    config = await api("/api/public-config");
+  } catch (err) {
+    setStatus("error", `설정을 불러오지 못했습니다 / Could not load settings: ${err.message}`);
+    return;
+  }
+  if (!config?.rasa_socket_url) {
+    setStatus("error", "채팅 서버 주소가 없습니다 / No chat server address configured");
+    return;
+  }
+  if (typeof window.io !== "function") {
+    setStatus("error", "채팅 라이브러리를 불러오지 못했습니다 / The chat library did not load");
+    return;
+  }
+
+  socket = window.io(config.rasa_socket_url, {
+    path: "/socket.io/",
+    transports: ["websocket", "polling"],
+  });
+
+  socket.on("connect", () => {
+    ready = false;
+    socket.emit("session_request", {session_id: sessionId || null});
+  });
+
+  socket.on("session_confirm", (data) => {
+    const confirmed = sessionFrom(data) || sessionId;
+    if (!confirmed) return;
+    if (sessionId && confirmed !== sessionId) {
+      // The server started another conversation: the saved history is not its.
+      history = [];
+      els.messages.replaceChildren(...outbox.map((o) => o.row));
+      updateEmpty();
+    }
+    sessionId = confirmed;
+    store(SESSION_KEY, sessionId);
+    saveHistory();
+    ready = true;
+    everConnected = true;
+    setStatus("connected");
+    flushOutbox();
+  });
+
+  socket.on("bot_uttered", onBotUttered);
+
+  socket.on("disconnect", (reason) => {
+    ready = false;
+    if (reason === "io client disconnect") return; // we did it (new conversation)
+    setStatus("reconnecting");
+    if (reason === "io server disconnect") socket.connect(); // the server will not retry for us
+  });
+
+  socket.on("connect_error", () => {
+    ready = false;
+    setStatus(everConnected ? "reconnecting" : "connecting",
+      everConnected ? "" : "채팅 서버에 연결할 수 없어 다시 시도합니다 / Chat server unreachable, retrying");
+  });
+
+  socket.io.on("reconnect_attempt", () => setStatus("reconnecting"));
+  socket.io.on("reconnect_failed", () => setStatus("error", "다시 연결하지 못했습니다 / Could not reconnect"));
+}
+
+function newConversation() {
+  sessionId = null;
+  history = [];
+  outbox.length = 0;
+  store(SESSION_KEY, null);
+  store(HISTORY_KEY, null);
+  els.messages.replaceChildren();
+  updateEmpty();
+  if (socket) {
+    ready = false;
+    setStatus("connecting");
+    socket.disconnect();
+    socket.connect(); // the connect handler asks for a fresh session
+  } else {
+    connect();
+  }
+  els.input.focus();
+}
+
+// ---------------------------------------------------------------- composer
+
+function updateComposer() {
+  const length = els.input.value.length;
+  els.send.disabled = !els.input.value.trim();
+  if (length >= MAX_LENGTH) {
+    els.counter.dataset.level = "full";
+    els.counter.textContent = `${length} / ${MAX_LENGTH} — 최대 2,000자 / 2,000 characters max`;
+  } else {
+    els.counter.dataset.level = length >= MAX_LENGTH * 0.9 ? "near" : "";
+    els.counter.textContent = `${length} / ${MAX_LENGTH}`;
+  }
+  autoGrow(els.input);
+}
+
+function submit() {
+  if (send(els.input.value)) {
+    els.input.value = "";
+    updateComposer();
+  }
+  els.input.focus();
+}
+
+els.form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  submit();
+});
+
+els.input.addEventListener("keydown", (event) => {
+  if (isSubmitEnter(event)) {
+    event.preventDefault();
+    submit();
+  }
+});
+
+els.input.addEventListener("input", updateComposer);
+els.newConversation.addEventListener("click", newConversation);
+els.retry.addEventListener("click", () => {
+  if (socket) socket.connect();
+  else connect();
+});
+
+restoreHistory();
+updateEmpty();
+updateComposer();
+connect();

@@ -1,0 +1,75 @@
+// Tiny DOM helpers shared by the chat and the console.
+// Text is always inserted as text nodes: nothing here ever touches innerHTML,
+// so customer-provided strings cannot inject markup.
+
+/**
+ * Create an element.
+ *   h("button", {class: "btn", dataset: {testid: "x"}, onclick: fn}, "Label")
+ * Attributes: `class`, `dataset` (object), `on<event>` (function), boolean
+ * attributes (true/false), anything else via setAttribute. Children: strings,
+ * numbers, nodes, arrays of those; null/undefined/false are skipped.
+ */
+export function h(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key.startsWith("on") && typeof value === "function") {
+      node.addEventListener(key.slice(2), value);
+    } else if (value === true) node.setAttribute(key, "");
+    else node.setAttribute(key, String(value));
+  }
+  append(node, children);
+  return node;
+}
+
+/** Append children (strings become text nodes). */
+export function append(node, children) {
+  for (const child of [children].flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+/** Replace all children of `node`. */
+export function replace(node, ...children) {
+  node.replaceChildren();
+  return append(node, children);
+}
+
+/** A bilingual label: Korean first, English after, each tagged with its lang. */
+export function bi(ko, en, cls = "bi") {
+  return h("span", {class: cls},
+    h("span", {lang: "ko"}, ko),
+    h("span", {class: "bi-sep", "aria-hidden": "true"}, " / "),
+    h("span", {lang: "en"}, en));
+}
+
+/** Plain-text form of a bilingual label (for placeholders, titles, alerts). */
+export function biText(ko, en) {
+  return `${ko} / ${en}`;
+}
+
+/** True when the Enter key should submit (not Shift+Enter, not mid-IME composition). */
+export function isSubmitEnter(event) {
+  return event.key === "Enter" && !event.shiftKey && !event.isComposing &&
+    event.keyCode !== 229;
+}
+
+/** Whether a scroll container is (nearly) scrolled to the bottom. */
+export function nearBottom(el, slack = 80) {
+  return el.scrollHeight - el.scrollTop - el.clientHeight < slack;
+}
+
+/** Grow a textarea with its content, up to its CSS max-height. */
+export function autoGrow(textarea) {
+  if (!textarea.getClientRects().length) return; // not rendered: nothing to measure
+  textarea.style.height = "auto";
+  const borders = textarea.offsetHeight - textarea.clientHeight;
+  const wanted = textarea.scrollHeight + borders;
+  textarea.style.height = `${wanted}px`;
+  const max = parseFloat(getComputedStyle(textarea).maxHeight);
+  textarea.style.overflowY = Number.isFinite(max) && wanted > max ? "auto" : "hidden";
+}

@@ -1,0 +1,74 @@
+"""The closed sets of words the queue speaks: skills, priorities, statuses, codes."""
+
+from __future__ import annotations
+
+import enum
+
+
+class Skill(str, enum.Enum):
+    BILLING = "billing"
+    TECHNICAL = "technical"
+    RETENTION = "retention"
+    GENERAL = "general"
+
+
+class Priority(str, enum.Enum):
+    URGENT = "urgent"
+    HIGH = "high"
+    NORMAL = "normal"
+    LOW = "low"
+
+
+# Lower ranks leave the queue first.
+PRIORITY_RANK = {
+    Priority.URGENT: 0,
+    Priority.HIGH: 1,
+    Priority.NORMAL: 2,
+    Priority.LOW: 3,
+}
+
+
+class AgentStatus(str, enum.Enum):
+    ONLINE = "online"
+    AWAY = "away"
+    OFFLINE = "offline"
+
+
+class HandoffMode(str, enum.Enum):
+    QUEUE = "queue"
+    CALLBACK = "callback"
+    TICKET = "ticket"
+
+
+class Trigger(str, enum.Enum):
+    EXPLICIT_REQUEST = "explicit_request"
+    COMPLEX_TOPIC = "complex_topic"
+    EMOTION = "emotion"
+    REPEATED_FAILURE = "repeated_failure"
+    VERIFICATION_FAILED = "verification_failed"
+    OTHER = "other"
+
+
+class Resolution(str, enum.Enum):
+    RESOLVED = "resolved"
+    FOLLOW_UP = "follow_up"
+    NO_RESPONSE = "no_response"
+    DUPLICATE = "duplicate"
+    SPAM = "spam"
+    # Set by the service, never chosen by an agent closing a conversation.
+    CUSTOMER_CANCELLED = "customer_cancelled"
+    TIMED_OUT = "timed_out"
+
+
+AGENT_RESOLUTIONS = frozenset(
+    {
+        Resolution.RESOLVED,
+        Resolution.FOLLOW_UP,
+        Resolution.NO_RESPONSE,
+        Resolution.DUPLICATE,
+        Resolution.SPAM,
+    }
+)
+
+DEFAULT_CAPACITY = 3
+MAX_CAPACITY = 20

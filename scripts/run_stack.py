@@ -1,0 +1,255 @@
+"""Starts Tandem's three processes, waits until each answers, and supervises them.
+
+The handoff service (with the web chat and the agent console), the action server and
+the Rasa server run as child processes with their output prefixed by their name. When
+one of them stops, or on Ctrl-C/SIGTERM, all are stopped. Uses only the standard
+library, so any Python 3 can run it.
+
+    python3 scripts/run_stack.py [--env-file .env] [--model models/tandem.tar.gz]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BOT_BIN = ROOT / ".venv" / "bot" / "bin"
+HANDOFF_PYTHON = ROOT / ".venv" / "handoff" / "bin" / "python"
+STARTUP_TIMEOUT_SECONDS = 240.0
+STOP_TIMEOUT_SECONDS = 15.0
+
+
+@dataclass(frozen=True)
+class Child:
+    name: str
+    command: list[str]
+    health_url: str
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Reads KEY=VALUE lines; blank lines and # comments are skipped."""
+    values: dict[str, str] = {}
+    if not path.exists():
+        return values
+    for line in path.read_text("utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip()] = value.strip().strip("'\"")
+    return values
+
+
+def stack_environment(
+    base: Mapping[str, str], env_file: Path, root: Path = ROOT
+) -> dict[str, str]:
+    """The environment every child gets: .env under the caller's own variables,
+    plus the addresses the processes use to find each other."""
+    env = {key: value for key, value in read_env_file(env_file).items() if value}
+    env.update({key: value for key, value in base.items() if value})
+    for secret in ("TANDEM_RASA_TOKEN", "TANDEM_SERVICE_SECRET"):
+        if not env.get(secret):
+            raise SystemExit(f"{secret} is not set: run 'make setup' to create .env")
+    host = env.setdefault("TANDEM_HOST", "127.0.0.1")
+    handoff_port = env.setdefault("TANDEM_HANDOFF_PORT", "8080")
+    rasa_port = env.setdefault("TANDEM_RASA_PORT", "5005")
+    actions_port = env.setdefault("TANDEM_ACTIONS_PORT", "5055")
+    var_dir = Path(env.setdefault("TANDEM_VAR_DIR", "var"))
+    if not var_dir.is_absolute():
+        var_dir = root / var_dir
+    var_dir.mkdir(parents=True, exist_ok=True)
+    env.setdefault("TANDEM_HANDOFF_HOST", host)
+    env.setdefault("TANDEM_HANDOFF_URL", f"http://{host}:{handoff_port}")
+    env.setdefault("TANDEM_RASA_URL", f"http://{host}:{rasa_port}")
+    env.setdefault("TANDEM_RASA_SOCKET_URL", env["TANDEM_RASA_URL"])
+    env.setdefault("TANDEM_ACTIONS_URL", f"http://{host}:{actions_port}/webhook")
+    env.setdefault("TANDEM_DATABASE_URL", f"sqlite+aiosqlite:///{var_dir}/handoff.db")
+    env.setdefault("TANDEM_TRACKER_DB", str(var_dir / "rasa_tracker.db"))
+    env.setdefault("TANDEM_DEMO_BACKEND_DB", str(var_dir / "demo_backend.db"))
+    env.setdefault("SANIC_HOST", host)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+def children(env: Mapping[str, str], model: Path) -> list[Child]:
+    host = env["TANDEM_HOST"]
+    handoff_origins = [
+        f"http://{name}:{env['TANDEM_HANDOFF_PORT']}"
+        for name in dict.fromkeys([host, "127.0.0.1", "localhost"])
+    ]
+    return [
+        Child(
+            name="handoff",
+            command=[str(HANDOFF_PYTHON), "-m", "handoff"],
+            health_url=f"{env['TANDEM_HANDOFF_URL']}/api/health",
+        ),
+        Child(
+            name="actions",
+            command=[
+                str(BOT_BIN / "rasa"),
+                "run",
+                "actions",
+                "--actions",
+                "actions",
+                "--port",
+                env["TANDEM_ACTIONS_PORT"],
+            ],
+            health_url=f"http://{host}:{env['TANDEM_ACTIONS_PORT']}/health",
+        ),
+        Child(
+            name="rasa",
+            command=[
+                str(BOT_BIN / "rasa"),
+                "run",
+                "--model",
+                str(model),
+                "--enable-api",
+                "--auth-token",
+                env["TANDEM_RASA_TOKEN"],
+                "--interface",
+                host,
+                "--port",
+                env["TANDEM_RASA_PORT"],
+                "--credentials",
+                "credentials.yml",
+                "--endpoints",
+                "endpoints.yml",
+                "--cors",
+                *handoff_origins,
+            ],
+            health_url=(
+                f"{env['TANDEM_RASA_URL']}/status?token={env['TANDEM_RASA_TOKEN']}"
+            ),
+        ),
+    ]
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return 200 <= response.status < 300
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def relay_output(name: str, stream: object) -> None:
+    for line in iter(stream.readline, ""):  # type: ignore[attr-defined]
+        sys.stdout.write(f"[{name:8}] {line}")
+        sys.stdout.flush()
+
+
+class Stack:
+    def __init__(self, env: dict[str, str], model: Path) -> None:
+        self.env = env
+        self.children = children(env, model)
+        self.running: dict[str, subprocess.Popen[str]] = {}
+
+    def start(self) -> None:
+        for child in self.children:
+            process = subprocess.Popen(
+                child.command,
+                cwd=ROOT,
+                env=self.env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+            )
+            self.running[child.name] = process
+            threading.Thread(
+                target=relay_output, args=(child.name, process.stdout), daemon=True
+            ).start()
+
+    def wait_until_ready(self, timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
+        deadline = time.monotonic() + timeout
+        waiting = list(self.children)
+        while waiting:
+            for child in list(waiting):
+                if self.running[child.name].poll() is not None:
+                    raise RuntimeError(f"{child.name} stopped while starting")
+                if answers(child.health_url):
+                    print(f"[{'tandem':8}] {child.name} is ready", flush=True)
+                    waiting.remove(child)
+            if time.monotonic() > deadline:
+                names = ", ".join(child.name for child in waiting)
+                raise RuntimeError(f"not ready after {timeout:.0f}s: {names}")
+            time.sleep(0.5)
+
+    def first_stopped(self) -> str | None:
+        for name, process in self.running.items():
+            if process.poll() is not None:
+                return name
+        return None
+
+    def stop(self) -> None:
+        for process in self.running.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        for process in self.running.values():
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def banner(env: Mapping[str, str]) -> str:
+    handoff = env["TANDEM_HANDOFF_URL"]
+    return (
+        "\nTandem is up.\n"
+        f"  Customer web chat:  {handoff}/chat\n"
+        f"  Agent console:      {handoff}/console"
+        f"  (agents mina, joon; supervisor sora; password"
+        f" {env.get('TANDEM_DEMO_AGENT_PASSWORD', 'tandem-demo')})\n"
+        f"  Rasa server:        {env['TANDEM_RASA_URL']}"
+        " (its API needs TANDEM_RASA_TOKEN)\n"
+        "Press Ctrl-C to stop.\n"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env-file", type=Path, default=ROOT / ".env")
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "tandem.tar.gz")
+    args = parser.parse_args(argv)
+    if not args.model.exists():
+        raise SystemExit(f"No trained model at {args.model}: run 'make train'")
+    env = stack_environment(os.environ, args.env_file)
+    stack = Stack(env, args.model)
+
+    def on_signal(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        stack.start()
+        stack.wait_until_ready()
+        print(banner(env), flush=True)
+        while (stopped := stack.first_stopped()) is None:
+            time.sleep(0.5)
+        print(f"[{'tandem':8}] {stopped} stopped; stopping the others", flush=True)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    except RuntimeError as error:
+        print(f"[{'tandem':8}] {error}", flush=True)
+        return 1
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

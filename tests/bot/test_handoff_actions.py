@@ -1,0 +1,385 @@
+"""action_handoff against a real local HTTP server standing in for the service."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from rasa_sdk.events import ActiveLoop, ConversationPaused, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import handoff
+from actions.business_hours import HoursStatus
+from actions.handoff import (
+    RESET_MOOD,
+    ActionHandoff,
+    ActionHandoffCancelled,
+    ActionHandoffClosed,
+    ActionSubmitCsat,
+    rating_from,
+)
+from actions.settings import ActionSettings
+from tests.bot.tracker_fixtures import load_tracker
+
+SECRET = "shared"
+SEOUL = ZoneInfo("Asia/Seoul")
+
+
+def hours(open_now: bool) -> HoursStatus:
+    checked = dt.datetime(2026, 11, 23, 10, 0, tzinfo=SEOUL)
+    return HoursStatus(
+        open=open_now,
+        closes_at=checked.replace(hour=18) if open_now else None,
+        next_open=None if open_now else checked + dt.timedelta(days=1),
+        checked_at=checked,
+        holiday=None,
+    )
+
+
+@pytest.fixture(autouse=True)
+def business_hours(monkeypatch: pytest.MonkeyPatch) -> Callable[[bool], None]:
+    def set_open(open_now: bool) -> None:
+        monkeypatch.setattr(handoff, "current_status", lambda: hours(open_now))
+
+    set_open(True)
+    return set_open
+
+
+class FakeHandoffService:
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.ratings: list[dict[str, Any]] = []
+        self.status = 201
+        self.position = 3
+        self.wait: int | None = None
+
+    async def rate(self, request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Bearer {SECRET}":
+            return web.json_response({"error": "unauthorized"}, status=401)
+        self.ratings.append(await request.json())
+        return web.json_response({"id": 1}, status=self.status)
+
+    async def create(self, request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Bearer {SECRET}":
+            return web.json_response({"error": "unauthorized"}, status=401)
+        self.requests.append(await request.json())
+        if self.status >= 400:
+            return web.json_response({"error": "boom"}, status=self.status)
+        body = {
+            "id": 7,
+            "status": "queued",
+            "queue_position": self.position,
+            "estimated_wait_seconds": self.wait,
+        }
+        return web.json_response(body, status=self.status)
+
+
+@pytest.fixture
+async def service(
+    aiohttp_server: Callable[..., Awaitable[TestServer]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> FakeHandoffService:
+    fake = FakeHandoffService()
+    app = web.Application()
+    app.router.add_post("/api/rasa/handoffs", fake.create)
+    app.router.add_post("/api/rasa/csat", fake.rate)
+    server = await aiohttp_server(app)
+    use_service(monkeypatch, str(server.make_url("")), SECRET)
+    return fake
+
+
+def use_service(monkeypatch: pytest.MonkeyPatch, url: str, secret: str) -> None:
+    settings = ActionSettings(
+        handoff_url=url,
+        service_secret=secret,
+        handoff_timeout_seconds=2,
+        demo_backend_path=None,  # type: ignore[arg-type]
+    )
+    monkeypatch.setattr(handoff, "load_settings", lambda: settings)
+
+
+async def run_handoff(name: str) -> tuple[list[Any], list[dict[str, Any]]]:
+    dispatcher = CollectingDispatcher()
+    events = await ActionHandoff().run(dispatcher, load_tracker(name), {})
+    return events, dispatcher.messages
+
+
+async def test_posts_the_context_tells_the_position_and_pauses(
+    service: FakeHandoffService,
+) -> None:
+    events, messages = await run_handoff("handoff_requested_ko")
+    assert events == [*RESET_MOOD, ConversationPaused()]
+    assert messages == [
+        {**messages[0], "response": "utter_handoff_queued", "queue_position": 3}
+    ]
+    [context] = service.requests
+    summary = context.pop("summary")
+    assert "human_requested" in summary["en"]
+    assert "상담원 연결해 주세요" in summary["ko"]
+    assert context == {
+        "sender_id": "customer-ko-1",
+        "channel": "socketio",
+        "language": "ko",
+        "reason": "human_requested",
+        "trigger": "explicit_request",
+        "skill": "general",
+        "priority": "normal",
+        "intent": {"name": "request_human", "confidence": 0.97},
+        "entities": [],
+        "slots": {"language": "ko"},
+        "verified_identity": None,
+        "lookups": [],
+        "transcript": [
+            {
+                "role": "user",
+                "text": "안녕하세요",
+                "timestamp": 1732290001.0,
+                "intent": "greet",
+                "confidence": 0.99,
+            },
+            {
+                "role": "bot",
+                "text": "안녕하세요! 고객센터 챗봇 탠덤입니다.",
+                "timestamp": 1732290001.5,
+            },
+            {
+                "role": "user",
+                "text": "상담원 연결해 주세요",
+                "timestamp": 1732290005.0,
+                "intent": "request_human",
+                "confidence": 0.97,
+            },
+        ],
+    }
+
+
+async def test_angry_complaint_mid_form_ends_the_form_and_apologises(
+    service: FakeHandoffService,
+) -> None:
+    events, messages = await run_handoff("complaint_mid_form_en")
+    assert events == [
+        ActiveLoop(None),
+        SlotSet("requested_slot", None),
+        *RESET_MOOD,
+        ConversationPaused(),
+    ]
+    assert [m["response"] for m in messages] == [
+        "utter_handoff_empathy",
+        "utter_handoff_queued",
+    ]
+    [context] = service.requests
+    assert context["reason"] == "angry_customer"
+    assert (context["trigger"], context["priority"]) == ("emotion", "high")
+    assert context["skill"] == "billing"
+    assert context["language"] == "en"
+    assert context["channel"] == "rest"
+    assert context["entities"] == [{"entity": "amount", "value": "$30"}]
+    assert "requested_slot" not in context["slots"]
+    assert [turn["role"] for turn in context["transcript"]] == ["user", "bot", "user"]
+
+
+@pytest.mark.parametrize("status", [500, 503, 400])
+async def test_service_error_apologises_and_does_not_pause(
+    service: FakeHandoffService, status: int
+) -> None:
+    service.status = status
+    events, messages = await run_handoff("handoff_requested_ko")
+    assert ConversationPaused() not in events
+    assert [m["response"] for m in messages] == ["utter_handoff_unavailable"]
+
+
+async def test_wrong_secret_apologises_and_does_not_pause(
+    service: FakeHandoffService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_service(monkeypatch, handoff.load_settings().handoff_url, "wrong")
+    events, messages = await run_handoff("handoff_requested_ko")
+    assert events == []
+    assert [m["response"] for m in messages] == ["utter_handoff_unavailable"]
+
+
+async def test_service_down_apologises_and_does_not_pause(
+    monkeypatch: pytest.MonkeyPatch, unused_tcp_port: int
+) -> None:
+    use_service(monkeypatch, f"http://127.0.0.1:{unused_tcp_port}", SECRET)
+    events, messages = await run_handoff("complaint_mid_form_en")
+    assert events == [ActiveLoop(None), SlotSet("requested_slot", None)]
+    assert [m["response"] for m in messages] == ["utter_handoff_unavailable"]
+
+
+async def test_out_of_hours_offers_a_callback_or_ticket_and_queues_nothing(
+    service: FakeHandoffService, business_hours: Callable[[bool], None]
+) -> None:
+    business_hours(False)
+    events, messages = await run_handoff("complaint_mid_form_en")
+    assert service.requests == []
+    assert [m["response"] for m in messages] == ["utter_handoff_closed_hours"]
+    assert ConversationPaused() not in events
+    assert events[:2] == [ActiveLoop(None), SlotSet("requested_slot", None)]
+    assert SlotSet("pending_handoff_reason", "angry_customer") in events
+    assert (
+        SlotSet(
+            "pending_handoff_routing",
+            {"trigger": "emotion", "skill": "billing", "priority": "high"},
+        )
+        in events
+    )
+    assert events[-1] == ActiveLoop("offline_contact_form")
+
+
+async def test_sends_who_was_verified_and_what_was_looked_up(
+    service: FakeHandoffService,
+) -> None:
+    base = load_tracker("handoff_requested_ko")
+    events = [
+        *base.events[:-1],
+        {
+            "event": "slot",
+            "timestamp": 1732290003.0,
+            "name": "verified_customer_id",
+            "value": "1",
+        },
+        {
+            "event": "bot",
+            "timestamp": 1732290004.0,
+            "text": "김민준님의 2026년 11월 청구 금액은 35,200원입니다.",
+            "metadata": {
+                "utter_action": "utter_current_bill",
+                "amount": "35,200원",
+                "model_id": "m",
+                "assistant_id": "tandem",
+            },
+        },
+        base.events[-1],
+    ]
+    tracker = load_tracker(
+        "handoff_requested_ko",
+        events=events,
+        slots={
+            "language": "ko",
+            "verified_customer_id": "1",
+            "verified_customer_name": "김민준",
+            "phone_number": "010-1234-5678",
+            "otp_sent_to": "010-1234-5678",
+        },
+    )
+    await ActionHandoff().run(CollectingDispatcher(), tracker, {})
+    [context] = service.requests
+    assert context["verified_identity"] == {
+        "customer_id": "1",
+        "name": "김민준",
+        "phone_number": "010-1234-5678",
+        "verified_at": 1732290003.0,
+    }
+    assert context["lookups"] == [
+        {
+            "kind": "bill",
+            "summary": "김민준님의 2026년 11월 청구 금액은 35,200원입니다.",
+            "data": {"amount": "35,200원"},
+        }
+    ]
+    assert "otp_sent_to" not in context["slots"]
+    assert "verified as 김민준" in context["summary"]["en"]
+
+
+async def test_tells_the_expected_wait_in_minutes(service: FakeHandoffService) -> None:
+    service.wait = 130
+    _, messages = await run_handoff("handoff_requested_ko")
+    assert messages[-1]["response"] == "utter_handoff_wait"
+    assert messages[-1]["wait_minutes"] == 3
+
+
+async def test_sends_the_emotion_over_time(service: FakeHandoffService) -> None:
+    history = [
+        {"timestamp": 1.0, "anger": 0.1, "frustration": 0.2, "distress": 0.0},
+        {"timestamp": 2.0, "anger": 0.9, "frustration": 0.9, "distress": 0.1},
+    ]
+    tracker = load_tracker(
+        "handoff_requested_ko",
+        slots={"language": "ko", "emotion_history": history, "frustration": 0.9},
+    )
+    await ActionHandoff().run(CollectingDispatcher(), tracker, {})
+    [context] = service.requests
+    assert context["emotion"] == {
+        "scores": {"anger": 0.9, "frustration": 0.9, "distress": 0.1},
+        "history": history,
+    }
+    assert "emotion_history" not in context["slots"]
+
+
+async def test_closing_greets_the_customer_back_and_asks_for_a_rating() -> None:
+    dispatcher = CollectingDispatcher()
+    tracker = load_tracker("handoff_requested_ko")
+    assert await ActionHandoffClosed().run(dispatcher, tracker, {}) == []
+    assert [m["response"] for m in dispatcher.messages] == [
+        "utter_handoff_closed",
+        "utter_ask_csat",
+    ]
+
+
+async def test_leaving_the_queue_hands_back_to_the_bot() -> None:
+    dispatcher = CollectingDispatcher()
+    tracker = load_tracker("handoff_requested_ko")
+    assert await ActionHandoffCancelled().run(dispatcher, tracker, {}) == []
+    assert [m["response"] for m in dispatcher.messages] == ["utter_handoff_cancelled"]
+
+
+async def rate(text: str, handoff_id: float | None) -> tuple[list[Any], list[Any]]:
+    dispatcher = CollectingDispatcher()
+    tracker = load_tracker(
+        "handoff_requested_ko",
+        slots={"language": "ko", "handoff_id": handoff_id},
+        latest_message={"text": text, "intent": {"name": "rate_service"}},
+    )
+    events = await ActionSubmitCsat().run(dispatcher, tracker, {})
+    return events, [m["response"] for m in dispatcher.messages]
+
+
+async def test_rating_of_a_handoff_is_sent(service: FakeHandoffService) -> None:
+    events, responses = await rate("4점이요", 7.0)
+    assert service.ratings == [
+        {"sender_id": "customer-ko-1", "score": 4, "handoff_id": 7}
+    ]
+    assert responses == ["utter_csat_thanks"]
+    assert events == [SlotSet("handoff_id", None)]
+
+
+async def test_rating_of_the_bot_alone_has_no_handoff(
+    service: FakeHandoffService,
+) -> None:
+    await rate("five stars", None)
+    assert service.ratings == [
+        {"sender_id": "customer-ko-1", "score": 5, "handoff_id": None}
+    ]
+
+
+async def test_no_score_asks_again(service: FakeHandoffService) -> None:
+    events, responses = await rate("음 글쎄요", 7.0)
+    assert (events, responses, service.ratings) == ([], ["utter_ask_csat"], [])
+
+
+async def test_rating_with_the_service_down_still_thanks(
+    monkeypatch: pytest.MonkeyPatch, unused_tcp_port: int
+) -> None:
+    use_service(monkeypatch, f"http://127.0.0.1:{unused_tcp_port}", SECRET)
+    _, responses = await rate("3", 7.0)
+    assert responses == ["utter_csat_thanks"]
+
+
+@pytest.mark.parametrize(
+    ("text", "score"),
+    [
+        ("5", 5),
+        ("4점", 4),
+        ("4 out of 5", 4),
+        ("I'd say three", 3),
+        ("10", None),
+        ("", None),
+    ],
+)
+def test_rating_from(text: str, score: int | None) -> None:
+    assert rating_from(text) == score

@@ -1,0 +1,107 @@
+"""The round trip through the two pages, in Debian's chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from tests.e2e.stack import Stack
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("TANDEM_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = os.environ.get("TANDEM_SCREENSHOT_DIR")
+TIMEOUT_MS = 30_000
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        await browser.close()
+
+
+async def screenshot(page: Page, name: str) -> None:
+    if SCREENSHOTS:
+        await page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"))
+
+
+def bot_messages(page: Page):
+    return page.locator('[data-testid="chat-message"][data-role="bot"]')
+
+
+async def test_round_trip_in_two_tabs(stack: Stack, browser: Browser) -> None:
+    errors: list[str] = []
+    chat = await (
+        await browser.new_context(viewport={"width": 480, "height": 760})
+    ).new_page()
+    console = await (
+        await browser.new_context(viewport={"width": 1280, "height": 800})
+    ).new_page()
+    for page in (chat, console):
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.set_default_timeout(TIMEOUT_MS)
+
+    await console.goto(f"{stack.handoff_url}/console")
+    await console.get_by_test_id("login-username").fill("mina")
+    await console.get_by_test_id("login-password").fill("wrong password")
+    await console.get_by_test_id("login-submit").click()
+    await expect(console.get_by_test_id("login-error")).to_be_visible()
+    await console.get_by_test_id("login-password").fill(stack.agent_password)
+    await console.get_by_test_id("login-submit").click()
+    await expect(console.get_by_test_id("queue")).to_be_visible()
+
+    await chat.goto(f"{stack.handoff_url}/chat")
+    await expect(chat.get_by_test_id("chat-status")).to_have_attribute(
+        "data-state", "connected"
+    )
+    await chat.get_by_test_id("chat-input").fill("안녕하세요")
+    await chat.get_by_test_id("chat-send").click()
+    await expect(bot_messages(chat).last).to_contain_text("탠덤")
+    await chat.get_by_test_id("chat-input").fill("상담원 연결해 주세요")
+    await chat.get_by_test_id("chat-input").press("Enter")
+    await expect(bot_messages(chat).last).to_contain_text("대기 순번")
+
+    item = console.locator('[data-testid="queue-item"][data-status="queued"]').first
+    await expect(item).to_be_visible()
+    handoff_id = await item.get_attribute("data-handoff-id")
+    await item.get_by_test_id("claim-button").click()
+    conversation = console.get_by_test_id("conversation")
+    await expect(console.get_by_test_id("transcript")).to_contain_text(
+        "상담원 연결해 주세요"
+    )
+    await expect(console.get_by_test_id("context-panel")).to_contain_text(
+        "request_human"
+    )
+
+    await console.get_by_test_id("reply-input").fill("안녕하세요, 상담원 민아입니다.")
+    await console.get_by_test_id("reply-send").click()
+    await expect(bot_messages(chat).last).to_have_text("안녕하세요, 상담원 민아입니다.")
+
+    await chat.get_by_test_id("chat-input").fill("요금이 두 번 나갔어요")
+    await chat.get_by_test_id("chat-send").click()
+    customer_lines = conversation.locator('[data-testid="message"][data-role="user"]')
+    await expect(customer_lines.last).to_contain_text("요금이 두 번 나갔어요")
+    await screenshot(console, "agent-console")
+    await screenshot(chat, "web-chat")
+
+    console.once("dialog", lambda dialog: dialog.accept())
+    await console.get_by_test_id("close-button").click()
+    await expect(bot_messages(chat).filter(has_text="다시 챗봇이")).to_have_count(1)
+    await expect(bot_messages(chat).last).to_contain_text("1점")
+    await chat.get_by_test_id("chat-chip").filter(has_text="5").first.click()
+    await expect(bot_messages(chat).last).to_contain_text("평가해 주셔서 감사합니다")
+    closed_item = console.locator(
+        f'[data-testid="queue-item"][data-handoff-id="{handoff_id}"]'
+    )
+    await expect(closed_item).to_have_count(0)
+    assert errors == []

@@ -1,0 +1,97 @@
+"""Self-service over socket.io with all processes real: the customer proves who they
+are with a one-time code read from the dev outbox, then sees the bill and why it
+changed."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.participants import Customer
+from tests.e2e.stack import Stack
+
+pytestmark = pytest.mark.e2e
+
+PHONE = "010-1234-5678"
+
+
+@dataclass(frozen=True)
+class Script:
+    ask_bill: str
+    asks_phone: str
+    code_sent: str
+    verified: str
+    bill: str
+    ask_why: str
+    bill_changes: tuple[str, ...]
+
+
+KOREAN = Script(
+    ask_bill="이번 달 요금 얼마예요?",
+    asks_phone="휴대폰 번호",
+    code_sent="인증번호를 보냈어요",
+    verified="본인 확인이 완료",
+    bill="청구 금액은",
+    ask_why="지난달보다 요금이 왜 이렇게 많이 나왔어요?",
+    bill_changes=("많아요", "적어요", "같아요"),
+)
+ENGLISH = Script(
+    ask_bill="how much is my bill this month?",
+    asks_phone="mobile number",
+    code_sent="sent a 6-digit code",
+    verified="you're verified",
+    bill="your bill for",
+    ask_why="why is my bill higher than last month?",
+    bill_changes=("more than", "less than", "the same as"),
+)
+
+
+def outbox_lines(outbox: Path) -> list[str]:
+    """The dev outbox's messages: time, phone number and text, tab-separated."""
+    return outbox.read_text("utf-8").splitlines() if outbox.exists() else []
+
+
+async def code_from_outbox(outbox: Path, sent_before: int) -> str:
+    """The code of the first message the dev outbox received after ``sent_before``."""
+    for _ in range(50):
+        lines = outbox_lines(outbox)
+        if len(lines) > sent_before:
+            return lines[sent_before].split("인증번호 ")[1].split(" ")[0]
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"no code in {outbox}")
+
+
+@pytest.mark.parametrize("script", [KOREAN, ENGLISH], ids=["korean", "english"])
+async def test_verification_then_bill_and_line_items(
+    stack: Stack, script: Script
+) -> None:
+    outbox = stack.var_dir / "dev_outbox.log"
+    customer = Customer(stack.rasa_url)
+    try:
+        await customer.connect()
+        await customer.say(script.ask_bill)
+        await customer.reply_containing(script.asks_phone)
+
+        sent_before = len(outbox_lines(outbox))
+        await customer.say(PHONE)
+        sent = await customer.reply_containing(script.code_sent)
+        assert "010-****-5678" in sent
+        code = await code_from_outbox(outbox, sent_before)
+        assert outbox_lines(outbox)[sent_before].split("\t")[1] == PHONE
+
+        await customer.say(code)
+        await customer.reply_containing(script.verified)
+        bill = await customer.reply_containing(script.bill)
+        # The bill comes with its line items, one per line.
+        assert bill.count("\n· ") >= 1
+
+        # Verified once: the next question is answered without a new code.
+        await customer.say(script.ask_why)
+        change = await customer.next_reply()
+        assert any(word in change for word in script.bill_changes), change
+        assert len(outbox_lines(outbox)) == sent_before + 1
+    finally:
+        await customer.close()

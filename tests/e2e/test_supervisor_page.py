@@ -1,0 +1,285 @@
+"""The supervisor page in Debian's chromium, against the handoff service alone.
+
+Only the handoff service runs (``python -m handoff`` on a temporary SQLite
+file); a small local HTTP server stands in for Rasa, which the service calls
+when an agent closes a conversation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from playwright.async_api import Browser, async_playwright, expect
+from pytest_aiohttp import AiohttpServer
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("TANDEM_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = os.environ.get("TANDEM_SCREENSHOT_DIR")
+PASSWORD = "supervisor-e2e"
+TIMEOUT_MS = 20_000
+STARTUP_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class Service:
+    url: str
+    secret: str
+    log_path: Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+async def stand_in_rasa(aiohttp_server: AiohttpServer) -> str:
+    async def accept(request: web.Request) -> web.Response:
+        await request.read()
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", accept)
+    server = await aiohttp_server(app)
+    return str(server.make_url("")).rstrip("/")
+
+
+@pytest.fixture
+def service(stand_in_rasa: str) -> Iterator[Service]:
+    folder = Path(tempfile.mkdtemp(prefix="tandem-supervisor-"))
+    port, secret = free_port(), secrets.token_urlsafe(16)
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith("TANDEM_")
+    }
+    env.update(
+        TANDEM_HANDOFF_PORT=str(port),
+        TANDEM_SERVICE_SECRET=secret,
+        TANDEM_DATABASE_URL=f"sqlite+aiosqlite:///{folder / 'handoff.db'}",
+        TANDEM_DEMO_AGENT_PASSWORD=PASSWORD,
+        TANDEM_RASA_URL=stand_in_rasa,
+    )
+    log_path = folder / "handoff.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "handoff"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(process, port, log_path)
+        yield Service(url, secret, log_path)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_until_up(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"the handoff service did not start:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        await browser.close()
+
+
+async def seed(service: Service) -> None:
+    """Three conversations, all handed off; one handoff claimed, closed and rated."""
+    bot = {"Authorization": f"Bearer {service.secret}"}
+    now = time.time()
+    async with aiohttp.ClientSession(service.url) as http:
+        events: list[dict[str, Any]] = []
+        for index, sender_id in enumerate(("alone", "ana", "ben", "cho")):
+            start = now - 300 + index
+            events.append(
+                {"event": "session_started", "sender_id": sender_id, "timestamp": start}
+            )
+            events.append(
+                {
+                    "event": "user",
+                    "sender_id": sender_id,
+                    "timestamp": start + 1,
+                    "text": "안녕하세요",
+                    "parse_data": {"language": "ko"},
+                    "input_channel": "socketio",
+                }
+            )
+        await _call(http, "POST", "/api/rasa/events", bot, {"events": events})
+        ids = []
+        for sender_id, reason in (
+            ("ana", "human_requested"),
+            ("ben", "billing_dispute"),
+            ("cho", "human_requested"),
+        ):
+            body = {
+                "sender_id": sender_id,
+                "channel": "socketio",
+                "language": "ko",
+                "reason": reason,
+                "transcript": [],
+            }
+            created = await _call(http, "POST", "/api/rasa/handoffs", bot, body)
+            ids.append(created["id"])
+        login = await _call(
+            http,
+            "POST",
+            "/api/auth/login",
+            {},
+            {"username": "mina", "password": PASSWORD},
+        )
+        mina = {"Authorization": f"Bearer {login['token']}"}
+        await _call(http, "POST", f"/api/handoffs/{ids[0]}/claim", mina)
+        await _call(http, "POST", f"/api/handoffs/{ids[0]}/close", mina)
+        await _call(
+            http,
+            "POST",
+            "/api/rasa/csat",
+            bot,
+            {"sender_id": "ana", "score": 5, "handoff_id": ids[0]},
+        )
+        await _call(
+            http, "POST", "/api/rasa/csat", bot, {"sender_id": "alone", "score": 4}
+        )
+
+
+async def _call(
+    http: aiohttp.ClientSession,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    body: Any = None,
+) -> Any:
+    async with http.request(method, path, headers=headers, json=body) as response:
+        assert response.status < 300, f"{path}: {await response.text()}"
+        return await response.json()
+
+
+async def test_supervisor_sees_the_numbers_and_charts(
+    service: Service, browser: Browser
+) -> None:
+    await seed(service)
+    errors: list[str] = []
+    context = await browser.new_context(
+        viewport={"width": 1280, "height": 1400}, accept_downloads=True
+    )
+    page = await context.new_page()
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.set_default_timeout(TIMEOUT_MS)
+    expect.set_options(timeout=TIMEOUT_MS)
+
+    await page.goto(f"{service.url}/supervisor")
+    await page.get_by_test_id("login-username").fill("mina")
+    await page.get_by_test_id("login-password").fill(PASSWORD)
+    await page.get_by_test_id("login-submit").click()
+    await expect(page.get_by_test_id("login-error")).to_contain_text("Only supervisors")
+    await expect(page.get_by_test_id("dashboard")).to_be_hidden()
+
+    await page.get_by_test_id("login-username").fill("sora")
+    await page.get_by_test_id("login-password").fill(PASSWORD)
+    await page.get_by_test_id("login-submit").click()
+    await expect(page.get_by_test_id("dashboard")).to_be_visible()
+    await expect(page.get_by_test_id("live-status")).to_have_attribute(
+        "data-state", "connected"
+    )
+
+    await expect(page.get_by_test_id("live-queued-value")).to_have_text("2")
+    await expect(page.get_by_test_id("kpi-handoffs-value")).to_have_text("3")
+    await expect(page.get_by_test_id("kpi-conversations-value")).to_have_text("4")
+    await expect(page.get_by_test_id("kpi-containment-value")).to_have_text("25%")
+    await expect(page.get_by_test_id("kpi-csat-agent-value")).to_have_text("5.00")
+    await expect(page.get_by_test_id("kpi-csat-bot-value")).to_have_text("4.00")
+    mina_row = page.locator('[data-testid="agent-row"][data-username="mina"]')
+    await expect(mina_row).to_be_visible()
+
+    handoffs_chart = page.get_by_test_id("chart-handoffs")
+    await expect(handoffs_chart.locator("svg")).to_have_attribute("data-points", "24")
+    bars = handoffs_chart.get_by_test_id("chart-bar")
+    await expect(bars).to_have_count(24)
+    values = [
+        int(float(v))
+        for v in await bars.evaluate_all("bars => bars.map(bar => bar.dataset.value)")
+    ]
+    assert sum(values) == 3
+    await expect(
+        page.get_by_test_id("chart-containment").get_by_test_id("chart-point")
+    ).to_have_count(1)
+    await expect(
+        page.get_by_test_id("chart-csat").get_by_test_id("chart-point")
+    ).to_have_count(1)
+    reasons = page.get_by_test_id("reasons").get_by_test_id("breakdown-row")
+    await expect(reasons.first).to_have_attribute("data-key", "human_requested")
+    await expect(reasons.first).to_have_attribute("data-count", "2")
+    await expect(
+        page.locator('[data-testid="agent-numbers-row"][data-username="mina"]')
+    ).to_contain_text("5.00 (1)")
+
+    # A new handoff reaches the page through the live feed, without a reload.
+    bot = {"Authorization": f"Bearer {service.secret}"}
+    async with aiohttp.ClientSession(service.url) as http:
+        await _call(
+            http,
+            "POST",
+            "/api/rasa/handoffs",
+            bot,
+            {
+                "sender_id": "dan",
+                "channel": "socketio",
+                "language": "en",
+                "reason": "human_requested",
+                "transcript": [],
+            },
+        )
+    await expect(page.get_by_test_id("live-queued-value")).to_have_text("3")
+
+    async with page.expect_download() as download_info:
+        await page.get_by_test_id("csv-buckets").click()
+    download = await download_info.value
+    assert download.suggested_filename.startswith("tandem-buckets-hour-")
+    csv_path = Path(await download.path())
+    csv_text = await asyncio.to_thread(csv_path.read_text, "utf-8-sig")
+    assert csv_text.startswith("bucket_start,conversations,")
+    assert len(csv_text.strip().splitlines()) == 25
+
+    if SCREENSHOTS:
+        await page.evaluate("window.scrollTo(0, 0)")
+        await page.screenshot(
+            path=str(Path(SCREENSHOTS) / "supervisor.png"), full_page=True
+        )
+    assert errors == []

@@ -1,0 +1,210 @@
+"""Roles, agent management, status, sign-out and the sign-in rate limits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from handoff_testing import AGENT_PASSWORD, BOT_HEADERS, bearer, handoff_body
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handoff.models import AuthToken, Handoff
+from handoff.state_machine import HandoffStatus
+
+Client = TestClient[web.Request, web.Application]
+
+NEW_AGENT = {
+    "username": "hana",
+    "display_name": "Hana Choi",
+    "password": "a long enough password",
+    "skills": ["billing", "retention"],
+    "capacity": 2,
+}
+
+
+async def login(client: Client, username: str, password: str = AGENT_PASSWORD) -> Any:
+    return await client.post(
+        "/api/auth/login", json={"username": username, "password": password}
+    )
+
+
+async def test_a_supervisor_creates_an_agent_who_can_sign_in(
+    client: Client, tokens: Any
+) -> None:
+    response = await client.post("/api/agents", json=NEW_AGENT, headers=tokens["sora"])
+
+    assert response.status == 201
+    created = await response.json()
+    assert created["skills"] == ["billing", "retention"]
+    assert created["capacity"] == 2
+    assert created["status"] == "offline"
+    assert created["load"] == 0
+    assert created["active"] is True
+    assert (await login(client, "hana", NEW_AGENT["password"])).status == 200
+    again = await client.post("/api/agents", json=NEW_AGENT, headers=tokens["sora"])
+    assert again.status == 409
+    assert (await again.json())["error"] == "already_exists"
+
+
+async def test_agents_may_not_manage_agents_or_canned_responses(
+    client: Client, team: Any, tokens: Any
+) -> None:
+    for method, path, body in (
+        ("POST", "/api/agents", NEW_AGENT),
+        ("PATCH", f"/api/agents/{team.joon.id}", {"capacity": 5}),
+        (
+            "POST",
+            "/api/canned-responses",
+            {"language": "ko", "title": "t", "text": "x"},
+        ),
+        ("PATCH", "/api/canned-responses/1", {"text": "x"}),
+        ("DELETE", "/api/canned-responses/1", None),
+    ):
+        response = await client.request(method, path, json=body, headers=tokens["mina"])
+        assert response.status == 403, path
+        assert (await response.json())["error"] == "forbidden"
+
+
+async def test_agent_bodies_are_validated(
+    client: Client, team: Any, tokens: Any
+) -> None:
+    for body in (
+        {**NEW_AGENT, "password": "short"},
+        {**NEW_AGENT, "skills": ["cooking"]},
+        {**NEW_AGENT, "capacity": 0},
+        {**NEW_AGENT, "capacity": True},
+        {**NEW_AGENT, "username": "has space"},
+        {**NEW_AGENT, "role": "admin"},
+        {**NEW_AGENT, "shoe_size": 42},
+    ):
+        response = await client.post("/api/agents", json=body, headers=tokens["sora"])
+        assert response.status == 400, body
+        assert (await response.json())["error"] == "invalid_request"
+    for body in ({}, {"active": "no"}, {"status": "asleep"}, {"skills": "billing"}):
+        response = await client.patch(
+            f"/api/agents/{team.mina.id}", json=body, headers=tokens["sora"]
+        )
+        assert response.status == 400, body
+    missing = await client.patch(
+        "/api/agents/999999", json={"capacity": 2}, headers=tokens["sora"]
+    )
+    assert missing.status == 404
+
+
+async def test_deactivating_signs_out_and_requeues_the_agents_chats(
+    client: Client,
+    team: Any,
+    tokens: Any,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    created = await client.post(
+        "/api/rasa/handoffs", json=handoff_body(), headers=BOT_HEADERS
+    )
+    handoff_id = (await created.json())["id"]
+    await client.post(f"/api/handoffs/{handoff_id}/claim", headers=tokens["mina"])
+
+    response = await client.patch(
+        f"/api/agents/{team.mina.id}", json={"active": False}, headers=tokens["sora"]
+    )
+
+    assert response.status == 200
+    assert (await response.json())["active"] is False
+    assert (await client.get("/api/handoffs", headers=tokens["mina"])).status == 401
+    assert (await login(client, "mina")).status == 401
+    async with sessions() as session:
+        handoff = await session.get_one(Handoff, handoff_id)
+        assert handoff.status is HandoffStatus.QUEUED
+        assert handoff.assigned_agent_id is None
+
+
+async def test_supervisor_sets_skills_capacity_and_status(
+    client: Client, team: Any, tokens: Any
+) -> None:
+    response = await client.patch(
+        f"/api/agents/{team.joon.id}",
+        json={"skills": ["technical"], "capacity": 5, "status": "away"},
+        headers=tokens["sora"],
+    )
+
+    assert response.status == 200
+    joon = await response.json()
+    assert (joon["skills"], joon["capacity"], joon["status"]) == (
+        ["technical"],
+        5,
+        "away",
+    )
+    listing = await (await client.get("/api/agents", headers=tokens["mina"])).json()
+    assert {agent["username"]: agent["status"] for agent in listing["agents"]} == {
+        "mina": "offline",
+        "joon": "away",
+        "sora": "offline",
+    }
+
+
+async def test_own_status_is_validated(client: Client, tokens: Any) -> None:
+    for body in ({"status": "busy"}, {"status": None}, {"status": "online", "x": 1}):
+        response = await client.put(
+            "/api/agents/me/status", json=body, headers=tokens["mina"]
+        )
+        assert response.status == 400, body
+
+
+async def test_logout_revokes_the_token_and_goes_offline(
+    client: Client, team: Any, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    headers = bearer((await (await login(client, "mina")).json())["token"])
+    await client.put(
+        "/api/agents/me/status", json={"status": "online"}, headers=headers
+    )
+
+    response = await client.post("/api/auth/logout", headers=headers)
+
+    assert response.status == 204
+    assert (await client.get("/api/agents/me", headers=headers)).status == 401
+    assert (await client.post("/api/auth/logout", headers=headers)).status == 401
+    relogin = bearer((await (await login(client, "mina")).json())["token"])
+    me = await (await client.get("/api/agents/me", headers=relogin)).json()
+    assert me["status"] == "offline"
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(AuthToken)) == 1
+
+
+async def test_five_failures_for_a_username_lock_it_for_a_while(
+    client: Client, team: Any
+) -> None:
+    for _ in range(5):
+        assert (await login(client, "mina", "wrong password")).status == 401
+
+    refused = await login(client, "mina")
+
+    assert refused.status == 429
+    assert (await refused.json())["error"] == "too_many_requests"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 300
+    # Another account from the same address is refused too: five failures in all.
+    assert (await login(client, "joon")).status == 429
+
+
+async def test_failures_spread_over_usernames_lock_the_address(
+    client: Client, team: Any
+) -> None:
+    for username in ("a", "b", "c", "d", "e"):
+        assert (await login(client, username, "guess")).status == 401
+
+    refused = await login(client, "mina")
+
+    assert refused.status == 429
+    assert "Retry-After" in refused.headers
+
+
+async def test_below_the_limit_the_right_password_still_signs_in(
+    client: Client, team: Any
+) -> None:
+    for _ in range(4):
+        await login(client, "mina", "wrong password")
+
+    assert (await login(client, "mina")).status == 200
+    # Signing in does not wipe the count: one more failure reaches the limit.
+    assert (await login(client, "mina", "wrong password")).status == 401
+    assert (await login(client, "mina")).status == 429

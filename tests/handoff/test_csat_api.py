@@ -1,0 +1,240 @@
+"""POST /api/rasa/csat: ratings of handoffs and of the bot, and every refusal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from conftest import Team
+from handoff_testing import BOT_HEADERS, handoff_body
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handoff.models import Conversation, CsatRating, utcnow
+
+Client = TestClient[web.Request, web.Application]
+
+
+async def resolved_handoff(
+    client: Client, tokens: Any, sender_id: str = "c0ffee"
+) -> int:
+    created = await client.post(
+        "/api/rasa/handoffs", json=handoff_body(sender_id), headers=BOT_HEADERS
+    )
+    assert created.status == 201, await created.text()
+    handoff_id = int((await created.json())["id"])
+    claimed = await client.post(
+        f"/api/handoffs/{handoff_id}/claim", headers=tokens["mina"]
+    )
+    assert claimed.status == 200, await claimed.text()
+    closed = await client.post(
+        f"/api/handoffs/{handoff_id}/close", headers=tokens["mina"]
+    )
+    assert closed.status == 200, await closed.text()
+    return handoff_id
+
+
+async def rate(client: Client, body: dict[str, Any], headers: Any = None) -> Any:
+    return await client.post(
+        "/api/rasa/csat", json=body, headers=BOT_HEADERS if headers is None else headers
+    )
+
+
+async def ratings_count(sessions: async_sessionmaker[AsyncSession]) -> int:
+    async with sessions() as session:
+        return int(
+            await session.scalar(select(func.count()).select_from(CsatRating)) or 0
+        )
+
+
+async def test_a_resolved_handoff_is_rated_with_its_agent(
+    client: Client, tokens: Any, team: Team
+) -> None:
+    handoff_id = await resolved_handoff(client, tokens)
+
+    response = await rate(
+        client,
+        {
+            "sender_id": "c0ffee",
+            "score": 4,
+            "comment": "빨리 해결됐어요",
+            "handoff_id": handoff_id,
+        },
+    )
+
+    assert response.status == 201, await response.text()
+    rating = await response.json()
+    assert rating["score"] == 4
+    assert rating["comment"] == "빨리 해결됐어요"
+    assert rating["handoff_id"] == handoff_id
+    assert rating["agent_id"] == team.mina.id
+    assert rating["created_at"].endswith("+00:00")
+
+
+async def test_a_rating_of_the_bot_joins_the_latest_conversation(
+    client: Client, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with sessions.begin() as session:
+        conversation = Conversation(sender_id="c0ffee", started_at=utcnow())
+        session.add(conversation)
+
+    response = await rate(
+        client, {"sender_id": "c0ffee", "score": 5, "handoff_id": None}
+    )
+    without_key = await rate(client, {"sender_id": "beef", "score": 3})
+
+    assert response.status == 201
+    assert without_key.status == 201
+    assert (await response.json())["agent_id"] is None
+    async with sessions() as session:
+        stored = await session.scalar(
+            select(CsatRating).where(CsatRating.sender_id == "c0ffee")
+        )
+        assert stored is not None
+        assert stored.conversation_id == conversation.id
+        assert stored.handoff_id is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"sender_id": "c0ffee", "score": 0},
+        {"sender_id": "c0ffee", "score": 6},
+        {"sender_id": "c0ffee", "score": 4.5},
+        {"sender_id": "c0ffee", "score": "4"},
+        {"sender_id": "c0ffee", "score": True},
+        {"sender_id": "c0ffee", "score": None},
+        {"sender_id": "", "score": 3},
+        {"sender_id": 7, "score": 3},
+        {"score": 3},
+        {"sender_id": "c0ffee"},
+        {"sender_id": "c0ffee", "score": 3, "comment": "x" * 1001},
+        {"sender_id": "c0ffee", "score": 3, "comment": 5},
+        {"sender_id": "c0ffee", "score": 3, "handoff_id": "7"},
+        {"sender_id": "c0ffee", "score": 3, "handoff_id": 0},
+        {"sender_id": "c0ffee", "score": 3, "stars": 5},
+    ],
+    ids=[
+        "score-0",
+        "score-6",
+        "score-fraction",
+        "score-string",
+        "score-bool",
+        "score-null",
+        "sender-empty",
+        "sender-number",
+        "sender-missing",
+        "score-missing",
+        "comment-too-long",
+        "comment-number",
+        "handoff-string",
+        "handoff-zero",
+        "unknown-field",
+    ],
+)
+async def test_invalid_ratings_are_refused(
+    client: Client, sessions: async_sessionmaker[AsyncSession], body: dict[str, Any]
+) -> None:
+    response = await rate(client, body)
+
+    assert response.status == 400
+    assert (await response.json())["error"] == "invalid_request"
+    assert await ratings_count(sessions) == 0
+
+
+async def test_a_body_that_is_not_json_is_refused(client: Client) -> None:
+    response = await client.post("/api/rasa/csat", data=b"score=5", headers=BOT_HEADERS)
+
+    assert response.status == 400
+    assert (await response.json())["error"] == "malformed_json"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer wrong-secret"}],
+    ids=["missing", "wrong"],
+)
+async def test_the_shared_secret_is_required(
+    client: Client, sessions: async_sessionmaker[AsyncSession], headers: Any
+) -> None:
+    response = await rate(client, {"sender_id": "c0ffee", "score": 5}, headers)
+
+    assert response.status == 401
+    assert (await response.json())["error"] == "unauthorized"
+    assert await ratings_count(sessions) == 0
+
+
+@pytest.mark.parametrize("handoff_id", [999, 2**31, 2**63])
+async def test_an_unknown_handoff_is_not_found(client: Client, handoff_id: int) -> None:
+    response = await rate(
+        client, {"sender_id": "c0ffee", "score": 5, "handoff_id": handoff_id}
+    )
+
+    assert response.status == 404
+    assert (await response.json())["error"] == "not_found"
+
+
+async def test_a_handoff_that_is_not_resolved_cannot_be_rated(
+    client: Client, tokens: Any, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    created = await client.post(
+        "/api/rasa/handoffs", json=handoff_body(), headers=BOT_HEADERS
+    )
+    handoff_id = (await created.json())["id"]
+
+    response = await rate(
+        client, {"sender_id": "c0ffee", "score": 5, "handoff_id": handoff_id}
+    )
+
+    assert response.status == 409
+    body = await response.json()
+    assert body["error"] == "not_resolved"
+    assert body["handoff_status"] == "queued"
+    assert await ratings_count(sessions) == 0
+
+
+async def test_a_handoff_is_rated_once(
+    client: Client, tokens: Any, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    handoff_id = await resolved_handoff(client, tokens)
+    body = {"sender_id": "c0ffee", "score": 5, "handoff_id": handoff_id}
+    assert (await rate(client, body)).status == 201
+
+    again = await rate(client, {**body, "score": 1})
+
+    assert again.status == 409
+    assert (await again.json())["error"] == "already_rated"
+    assert await ratings_count(sessions) == 1
+
+
+async def test_another_customers_handoff_cannot_be_rated(
+    client: Client, tokens: Any, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    handoff_id = await resolved_handoff(client, tokens)
+
+    response = await rate(
+        client, {"sender_id": "someone-else", "score": 1, "handoff_id": handoff_id}
+    )
+
+    assert response.status == 403
+    assert (await response.json())["error"] == "forbidden"
+    assert await ratings_count(sessions) == 0
+
+
+async def test_ratings_count_in_the_supervisors_numbers(
+    client: Client, tokens: Any
+) -> None:
+    handoff_id = await resolved_handoff(client, tokens)
+    await rate(client, {"sender_id": "c0ffee", "score": 5, "handoff_id": handoff_id})
+    await rate(client, {"sender_id": "beef", "score": 2})
+
+    response = await client.get("/api/metrics", headers=tokens["sora"])
+
+    totals = (await response.json())["totals"]
+    assert totals["csat_agent_count"] == 1
+    assert totals["csat_agent_average"] == 5.0
+    assert totals["csat_bot_count"] == 1
+    assert totals["csat_bot_average"] == 2.0
+    assert totals["csat_satisfied_rate"] == 0.5
