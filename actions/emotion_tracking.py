@@ -125,7 +125,13 @@ def update_mood(
 ) -> MoodUpdate:
     text = str(parse_data.get("text") or "")
     intent = (parse_data.get("intent") or {}).get("name")
-    scores = EmotionScores.from_parse_data(parse_data)
+    # A message without a single letter (a code, a phone number, "!!!") carries no
+    # words to read a mood from; the model's scores for it are noise.
+    scores = (
+        EmotionScores.from_parse_data(parse_data)
+        if any(character.isalpha() for character in text)
+        else EmotionScores()
+    )
     asked = times_asked(intent, text, earlier_messages)
 
     signal = beyond_present(max(scores.anger, scores.frustration))

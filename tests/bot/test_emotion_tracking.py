@@ -122,7 +122,9 @@ def test_malformed_scores_count_as_zero() -> None:
 def test_an_upset_message_the_bot_did_not_understand_goes_to_a_person(
     scores: dict[str, float], escalation: str
 ) -> None:
-    mood = update_mood(0.0, message("…", "nlu_fallback", **scores), [], None)
+    mood = update_mood(
+        0.0, message("this again, seriously", "nlu_fallback", **scores), [], None
+    )
     assert mood.escalation == escalation
 
 
@@ -157,3 +159,20 @@ def test_frustration_needs_a_little_more_than_the_other_two() -> None:
 def test_an_upset_message_the_bot_understood_is_left_to_the_thresholds() -> None:
     mood = update_mood(0.0, message("요금 얼마예요", distress=0.67), [], None)
     assert mood.escalation is None
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("482913", "inform_code"),
+        ("010-1234-5678", "inform_phone"),
+        ("…", "nlu_fallback"),
+    ],
+)
+def test_a_message_without_letters_has_no_mood(text: str, intent: str) -> None:
+    mood = update_mood(
+        0.0, message(text, intent, anger=0.9, frustration=0.9, distress=0.9), [], 1.0
+    )
+    assert mood.escalation is None
+    assert mood.frustration == 0.0
+    assert mood.history_entry["anger"] == 0.0

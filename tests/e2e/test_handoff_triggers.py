@@ -11,6 +11,14 @@ from tests.e2e.stack import Stack, rasa_tracker
 pytestmark = pytest.mark.e2e
 
 
+async def claim_and_close(agent: Agent, handoff_id: int) -> None:
+    """Leaves the shared stack's queue as it was for the tests after this one."""
+    status, claimed = await agent.call("POST", f"/api/handoffs/{handoff_id}/claim")
+    assert (status, claimed["status"]) == (200, "assigned")
+    status, closed = await agent.call("POST", f"/api/handoffs/{handoff_id}/close")
+    assert (status, closed["status"]) == (200, "resolved")
+
+
 async def test_a_compensation_request_ends_the_outage_form_and_hands_off(
     stack: Stack,
 ) -> None:
@@ -40,6 +48,7 @@ async def test_a_compensation_request_ends_the_outage_form_and_hands_off(
         tracker = rasa_tracker(stack, customer.session_id)
         assert tracker["paused"] is True
         assert not tracker["active_loop"]
+        await claim_and_close(agent, handoff["id"])
     finally:
         await customer.close()
         await agent.close()
@@ -67,6 +76,7 @@ async def test_two_misunderstandings_then_yes_reach_a_person(stack: Stack) -> No
             "repeated_failure",
             "bot_not_understanding",
         )
+        await claim_and_close(agent, handoff["id"])
     finally:
         await customer.close()
         await agent.close()
