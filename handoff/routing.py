@@ -22,7 +22,7 @@ import enum
 import random
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -42,12 +42,6 @@ MAX_ASSIGNMENTS_PER_RUN = 200
 # agent, and the longest pause between tries, in seconds.
 MAX_CONTENDED_TRIES = 100
 MAX_CONTENDED_PAUSE = 0.02
-
-
-class Contended(enum.Enum):
-    """Every suitable agent was locked by another dispatcher."""
-
-    CONTENDED = "contended"
 
 
 class Slot(enum.Enum):
@@ -118,7 +112,7 @@ class Dispatcher:
         contended = 0
         while len(assigned) < MAX_ASSIGNMENTS_PER_RUN:
             handoff = await self._assign_one()
-            if handoff is Contended.CONTENDED:
+            if handoff is Slot.LOCKED:
                 contended += 1
                 if contended >= MAX_CONTENDED_TRIES:
                     break
@@ -134,7 +128,9 @@ class Dispatcher:
             await self._feed.publish(handoff_frame("handoff.updated", handoff, None))
         return assigned
 
-    async def _assign_one(self) -> Handoff | Contended | None:
+    async def _assign_one(self) -> Handoff | Literal[Slot.LOCKED] | None:
+        """The handoff assigned, ``Slot.LOCKED`` when other dispatchers held every
+        suitable agent, or None when there is nothing to assign."""
         async with self._sessions.begin() as session:
             candidates = await free_agents(session)
             skills = {skill for agent in candidates for skill in agent.skills}
@@ -151,7 +147,7 @@ class Dispatcher:
             )
             if handoff is None:
                 return None
-            outcome: Slot = Slot.TAKEN
+            locked_out = False
             for candidate in candidates:
                 if handoff.skill not in candidate.skills:
                     continue
@@ -159,9 +155,8 @@ class Dispatcher:
                 if slot is Slot.ASSIGNED:
                     await session.refresh(handoff)
                     return handoff
-                if slot is Slot.LOCKED:
-                    outcome = Slot.LOCKED
-        return Contended.CONTENDED if outcome is Slot.LOCKED else None
+                locked_out = locked_out or slot is Slot.LOCKED
+        return Slot.LOCKED if locked_out else None
 
 
 async def _assign_if_free(
