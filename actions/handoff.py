@@ -24,6 +24,11 @@ logger = logging.getLogger(__name__)
 RESET_MOOD = [SlotSet("escalation", None), SlotSet("frustration", 0.0)]
 _SCORE = re.compile(r"(?<!\d)([1-5])(?!\d)")
 _SCORE_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+CSAT_COMMENT_FORM = "csat_comment_form"
+CSAT_RATING_SLOT = "csat_rating_id"
+CSAT_COMMENT_SLOT = "csat_comment"
+# The handoff service keeps comments up to this length.
+MAX_COMMENT_LENGTH = 1000
 
 
 def handoff_client() -> HandoffClient:
@@ -162,13 +167,66 @@ class ActionSubmitCsat(Action):
             return []
         handoff_id = tracker.get_slot("handoff_id")
         try:
-            await handoff_client().submit_rating(
+            rating_id = await handoff_client().submit_rating(
                 tracker.sender_id,
                 score,
                 int(handoff_id) if handoff_id is not None else None,
             )
         except HandoffUnavailable as error:
-            # The rating is lost, not the conversation: thank the customer anyway.
+            # The rating is lost, not the conversation: thank the customer anyway,
+            # and ask for no comment that could not be kept either.
             logger.error("Rating of %s not stored: %s", tracker.sender_id, error)
+            dispatcher.utter_message(response="utter_csat_thanks")
+            return [SlotSet("handoff_id", None)]
+        # The score is kept whatever happens next; the form asks for a comment.
+        return [
+            SlotSet("handoff_id", None),
+            SlotSet(CSAT_RATING_SLOT, rating_id),
+            SlotSet(CSAT_COMMENT_SLOT, None),
+            ActiveLoop(CSAT_COMMENT_FORM),
+        ]
+
+
+class ActionSubmitCsatComment(Action):
+    """Adds the customer's comment to the rating they just gave."""
+
+    def name(self) -> str:
+        return "action_submit_csat_comment"
+
+    async def run(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> list[EventType]:
+        rating_id = tracker.get_slot(CSAT_RATING_SLOT)
+        comment = str(tracker.get_slot(CSAT_COMMENT_SLOT) or "").strip()
+        if rating_id is not None and comment:
+            try:
+                await handoff_client().comment_on_rating(
+                    int(rating_id), tracker.sender_id, comment[:MAX_COMMENT_LENGTH]
+                )
+            except HandoffUnavailable as error:
+                logger.error("Comment of %s not stored: %s", tracker.sender_id, error)
+        dispatcher.utter_message(response="utter_csat_comment_thanks")
+        return _forget_rating()
+
+
+class ActionSkipCsatComment(Action):
+    """The customer has nothing to add to the rating."""
+
+    def name(self) -> str:
+        return "action_skip_csat_comment"
+
+    async def run(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> list[EventType]:
         dispatcher.utter_message(response="utter_csat_thanks")
-        return [SlotSet("handoff_id", None)]
+        return [ActiveLoop(None), SlotSet("requested_slot", None), *_forget_rating()]
+
+
+def _forget_rating() -> list[EventType]:
+    return [SlotSet(CSAT_RATING_SLOT, None), SlotSet(CSAT_COMMENT_SLOT, None)]

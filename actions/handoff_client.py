@@ -42,27 +42,35 @@ class HandoffClient:
             raise HandoffUnavailable(f"unexpected answer: {body!r}") from error
 
     async def submit_rating(
-        self,
-        sender_id: str,
-        score: int,
-        handoff_id: int | None,
-        comment: str | None = None,
-    ) -> None:
-        rating: dict[str, Any] = {
-            "sender_id": sender_id,
-            "score": score,
-            "handoff_id": handoff_id,
-        }
-        if comment:
-            rating["comment"] = comment
-        await self._post(CSAT_PATH, rating)
+        self, sender_id: str, score: int, handoff_id: int | None
+    ) -> int:
+        """Stores the score at once; returns the rating's id for its comment."""
+        body = await self._post(
+            CSAT_PATH,
+            {"sender_id": sender_id, "score": score, "handoff_id": handoff_id},
+        )
+        try:
+            return int(body["id"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise HandoffUnavailable(f"unexpected answer: {body!r}") from error
 
-    async def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+    async def comment_on_rating(
+        self, rating_id: int, sender_id: str, comment: str
+    ) -> None:
+        await self._post(
+            f"{CSAT_PATH}/{rating_id}",
+            {"sender_id": sender_id, "comment": comment},
+            method="PATCH",
+        )
+
+    async def _post(
+        self, path: str, payload: dict[str, Any], method: str = "POST"
+    ) -> dict[str, Any]:
         try:
             async with (
                 aiohttp.ClientSession(timeout=self._timeout) as session,
-                session.post(
-                    self._base_url + path, json=payload, headers=self._headers
+                session.request(
+                    method, self._base_url + path, json=payload, headers=self._headers
                 ) as response,
             ):
                 if response.status not in (200, 201):

@@ -15,7 +15,12 @@ and this policy's priority, above the RulePolicy's, decides between the two.
 
 It also ends a half-filled form when the customer raises something that goes to a
 person anyway (``handoff_intents``: asking for one, a cancellation, a dispute…), so no
-form needs a rule of its own for each of those.
+form needs a rule of its own for each of those. A form that collects feedback
+(``feedback_loops``: the comment on a rating) is the exception: whatever the customer
+writes there is the comment, kept word for word. An upset comment is what that form is
+for, and a comment on an agent names a person ("the agent sorted it out quickly") as
+often as a request for one does; the customer who wants a person after all asks again
+once the comment is stored.
 """
 
 from __future__ import annotations
@@ -53,7 +58,7 @@ EXTERNAL_PREFIX = "EXTERNAL_"
 class EscalationPolicy(Policy):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"priority": 7, "handoff_intents": []}
+        return {"priority": 7, "handoff_intents": [], "feedback_loops": []}
 
     def __init__(
         self,
@@ -65,6 +70,7 @@ class EscalationPolicy(Policy):
     ) -> None:
         super().__init__(config, model_storage, resource, execution_context, featurizer)
         self._handoff_intents = frozenset(config.get("handoff_intents") or [])
+        self._feedback_loops = frozenset(config.get("feedback_loops") or [])
 
     def train(
         self,
@@ -108,6 +114,8 @@ class EscalationPolicy(Policy):
         latest = tracker.latest_message
         intent = latest.intent.get("name") if latest is not None else None
         if not intent or intent.startswith(EXTERNAL_PREFIX):
+            return None
+        if tracker.active_loop_name in self._feedback_loops:
             return None
         escalation = tracker.get_slot(ESCALATION_SLOT)
         if escalation in HANDOFF_ESCALATIONS:

@@ -3,7 +3,8 @@
 A rating of a handoff must come from that handoff's customer, after it was
 resolved, and only once; the agent who handled it is kept with the rating. A
 rating without a handoff rates the bot and joins the customer's latest
-conversation.
+conversation. The bot stores the score as soon as the customer gives it and asks
+for an optional comment afterwards, which its customer may add once.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ MAX_SCORE = 5
 MAX_COMMENT_LENGTH = 1000
 REQUIRED_FIELDS = frozenset({"sender_id", "score"})
 OPTIONAL_FIELDS = frozenset({"comment", "handoff_id"})
+COMMENT_FIELDS = frozenset({"sender_id", "comment"})
 
 
 class AlreadyRated(DomainError):
@@ -38,6 +40,11 @@ class NotResolved(DomainError):
     code = "not_resolved"
 
 
+class CommentExists(DomainError):
+    status = 409
+    code = "comment_exists"
+
+
 @dataclass(frozen=True)
 class CsatRequest:
     sender_id: str
@@ -46,18 +53,14 @@ class CsatRequest:
     handoff_id: int | None
 
 
+@dataclass(frozen=True)
+class CommentRequest:
+    sender_id: str
+    comment: str
+
+
 def parse_csat_request(body: Mapping[str, Any]) -> CsatRequest:
-    missing = REQUIRED_FIELDS - body.keys()
-    if missing:
-        _invalid(f"body: missing field(s): {', '.join(sorted(missing))}")
-    unknown = body.keys() - REQUIRED_FIELDS - OPTIONAL_FIELDS
-    if unknown:
-        _invalid(f"body: unknown field(s): {', '.join(sorted(unknown))}")
-    sender_id = body["sender_id"]
-    if not isinstance(sender_id, str) or not sender_id.strip():
-        _invalid("sender_id must be a non-empty string")
-    if len(sender_id) > 255:
-        _invalid("sender_id must be at most 255 characters")
+    _check_fields(body, REQUIRED_FIELDS, OPTIONAL_FIELDS)
     score = body["score"]
     if (
         isinstance(score, bool)
@@ -69,9 +72,7 @@ def parse_csat_request(body: Mapping[str, Any]) -> CsatRequest:
     if comment is not None:
         if not isinstance(comment, str):
             _invalid("comment must be a string or null")
-        comment = comment.strip() or None
-        if comment is not None and len(comment) > MAX_COMMENT_LENGTH:
-            _invalid(f"comment must be at most {MAX_COMMENT_LENGTH} characters")
+        comment = _checked_comment(comment)
     handoff_id = body.get("handoff_id")
     if handoff_id is not None and (
         isinstance(handoff_id, bool)
@@ -79,7 +80,45 @@ def parse_csat_request(body: Mapping[str, Any]) -> CsatRequest:
         or handoff_id < 1
     ):
         _invalid("handoff_id must be a handoff id or null")
-    return CsatRequest(sender_id, score, comment, handoff_id)
+    return CsatRequest(_sender_id(body), score, comment, handoff_id)
+
+
+def parse_comment_request(body: Mapping[str, Any]) -> CommentRequest:
+    _check_fields(body, COMMENT_FIELDS, frozenset())
+    comment = body["comment"]
+    if not isinstance(comment, str):
+        _invalid("comment must be a string")
+    checked = _checked_comment(comment)
+    if checked is None:
+        _invalid("comment must not be empty")
+    return CommentRequest(_sender_id(body), checked)
+
+
+def _check_fields(
+    body: Mapping[str, Any], required: frozenset[str], optional: frozenset[str]
+) -> None:
+    missing = required - body.keys()
+    if missing:
+        _invalid(f"body: missing field(s): {', '.join(sorted(missing))}")
+    unknown = body.keys() - required - optional
+    if unknown:
+        _invalid(f"body: unknown field(s): {', '.join(sorted(unknown))}")
+
+
+def _sender_id(body: Mapping[str, Any]) -> str:
+    sender_id = body["sender_id"]
+    if not isinstance(sender_id, str) or not sender_id.strip():
+        _invalid("sender_id must be a non-empty string")
+    if len(sender_id) > 255:
+        _invalid("sender_id must be at most 255 characters")
+    return sender_id
+
+
+def _checked_comment(comment: str) -> str | None:
+    stripped = comment.strip() or None
+    if stripped is not None and len(stripped) > MAX_COMMENT_LENGTH:
+        _invalid(f"comment must be at most {MAX_COMMENT_LENGTH} characters")
+    return stripped
 
 
 async def record_rating(
@@ -92,6 +131,22 @@ async def record_rating(
     except IntegrityError:
         # Two ratings of one handoff at once: the unique handoff_id refused one.
         raise AlreadyRated(f"handoff {request.handoff_id} is already rated") from None
+    return rating
+
+
+async def add_comment(
+    sessions: async_sessionmaker[AsyncSession], rating_id: int, request: CommentRequest
+) -> CsatRating:
+    async with sessions.begin() as session:
+        # Locked: the same comment posted twice at once is stored once.
+        rating = await session.get(CsatRating, rating_id, with_for_update=True)
+        if rating is None:
+            raise NotFound(f"rating {rating_id} does not exist")
+        if rating.sender_id != request.sender_id:
+            raise Forbidden(f"rating {rating_id} is another customer's")
+        if rating.comment is not None:
+            raise CommentExists(f"rating {rating_id} has a comment already")
+        rating.comment = request.comment
     return rating
 
 

@@ -89,5 +89,8 @@ def setup_routes(app: web.Application) -> None:
 
     router.add_get("/supervisor", metrics.page, name="supervisor")
     router.add_post("/api/rasa/csat", csat.post_rating, name="rasa_csat")
+    router.add_patch(
+        r"/api/rasa/csat/{id:\d+}", csat.patch_rating, name="rasa_csat_rating"
+    )
     router.add_get("/api/metrics", metrics.report, name="metrics")
     router.add_get("/api/metrics/live", metrics.live, name="metrics_live")

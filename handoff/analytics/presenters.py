@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import enum
 import io
-from collections.abc import Iterable, Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from handoff.analytics.live_status import LiveStatus
@@ -18,6 +19,7 @@ class CsvTable(str, enum.Enum):
     REASONS = "reasons"
     SKILLS = "skills"
     AGENTS = "agents"
+    RATINGS = "ratings"
 
 
 AGENT_COLUMNS = (
@@ -29,6 +31,33 @@ AGENT_COLUMNS = (
     "csat_count",
     "csat_average",
 )
+
+
+RATING_COLUMNS = (
+    "rated_at",
+    "score",
+    "comment",
+    "handoff_id",
+    "reason",
+    "agent_id",
+    "agent_display_name",
+)
+# The supervisor page shows the latest comments; the CSV holds every rating.
+LATEST_COMMENTS = 50
+
+
+def rating_rows(report: Report) -> Iterator[dict[str, Any]]:
+    for rating in report.ratings:
+        agent = report.agent_names.get(rating.agent_id or 0)
+        yield {
+            "rated_at": timestamp(rating.created_at),
+            "score": rating.score,
+            "comment": rating.comment,
+            "handoff_id": rating.handoff_id,
+            "reason": rating.reason,
+            "agent_id": rating.agent_id,
+            "agent_display_name": agent.display_name if agent else None,
+        }
 
 
 def report_json(report: Report) -> dict[str, Any]:
@@ -61,6 +90,12 @@ def report_json(report: Report) -> dict[str, Any]:
             {column: getattr(agent, column) for column in AGENT_COLUMNS}
             for agent in report.agents
         ],
+        "comments": list(
+            itertools.islice(
+                (row for row in rating_rows(report) if row["comment"]),
+                LATEST_COMMENTS,
+            )
+        ),
     }
 
 
@@ -83,6 +118,14 @@ def report_csv(report: Report, table: CsvTable) -> str:
                 for key, count in sorted(
                     (bucket.reasons if by_reason else bucket.skills).items()
                 )
+            ),
+        )
+    if table is CsvTable.RATINGS:
+        return _csv(
+            RATING_COLUMNS,
+            (
+                tuple(row[column] for column in RATING_COLUMNS)
+                for row in rating_rows(report)
             ),
         )
     return _csv(

@@ -79,10 +79,14 @@ class ConversationRow:
 
 @dataclass(frozen=True)
 class RatingRow:
+    id: int
     created_at: datetime
     score: int
+    comment: str | None
     handoff_id: int | None
     agent_id: int | None
+    # The reason of the rated handoff; None for a rating of the bot.
+    reason: str | None
 
 
 @dataclass
@@ -168,6 +172,9 @@ class Report:
     reasons: Counter[str]
     skills: Counter[str]
     agents: list[AgentNumbers]
+    # Every rating of the period, newest first, for the comments and their CSV.
+    ratings: list[RatingRow]
+    agent_names: dict[int, Agent]
 
 
 async def build_report(
@@ -211,6 +218,8 @@ async def build_report(
         reasons=Counter(row.reason for row in handoffs),
         skills=Counter(row.skill for row in handoffs),
         agents=_agent_numbers(agents, handoffs, ratings),
+        ratings=sorted(ratings, key=lambda row: (row.created_at, row.id), reverse=True),
+        agent_names={agent.id: agent for agent in agents},
     )
 
 
@@ -279,20 +288,28 @@ async def _conversations(
 async def _ratings(session: AsyncSession, period: ReportPeriod) -> list[RatingRow]:
     rows = await session.execute(
         select(
+            CsatRating.id,
             CsatRating.created_at,
             CsatRating.score,
+            CsatRating.comment,
             CsatRating.handoff_id,
             CsatRating.agent_id,
-        ).where(
+            Handoff.reason,
+        )
+        .outerjoin(Handoff, Handoff.id == CsatRating.handoff_id)
+        .where(
             CsatRating.created_at >= period.start, CsatRating.created_at < period.end
         )
     )
     return [
         RatingRow(
+            id=row.id,
             created_at=row.created_at,
             score=row.score,
+            comment=row.comment,
             handoff_id=row.handoff_id,
             agent_id=row.agent_id,
+            reason=row.reason,
         )
         for row in rows
     ]

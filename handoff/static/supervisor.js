@@ -25,7 +25,7 @@ const els = {
   liveUpdated: $("live-updated"), agentsBody: $("agents-body"), todayCards: $("today-cards"),
   todayNote: $("today-note"), periodForm: $("period-form"), bucket: $("period-bucket"),
   from: $("period-from"), to: $("period-to"), reasons: $("reasons"), skills: $("skills"),
-  agentNumbers: $("agent-numbers-body"),
+  agentNumbers: $("agent-numbers-body"), comments: $("comments-body"),
 };
 
 const state = {auth: null, live: null, poll: null, debounce: null, period: null};
@@ -300,6 +300,23 @@ function renderTrend(report) {
       h("td", {class: "num"}, duration(a.handle_avg_seconds)),
       h("td", {class: "num"}, a.csat_count ? `${score(a.csat_average)} (${a.csat_count})` : "–")))
     : h("tr", {}, h("td", {colspan: 4, class: "empty"}, bi("자료 없음", "No data"))));
+  renderComments(report);
+}
+
+function renderComments(report) {
+  // Shown in the service's time zone, like the buckets, whatever the browser's.
+  const when = new Intl.DateTimeFormat("ko-KR", {
+    timeZone: report.time_zone, month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", hour12: false,
+  });
+  replace(els.comments, report.comments.length ? report.comments.map((c) =>
+    h("tr", {dataset: {testid: "comment-row", score: c.score}},
+      h("td", {}, when.format(new Date(c.rated_at))),
+      h("td", {class: "num"}, String(c.score)),
+      h("td", {}, c.agent_display_name ?? (c.handoff_id === null ? bi("챗봇", "Bot") : "–")),
+      h("td", {}, c.reason ? reasonLabel(c.reason).join(" / ") : "–"),
+      h("td", {class: "comment-text"}, c.comment)))
+    : h("tr", {}, h("td", {colspan: 5, class: "empty"}, bi("의견 없음", "No comments"))));
 }
 
 // Bot and agent ratings together, weighted by how many there are of each.

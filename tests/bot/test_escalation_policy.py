@@ -27,7 +27,8 @@ def domain() -> Domain:
 def policy(tmp_path: Path) -> EscalationPolicy:
     config = {
         **EscalationPolicy.get_default_config(),
-        "handoff_intents": ["dispute_bill"],
+        "handoff_intents": ["dispute_bill", "complain", "request_human"],
+        "feedback_loops": ["csat_comment_form"],
     }
     return EscalationPolicy.create(
         config,
@@ -146,6 +147,19 @@ def form_happy_path(domain: Domain, form: str) -> PolicyPrediction:
     )
 
 
+def ensemble_choice(
+    policy: EscalationPolicy, domain: Domain, form: str, events: list[Any]
+) -> str:
+    """What Rasa's ensemble runs when this policy meets the form's happy path."""
+    opened = [ActionExecuted(form), ActiveLoop(form)]
+    tracker = DialogueStateTracker.from_events("c", [*opened, *events], domain.slots)
+    ours = policy.predict_action_probabilities(tracker, domain)
+    best = DefaultPolicyPredictionEnsemble._pick_best_policy(
+        [form_happy_path(domain, form), ours]
+    )
+    return domain.action_names_or_texts[best.max_confidence_index]
+
+
 @pytest.mark.parametrize(
     "events",
     [
@@ -157,24 +171,30 @@ def form_happy_path(domain: Domain, form: str) -> PolicyPrediction:
 def test_a_handoff_beats_the_form_in_rasas_ensemble(
     policy: EscalationPolicy, domain: Domain, events: list[Any]
 ) -> None:
-    form = [ActionExecuted("outage_form"), ActiveLoop("outage_form")]
-    tracker = DialogueStateTracker.from_events("c", [*form, *events], domain.slots)
-    ours = policy.predict_action_probabilities(tracker, domain)
-    best = DefaultPolicyPredictionEnsemble._pick_best_policy(
-        [form_happy_path(domain, "outage_form"), ours]
-    )
-    assert domain.action_names_or_texts[best.max_confidence_index] == "action_handoff"
+    assert ensemble_choice(policy, domain, "outage_form", events) == "action_handoff"
 
 
 def test_a_calm_turn_leaves_the_form_alone(
     policy: EscalationPolicy, domain: Domain
 ) -> None:
-    form = [ActionExecuted("outage_form"), ActiveLoop("outage_form")]
-    tracker = DialogueStateTracker.from_events(
-        "c", [*form, *turn("inform")], domain.slots
+    assert ensemble_choice(policy, domain, "outage_form", turn("inform")) == (
+        "outage_form"
     )
-    ours = policy.predict_action_probabilities(tracker, domain)
-    best = DefaultPolicyPredictionEnsemble._pick_best_policy(
-        [form_happy_path(domain, "outage_form"), ours]
+
+
+@pytest.mark.parametrize(
+    "events",
+    [
+        turn("complain"),
+        turn("dispute_bill"),
+        turn("request_human"),
+        turn("inform", SlotSet("escalation", "angry_customer")),
+        turn("inform", SlotSet("escalation", "frustrated_customer")),
+    ],
+)
+def test_a_comment_on_a_rating_is_kept_not_handed_off(
+    policy: EscalationPolicy, domain: Domain, events: list[Any]
+) -> None:
+    assert ensemble_choice(policy, domain, "csat_comment_form", events) == (
+        "csat_comment_form"
     )
-    assert domain.action_names_or_texts[best.max_confidence_index] == "outage_form"

@@ -20,7 +20,9 @@ from actions.handoff import (
     ActionHandoff,
     ActionHandoffCancelled,
     ActionHandoffClosed,
+    ActionSkipCsatComment,
     ActionSubmitCsat,
+    ActionSubmitCsatComment,
     rating_from,
 )
 from actions.settings import ActionSettings
@@ -54,6 +56,7 @@ class FakeHandoffService:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self.ratings: list[dict[str, Any]] = []
+        self.comments: list[tuple[int, dict[str, Any]]] = []
         self.status = 201
         self.position = 3
         self.wait: int | None = None
@@ -62,7 +65,15 @@ class FakeHandoffService:
         if request.headers.get("Authorization") != f"Bearer {SECRET}":
             return web.json_response({"error": "unauthorized"}, status=401)
         self.ratings.append(await request.json())
-        return web.json_response({"id": 1}, status=self.status)
+        return web.json_response({"id": 41}, status=self.status)
+
+    async def comment(self, request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Bearer {SECRET}":
+            return web.json_response({"error": "unauthorized"}, status=401)
+        self.comments.append((int(request.match_info["id"]), await request.json()))
+        if self.status >= 400:
+            return web.json_response({"error": "boom"}, status=self.status)
+        return web.json_response({"id": int(request.match_info["id"])})
 
     async def create(self, request: web.Request) -> web.Response:
         if request.headers.get("Authorization") != f"Bearer {SECRET}":
@@ -88,6 +99,7 @@ async def service(
     app = web.Application()
     app.router.add_post("/api/rasa/handoffs", fake.create)
     app.router.add_post("/api/rasa/csat", fake.rate)
+    app.router.add_patch("/api/rasa/csat/{id}", fake.comment)
     server = await aiohttp_server(app)
     use_service(monkeypatch, str(server.make_url("")), SECRET)
     return fake
@@ -339,13 +351,21 @@ async def rate(text: str, handoff_id: float | None) -> tuple[list[Any], list[Any
     return events, [m["response"] for m in dispatcher.messages]
 
 
-async def test_rating_of_a_handoff_is_sent(service: FakeHandoffService) -> None:
+async def test_rating_of_a_handoff_is_sent_then_a_comment_asked_for(
+    service: FakeHandoffService,
+) -> None:
     events, responses = await rate("4점이요", 7.0)
     assert service.ratings == [
         {"sender_id": "customer-ko-1", "score": 4, "handoff_id": 7}
     ]
-    assert responses == ["utter_csat_thanks"]
-    assert events == [SlotSet("handoff_id", None)]
+    # The form asks for the comment itself.
+    assert responses == []
+    assert events == [
+        SlotSet("handoff_id", None),
+        SlotSet("csat_rating_id", 41),
+        SlotSet("csat_comment", None),
+        ActiveLoop("csat_comment_form"),
+    ]
 
 
 async def test_rating_of_the_bot_alone_has_no_handoff(
@@ -362,12 +382,86 @@ async def test_no_score_asks_again(service: FakeHandoffService) -> None:
     assert (events, responses, service.ratings) == ([], ["utter_ask_csat"], [])
 
 
-async def test_rating_with_the_service_down_still_thanks(
+async def test_rating_with_the_service_down_still_thanks_and_asks_no_comment(
     monkeypatch: pytest.MonkeyPatch, unused_tcp_port: int
 ) -> None:
     use_service(monkeypatch, f"http://127.0.0.1:{unused_tcp_port}", SECRET)
-    _, responses = await rate("3", 7.0)
+    events, responses = await rate("3", 7.0)
     assert responses == ["utter_csat_thanks"]
+    assert events == [SlotSet("handoff_id", None)]
+
+
+async def test_a_refused_rating_still_thanks(service: FakeHandoffService) -> None:
+    service.status = 409
+    events, responses = await rate("3", 7.0)
+    assert responses == ["utter_csat_thanks"]
+    assert events == [SlotSet("handoff_id", None)]
+
+
+FORGET_RATING = [SlotSet("csat_rating_id", None), SlotSet("csat_comment", None)]
+
+
+async def comment(
+    text: str | None, rating_id: float | None = 41.0
+) -> tuple[list[Any], list[Any]]:
+    dispatcher = CollectingDispatcher()
+    tracker = load_tracker(
+        "handoff_requested_ko",
+        slots={"language": "ko", "csat_rating_id": rating_id, "csat_comment": text},
+    )
+    events = await ActionSubmitCsatComment().run(dispatcher, tracker, {})
+    return events, [m["response"] for m in dispatcher.messages]
+
+
+async def test_the_comment_joins_the_rating(service: FakeHandoffService) -> None:
+    events, responses = await comment("  상담원분이 친절했어요 ")
+    assert service.comments == [
+        (41, {"sender_id": "customer-ko-1", "comment": "상담원분이 친절했어요"})
+    ]
+    assert responses == ["utter_csat_comment_thanks"]
+    assert events == FORGET_RATING
+
+
+async def test_a_long_comment_is_cut_to_what_the_service_keeps(
+    service: FakeHandoffService,
+) -> None:
+    await comment("가" * 1500)
+    [(_, body)] = service.comments
+    assert body["comment"] == "가" * 1000
+
+
+async def test_a_comment_with_the_service_down_still_thanks(
+    monkeypatch: pytest.MonkeyPatch, unused_tcp_port: int
+) -> None:
+    use_service(monkeypatch, f"http://127.0.0.1:{unused_tcp_port}", SECRET)
+    events, responses = await comment("좋았어요")
+    assert responses == ["utter_csat_comment_thanks"]
+    assert events == FORGET_RATING
+
+
+async def test_a_refused_comment_still_thanks(service: FakeHandoffService) -> None:
+    service.status = 409
+    events, responses = await comment("좋았어요")
+    assert len(service.comments) == 1
+    assert (events, responses) == (FORGET_RATING, ["utter_csat_comment_thanks"])
+
+
+async def test_without_a_rating_no_comment_is_sent(
+    service: FakeHandoffService,
+) -> None:
+    _, responses = await comment("좋았어요", rating_id=None)
+    assert service.comments == []
+    assert responses == ["utter_csat_comment_thanks"]
+
+
+async def test_skipping_the_comment_closes_the_form() -> None:
+    dispatcher = CollectingDispatcher()
+    tracker = load_tracker(
+        "handoff_requested_ko", slots={"language": "ko", "csat_rating_id": 41.0}
+    )
+    events = await ActionSkipCsatComment().run(dispatcher, tracker, {})
+    assert [m["response"] for m in dispatcher.messages] == ["utter_csat_thanks"]
+    assert events == [ActiveLoop(None), SlotSet("requested_slot", None), *FORGET_RATING]
 
 
 @pytest.mark.parametrize(

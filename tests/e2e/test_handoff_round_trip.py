@@ -22,6 +22,10 @@ class Script:
     agent_reply: str
     customer_during_handoff: str
     welcome_back: str
+    rating: str
+    comment_question: str
+    comment: str
+    comment_thanks: str
 
 
 KOREAN = Script(
@@ -33,6 +37,10 @@ KOREAN = Script(
     agent_reply="안녕하세요, 상담원 민아입니다. 무엇을 도와드릴까요?",
     customer_during_handoff="이번 달 요금이 두 번 청구된 것 같아요",
     welcome_back="다시 챗봇이 도와드릴게요",
+    rating="5점이요",
+    comment_question="남기고 싶은 말씀",
+    comment="상담원분이 빠르게 정리해 주셔서 좋았어요",
+    comment_thanks="소중한 의견 감사합니다",
 )
 ENGLISH = Script(
     language="en",
@@ -43,6 +51,10 @@ ENGLISH = Script(
     agent_reply="Hi, this is Mina from customer care. How can I help?",
     customer_during_handoff="I think I was charged twice this month",
     welcome_back="I'm back",
+    rating="4",
+    comment_question="tell us more",
+    comment="Mina sorted out the double charge quickly",
+    comment_thanks="your comment goes straight to our team",
 )
 
 
@@ -103,9 +115,28 @@ async def test_round_trip(stack: Stack, script: Script) -> None:
         await customer.reply_containing(script.welcome_back)
         assert rasa_tracker(stack, customer.session_id)["paused"] is False
 
-        # The first message after the take-over is answered by the bot again.
+        # The first message after the take-over is answered by the bot again: the
+        # rating it asked for, then the optional comment.
+        await customer.say(script.rating)
+        await customer.reply_containing(script.comment_question)
+        await customer.say(script.comment)
+        await customer.reply_containing(script.comment_thanks)
         await customer.say(script.greeting)
         await customer.reply_containing(script.greeting_reply)
+
+        supervisor = Agent(stack.handoff_url)
+        try:
+            await supervisor.login("sora", stack.agent_password)
+            status, report = await supervisor.call("GET", "/api/metrics")
+        finally:
+            await supervisor.close()
+        assert status == 200
+        [rated] = [c for c in report["comments"] if c["handoff_id"] == handoff["id"]]
+        assert (rated["score"], rated["comment"]) == (
+            int(script.rating[0]),
+            script.comment,
+        )
+        assert rated["agent_display_name"] == "Mina Kim"
 
         status, final = await agent.call("GET", f"/api/handoffs/{handoff['id']}")
         agent_messages = [m for m in final["messages"] if m["role"] == "agent"]

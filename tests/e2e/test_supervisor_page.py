@@ -23,7 +23,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, Page, async_playwright, expect
 from pytest_aiohttp import AiohttpServer
 
 pytestmark = pytest.mark.browser
@@ -121,7 +121,7 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 async def seed(service: Service) -> None:
-    """Three conversations, all handed off; one handoff claimed, closed and rated."""
+    """Four conversations, three handed off; one handoff closed, rated, commented."""
     bot = {"Authorization": f"Bearer {service.secret}"}
     now = time.time()
     async with aiohttp.ClientSession(service.url) as http:
@@ -167,12 +167,19 @@ async def seed(service: Service) -> None:
         mina = {"Authorization": f"Bearer {login['token']}"}
         await _call(http, "POST", f"/api/handoffs/{ids[0]}/claim", mina)
         await _call(http, "POST", f"/api/handoffs/{ids[0]}/close", mina)
-        await _call(
+        rating = await _call(
             http,
             "POST",
             "/api/rasa/csat",
             bot,
             {"sender_id": "ana", "score": 5, "handoff_id": ids[0]},
+        )
+        await _call(
+            http,
+            "PATCH",
+            f"/api/rasa/csat/{rating['id']}",
+            bot,
+            {"sender_id": "ana", "comment": "<b>친절</b>하게 도와주셨어요"},
         )
         await _call(
             http, "POST", "/api/rasa/csat", bot, {"sender_id": "alone", "score": 4}
@@ -189,6 +196,16 @@ async def _call(
     async with http.request(method, path, headers=headers, json=body) as response:
         assert response.status < 300, f"{path}: {await response.text()}"
         return await response.json()
+
+
+async def downloaded_csv(page: Page, table: str) -> str:
+    """The CSV the page's download button of ``table`` saves."""
+    async with page.expect_download() as download_info:
+        await page.get_by_test_id(f"csv-{table}").click()
+    download = await download_info.value
+    assert download.suggested_filename.startswith(f"tandem-{table}-hour-")
+    path = Path(await download.path())
+    return await asyncio.to_thread(path.read_text, "utf-8-sig")
 
 
 async def test_supervisor_sees_the_numbers_and_charts(
@@ -249,6 +266,12 @@ async def test_supervisor_sees_the_numbers_and_charts(
     await expect(
         page.locator('[data-testid="agent-numbers-row"][data-username="mina"]')
     ).to_contain_text("5.00 (1)")
+    comment = page.get_by_test_id("comment-row")
+    await expect(comment).to_have_count(1)
+    await expect(comment).to_have_attribute("data-score", "5")
+    # The customer's words are text, never markup.
+    await expect(comment).to_contain_text("<b>친절</b>하게 도와주셨어요")
+    await expect(comment).to_contain_text("Mina")
 
     # A new handoff reaches the page through the live feed, without a reload.
     bot = {"Authorization": f"Bearer {service.secret}"}
@@ -268,14 +291,14 @@ async def test_supervisor_sees_the_numbers_and_charts(
         )
     await expect(page.get_by_test_id("live-queued-value")).to_have_text("3")
 
-    async with page.expect_download() as download_info:
-        await page.get_by_test_id("csv-buckets").click()
-    download = await download_info.value
-    assert download.suggested_filename.startswith("tandem-buckets-hour-")
-    csv_path = Path(await download.path())
-    csv_text = await asyncio.to_thread(csv_path.read_text, "utf-8-sig")
+    csv_text = await downloaded_csv(page, "buckets")
     assert csv_text.startswith("bucket_start,conversations,")
     assert len(csv_text.strip().splitlines()) == 25
+
+    ratings_csv = await downloaded_csv(page, "ratings")
+    assert ratings_csv.startswith("rated_at,score,comment,")
+    assert "<b>친절</b>하게 도와주셨어요" in ratings_csv
+    assert len(ratings_csv.strip().splitlines()) == 3
 
     if SCREENSHOTS:
         await page.evaluate("window.scrollTo(0, 0)")

@@ -1,4 +1,4 @@
-"""POST /api/rasa/csat: ratings of handoffs and of the bot, and every refusal."""
+"""/api/rasa/csat: ratings of handoffs and of the bot, their comments, every refusal."""
 
 from __future__ import annotations
 
@@ -238,3 +238,144 @@ async def test_ratings_count_in_the_supervisors_numbers(
     assert totals["csat_bot_count"] == 1
     assert totals["csat_bot_average"] == 2.0
     assert totals["csat_satisfied_rate"] == 0.5
+
+
+async def comment(
+    client: Client, rating_id: int, body: Any, headers: Any = None
+) -> Any:
+    return await client.patch(
+        f"/api/rasa/csat/{rating_id}",
+        json=body,
+        headers=BOT_HEADERS if headers is None else headers,
+    )
+
+
+async def stored_comment(
+    sessions: async_sessionmaker[AsyncSession], rating_id: int
+) -> str | None:
+    async with sessions() as session:
+        rating = await session.get(CsatRating, rating_id)
+        assert rating is not None
+        return rating.comment
+
+
+async def test_the_customer_adds_a_comment_after_the_score(
+    client: Client, tokens: Any, team: Team, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    handoff_id = await resolved_handoff(client, tokens)
+    rated = await rate(
+        client, {"sender_id": "c0ffee", "score": 2, "handoff_id": handoff_id}
+    )
+    rating_id = (await rated.json())["id"]
+
+    response = await comment(
+        client, rating_id, {"sender_id": "c0ffee", "comment": "  너무 오래 기다렸어요 "}
+    )
+
+    assert response.status == 200, await response.text()
+    rating = await response.json()
+    assert (rating["id"], rating["score"]) == (rating_id, 2)
+    assert rating["comment"] == "너무 오래 기다렸어요"
+    assert rating["agent_id"] == team.mina.id
+    assert await stored_comment(sessions, rating_id) == "너무 오래 기다렸어요"
+
+
+async def test_a_rating_takes_one_comment(
+    client: Client, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    rated = await rate(client, {"sender_id": "c0ffee", "score": 5, "comment": "fast"})
+    rating_id = (await rated.json())["id"]
+
+    again = await comment(
+        client, rating_id, {"sender_id": "c0ffee", "comment": "and friendly"}
+    )
+
+    assert again.status == 409
+    assert (await again.json())["error"] == "comment_exists"
+    assert await stored_comment(sessions, rating_id) == "fast"
+
+
+async def test_another_customers_rating_takes_no_comment(
+    client: Client, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    rated = await rate(client, {"sender_id": "c0ffee", "score": 5})
+    rating_id = (await rated.json())["id"]
+
+    response = await comment(
+        client, rating_id, {"sender_id": "someone-else", "comment": "terrible"}
+    )
+
+    assert response.status == 403
+    assert (await response.json())["error"] == "forbidden"
+    assert await stored_comment(sessions, rating_id) is None
+
+
+@pytest.mark.parametrize("rating_id", [999, 2**31, 2**63])
+async def test_an_unknown_rating_takes_no_comment(
+    client: Client, rating_id: int
+) -> None:
+    response = await comment(
+        client, rating_id, {"sender_id": "c0ffee", "comment": "hello"}
+    )
+
+    assert response.status == 404
+    assert (await response.json())["error"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"sender_id": "c0ffee", "comment": "   "},
+        {"sender_id": "c0ffee", "comment": ""},
+        {"sender_id": "c0ffee", "comment": None},
+        {"sender_id": "c0ffee", "comment": 5},
+        {"sender_id": "c0ffee", "comment": "x" * 1001},
+        {"sender_id": "c0ffee"},
+        {"comment": "good"},
+        {"sender_id": "", "comment": "good"},
+        {"sender_id": "c0ffee", "comment": "good", "score": 1},
+        ["c0ffee", "good"],
+    ],
+    ids=[
+        "blank",
+        "empty",
+        "null",
+        "number",
+        "too-long",
+        "comment-missing",
+        "sender-missing",
+        "sender-empty",
+        "unknown-field",
+        "not-an-object",
+    ],
+)
+async def test_invalid_comments_are_refused(
+    client: Client, sessions: async_sessionmaker[AsyncSession], body: Any
+) -> None:
+    rated = await rate(client, {"sender_id": "c0ffee", "score": 4})
+    rating_id = (await rated.json())["id"]
+
+    response = await comment(client, rating_id, body)
+
+    assert response.status == 400
+    assert (await response.json())["error"] == "invalid_request"
+    assert await stored_comment(sessions, rating_id) is None
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer wrong-secret"}],
+    ids=["missing", "wrong"],
+)
+async def test_a_comment_needs_the_shared_secret(
+    client: Client, sessions: async_sessionmaker[AsyncSession], headers: Any
+) -> None:
+    rated = await rate(client, {"sender_id": "c0ffee", "score": 4})
+    rating_id = (await rated.json())["id"]
+
+    response = await comment(
+        client, rating_id, {"sender_id": "c0ffee", "comment": "hi"}, headers
+    )
+
+    assert response.status == 401
+    assert await stored_comment(sessions, rating_id) is None

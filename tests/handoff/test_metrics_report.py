@@ -173,12 +173,12 @@ async def known_rows(
     async with sessions.begin() as session:
         session.add_all([*handoffs.values(), *conversations])
     ratings = [
-        (handoffs["h1"].id, mina, 5, seoul(20, 10, 10)),
-        (handoffs["h2"].id, joon, 2, seoul(20, 11, 20)),
-        (None, None, 4, seoul(20, 10, 40)),
-        (handoffs["h6"].id, joon, 4, seoul(21, 0, 20)),
-        (None, None, 3, seoul(21, 8)),
-        (None, None, 1, seoul(22, 8)),  # after the period
+        (handoffs["h1"].id, mina, 5, seoul(20, 10, 10), None),
+        (handoffs["h2"].id, joon, 2, seoul(20, 11, 20), "너무 오래 기다렸어요"),
+        (None, None, 4, seoul(20, 10, 40), None),
+        (handoffs["h6"].id, joon, 4, seoul(21, 0, 20), None),
+        (None, None, 3, seoul(21, 8), "=1+1 the bot kept asking"),
+        (None, None, 1, seoul(22, 8), "after the period"),
     ]
     async with sessions.begin() as session:
         session.add_all(
@@ -188,8 +188,9 @@ async def known_rows(
                 agent_id=agent_id,
                 score=score,
                 created_at=created_at,
+                comment=comment,
             )
-            for handoff_id, agent_id, score, created_at in ratings
+            for handoff_id, agent_id, score, created_at, comment in ratings
         )
     return handoffs
 
@@ -447,3 +448,59 @@ async def test_csv_export_of_agents_neutralises_formulas(
     rows = list(csv.reader(io.StringIO((await response.text()).lstrip("\ufeff"))))
     assert rows[0][:3] == ["agent_id", "username", "display_name"]
     assert rows[1][1:4] == ["mina", '\'=HYPERLINK("http://evil")', "1"]
+
+
+async def test_the_latest_comments_come_with_score_reason_and_agent(
+    client: Client, known_rows: dict[str, Handoff], tokens: Any, team: Team
+) -> None:
+    report = await get_report(client, PERIOD, tokens["sora"])
+
+    assert report["comments"] == [
+        {
+            "rated_at": "2026-11-20T23:00:00+00:00",
+            "score": 3,
+            "comment": "=1+1 the bot kept asking",
+            "handoff_id": None,
+            "reason": None,
+            "agent_id": None,
+            "agent_display_name": None,
+        },
+        {
+            "rated_at": "2026-11-20T02:20:00+00:00",
+            "score": 2,
+            "comment": "너무 오래 기다렸어요",
+            "handoff_id": known_rows["h2"].id,
+            "reason": "billing_dispute",
+            "agent_id": team.joon.id,
+            "agent_display_name": team.joon.display_name,
+        },
+    ]
+
+
+async def test_csv_export_of_every_rating_newest_first(
+    client: Client, known_rows: dict[str, Handoff], tokens: Any, team: Team
+) -> None:
+    response = await client.get(
+        f"/api/metrics?{PERIOD}&format=csv&table=ratings", headers=tokens["sora"]
+    )
+
+    assert response.status == 200
+    rows = list(csv.reader(io.StringIO((await response.text()).lstrip("\ufeff"))))
+    assert rows[0] == [
+        "rated_at",
+        "score",
+        "comment",
+        "handoff_id",
+        "reason",
+        "agent_id",
+        "agent_display_name",
+    ]
+    assert [row[1] for row in rows[1:]] == ["3", "4", "2", "4", "5"]
+    # A comment is the customer's text: a spreadsheet must not run it.
+    assert rows[1][2] == "'=1+1 the bot kept asking"
+    assert rows[3][2:5] == [
+        "너무 오래 기다렸어요",
+        str(known_rows["h2"].id),
+        "billing_dispute",
+    ]
+    assert rows[3][6] == team.joon.display_name

@@ -200,4 +200,25 @@ async def test_real_responses_match_the_document(
     await call("GET", "/api/canned-responses", "/api/canned-responses", tokens["mina"])
     await call("GET", "/api/handoffs/999", "/api/handoffs/{id}", tokens["mina"])
     await call("POST", "/api/agents", "/api/agents", tokens["mina"], {})
+    rating = await call(
+        "POST",
+        "/api/rasa/csat",
+        "/api/rasa/csat",
+        BOT_HEADERS,
+        {"sender_id": "c0ffee", "score": 4},
+    )
+    await call(
+        "PATCH",
+        f"/api/rasa/csat/{rating['id']}",
+        "/api/rasa/csat/{id}",
+        BOT_HEADERS,
+        {"sender_id": "c0ffee", "comment": "친절했어요"},
+    )
+    await call(
+        "PATCH",
+        f"/api/rasa/csat/{rating['id']}",
+        "/api/rasa/csat/{id}",
+        BOT_HEADERS,
+        {"sender_id": "c0ffee", "comment": "again"},
+    )
     await call("GET", "/api/health", "/api/health", {})
