@@ -7,10 +7,10 @@ to its sockets, applying the same audience rules. Notifications carry the
 sending instance's id, so an instance skips its own.
 
 PostgreSQL refuses payloads of 8000 bytes or more, so a larger envelope is sent
-as several numbered pieces in one transaction. PostgreSQL delivers the
-notifications of a transaction together, in the order they were sent, and
-transactions in commit order, so the pieces arrive one after another and
-frames arrive in the order they were published.
+as several numbered pieces in one transaction. PostgreSQL delivers a
+transaction's notifications in the order they were sent, and transactions in
+commit order, so nothing comes between the pieces, and an instance's frames
+arrive in the order it published them.
 
 While the listening connection is down, frames from other instances are
 missed; once it listens again, every console here gets a ``feed.resync`` frame
@@ -82,7 +82,9 @@ class PostgresFeedRelay:
         self.instance_id = uuid.uuid4().hex
         self._own_prefix = f"{self.instance_id} "
         self._serials = itertools.count()
-        self._frames_lost = False
+        # Sends that failed, and how many of those a resync has covered since.
+        self._failed_sends = 0
+        self._covered_failures = 0
         # None in the inbox means "frames were missed here: resync".
         self._inbox: asyncio.Queue[str | None] = asyncio.Queue(INBOX_LIMIT)
         self._assembler = PieceAssembler()
@@ -104,8 +106,9 @@ class PostgresFeedRelay:
         )
 
     async def _send(self, envelope: dict[str, Any]) -> None:
+        failures = self._failed_sends
         payloads = []
-        if self._frames_lost:
+        if failures > self._covered_failures:
             payloads += self._pieces({"resync": True})
         payloads += self._pieces(envelope)
         try:
@@ -116,12 +119,12 @@ class PostgresFeedRelay:
                     )
         except (SQLAlchemyError, *_CONNECTION_ERRORS) as error:
             # The change itself is committed: its request must not fail now.
-            self._frames_lost = True
+            self._failed_sends += 1
             logger.warning(
                 "live feed frame not passed to the other instances: %s", error
             )
             return
-        self._frames_lost = False
+        self._covered_failures = max(self._covered_failures, failures)
 
     def _pieces(self, envelope: dict[str, Any]) -> list[str]:
         serial = next(self._serials)

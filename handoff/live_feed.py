@@ -97,15 +97,15 @@ class LiveFeed:
         self, frame: dict[str, Any], audience: Audience = EVERYONE
     ) -> None:
         """Send a frame to the allowed sockets on every service instance."""
+        await self.deliver(frame, audience)
         if self.relay is not None:
             await self.relay.forward(frame, audience)
-        await self.deliver(frame, audience)
 
     async def sign_out(self, ended: EndedSignIns) -> None:
         """Close, on every service instance, the sockets of sign-ins that ended."""
+        await self.disconnect(ended.includes)
         if self.relay is not None:
             await self.relay.forward_sign_out(ended)
-        await self.disconnect(ended.includes)
 
     async def deliver(
         self, frame: dict[str, Any], audience: Audience = EVERYONE

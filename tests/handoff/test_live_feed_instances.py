@@ -15,7 +15,7 @@ from conftest import Team, fresh_postgres_database
 from handoff_testing import BOT_HEADERS, expect_ready, handoff_body, user_event
 from pytest_aiohttp import AiohttpClient
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from handoff.app import create_app
 from handoff.app_keys import LIVE_FEED
@@ -25,8 +25,10 @@ from handoff.feed_relay import (
     MissingPieces,
     Piece,
     PieceAssembler,
+    PostgresFeedRelay,
     split_utf8,
 )
+from handoff.live_feed import EVERYONE, LiveFeed
 from handoff.settings import Settings
 
 Client = TestClient[web.Request, web.Application]
@@ -236,6 +238,33 @@ async def test_the_listener_reconnects_and_consoles_resync(
     assert frame["handoff"]["id"] == (await created.json())["id"]
     await sora_on_b.receive_json(timeout=10)
     await nothing_more(instances, mina_on_a, sora_on_b)
+
+
+@pytest.mark.postgres
+async def test_a_frame_that_could_not_be_sent_makes_the_others_resync(
+    instances: tuple[Client, Client],
+    tokens: Tokens,
+    database_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    a, _ = instances
+    mina_on_a = await connect(a, tokens["mina"])
+    # A sender whose only database connection is taken, as under heavy load.
+    engine = create_async_engine(
+        database_url, pool_size=1, max_overflow=0, pool_timeout=0.2
+    )
+    sender = PostgresFeedRelay(LiveFeed(), engine)
+    try:
+        async with engine.connect():
+            await sender.forward({"type": "test.lost"}, EVERYONE)
+        assert "not passed to the other instances" in caplog.text
+        await sender.forward({"type": "test.after"}, EVERYONE)
+    finally:
+        await engine.dispose()
+
+    assert await mina_on_a.receive_json(timeout=10) == {"type": "feed.resync"}
+    assert await mina_on_a.receive_json(timeout=10) == {"type": "test.after"}
+    await nothing_more(instances, mina_on_a)
 
 
 @pytest.mark.postgres
