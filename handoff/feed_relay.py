@@ -171,7 +171,7 @@ class PostgresFeedRelay:
                 )
             except _CONNECTION_ERRORS as error:
                 logger.warning(
-                    "live feed: cannot reach PostgreSQL (%s); retrying in %.1f s",
+                    "live feed: cannot reach PostgreSQL (%s); retrying in about %.1f s",
                     error,
                     delay,
                 )
@@ -181,6 +181,10 @@ class PostgresFeedRelay:
                     await self._listen_on(connection)
                 except _CONNECTION_ERRORS as error:
                     logger.warning("live feed: listening connection lost (%s)", error)
+                except Exception:
+                    # Whatever went wrong, the feed listens again rather than
+                    # staying deaf for the rest of the app's life.
+                    logger.exception("live feed: the listener failed")
                 finally:
                     self._listening.clear()
                     await _close(connection)
