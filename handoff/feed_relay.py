@@ -7,7 +7,7 @@ to its sockets, applying the same audience rules. Notifications carry the
 sending instance's id, so an instance skips its own.
 
 PostgreSQL refuses payloads of 8000 bytes or more, so a larger envelope is sent
-as several numbered pieces in one transaction. PostgreSQL delivers a
+as several numbered pieces in one statement. PostgreSQL delivers a
 transaction's notifications in the order they were sent, and transactions in
 commit order, so nothing comes between the pieces, and an instance's frames
 arrive in the order it published them.
@@ -59,7 +59,14 @@ STARTUP_WAIT_SECONDS = 10.0
 # dropped and the consoles here resync instead.
 INBOX_LIMIT = 10_000
 
-NOTIFY = text("SELECT pg_notify(:channel, :payload)")
+# One statement for all of an envelope's pieces: it commits them together
+# without a BEGIN and COMMIT of its own. ORDER BY makes PostgreSQL call the
+# volatile pg_notify row by row after sorting, so the pieces go in order.
+NOTIFY = text(
+    "SELECT pg_notify(:channel, piece)"
+    " FROM unnest(CAST(:payloads AS text[])) WITH ORDINALITY AS p(piece, n)"
+    " ORDER BY n"
+)
 # Connection options SQLAlchemy's asyncpg dialect takes itself.
 _DIALECT_ONLY_OPTIONS = (
     "prepared_statement_cache_size",
@@ -112,11 +119,13 @@ class PostgresFeedRelay:
             payloads += self._pieces({"resync": True})
         payloads += self._pieces(envelope)
         try:
-            async with self._engine.begin() as connection:
-                for payload in payloads:
-                    await connection.execute(
-                        NOTIFY, {"channel": CHANNEL, "payload": payload}
-                    )
+            async with self._engine.connect() as connection:
+                autocommit = await connection.execution_options(
+                    isolation_level="AUTOCOMMIT"
+                )
+                await autocommit.execute(
+                    NOTIFY, {"channel": CHANNEL, "payloads": payloads}
+                )
         except (SQLAlchemyError, *_CONNECTION_ERRORS) as error:
             # The change itself is committed: its request must not fail now.
             self._failed_sends += 1
