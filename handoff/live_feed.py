@@ -81,7 +81,8 @@ def agents_and_supervisors(*agent_ids: int | None) -> Audience:
 @dataclass
 class LiveFeed:
     _sockets: dict[web.WebSocketResponse, Subscriber] = field(default_factory=dict)
-    # Set when several service instances share the database (feed_relay.py).
+    # Set on PostgreSQL, where several service instances may share the database
+    # (feed_relay.py).
     relay: FeedRelay | None = None
 
     def __len__(self) -> int:

@@ -209,6 +209,25 @@ async def test_signing_out_on_one_instance_closes_the_socket_on_the_other(
 
 
 @pytest.mark.postgres
+async def test_deactivating_on_one_instance_closes_every_socket_on_the_other(
+    instances: tuple[Client, Client], tokens: Tokens, team: Team
+) -> None:
+    a, b = instances
+    mina_on_a = await connect(a, tokens["mina"])
+    joon_on_a = await connect(a, tokens["joon"])
+
+    response = await b.patch(
+        f"/api/agents/{team.mina.id}", json={"active": False}, headers=tokens["sora"]
+    )
+    assert response.status == 200
+
+    message = await mina_on_a.receive(timeout=10)
+    assert message.type is WSMsgType.CLOSE
+    assert message.data == 4401
+    assert not joon_on_a.closed
+
+
+@pytest.mark.postgres
 async def test_the_listener_reconnects_and_consoles_resync(
     instances: tuple[Client, Client], tokens: Tokens, engine: AsyncEngine
 ) -> None:
