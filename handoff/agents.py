@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handoff.auth import AuthService, token_digest
 from handoff.errors import AlreadyExists, NotFound
 from handoff.handoffs import HandoffService
-from handoff.live_feed import LiveFeed
+from handoff.live_feed import EndedSignIns, LiveFeed
 from handoff.models import Agent, AgentRole, AgentSkill, utcnow
 from handoff.routing import Dispatcher, load_of
 from handoff.validation import AgentChanges, NewAgent
@@ -133,13 +133,13 @@ class AgentDirectory:
         """Revoke one sign-in; with no sign-in left the agent is offline."""
         agent = await self._auth.logout(token)
         digest = token_digest(token)
-        await self._feed.disconnect(lambda sub: sub.token_sha256 == digest)
+        await self._feed.sign_out(EndedSignIns(token_sha256=digest))
         if not await self._auth.has_sign_in(agent.id):
             await self.set_status(agent, AgentStatus.OFFLINE)
 
     async def _sign_out_everywhere(self, agent_id: int) -> None:
         await self._auth.revoke_all(agent_id)
-        await self._feed.disconnect(lambda sub: sub.agent_id == agent_id)
+        await self._feed.sign_out(EndedSignIns(agent_id=agent_id))
 
 
 async def _profiles(session: AsyncSession, agent_id: int | None) -> list[AgentProfile]:

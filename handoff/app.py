@@ -29,8 +29,9 @@ from handoff.app_keys import (
 )
 from handoff.auth import AuthService
 from handoff.canned_responses import CannedResponses
-from handoff.db import create_engine, create_session_factory
+from handoff.db import create_engine, create_session_factory, is_sqlite
 from handoff.errors import error_middleware
+from handoff.feed_relay import PostgresFeedRelay
 from handoff.handoffs import HandoffService
 from handoff.ingest import EventIngestor
 from handoff.live_feed import LiveFeed
@@ -56,6 +57,7 @@ def create_app(
     app[SETTINGS] = settings
     app[LIVE_FEED] = LiveFeed()
     app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_feed_relay)
     app.cleanup_ctx.append(_rasa_gateway(rasa_client))
     app.cleanup_ctx.append(_services)
     if run_sweeper:
@@ -71,6 +73,19 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     app[SESSIONS] = create_session_factory(engine)
     yield
     await engine.dispose()
+
+
+async def _feed_relay(app: web.Application) -> AsyncIterator[None]:
+    # The embedded SQLite database serves one instance, whose feed is enough.
+    if is_sqlite(app[SETTINGS].database_url):
+        yield
+        return
+    feed = app[LIVE_FEED]
+    relay = PostgresFeedRelay(feed, app[ENGINE])
+    async with relay.running():
+        feed.relay = relay
+        yield
+        feed.relay = None
 
 
 def _rasa_gateway(

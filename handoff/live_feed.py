@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import WSCloseCode, web
 
@@ -50,6 +50,28 @@ class Audience:
 EVERYONE = Audience()
 
 
+@dataclass(frozen=True)
+class EndedSignIns:
+    """Sign-ins whose sockets must close: one token, or all of one agent's."""
+
+    token_sha256: str | None = None
+    agent_id: int | None = None
+
+    def includes(self, subscriber: Subscriber) -> bool:
+        return (
+            subscriber.token_sha256 == self.token_sha256
+            or subscriber.agent_id == self.agent_id
+        )
+
+
+class FeedRelay(Protocol):
+    """Carries what one instance publishes to the other instances' feeds."""
+
+    async def forward(self, frame: dict[str, Any], audience: Audience) -> None: ...
+
+    async def forward_sign_out(self, ended: EndedSignIns) -> None: ...
+
+
 def agents_and_supervisors(*agent_ids: int | None) -> Audience:
     return Audience(
         agent_ids=frozenset(agent_id for agent_id in agent_ids if agent_id is not None)
@@ -59,6 +81,9 @@ def agents_and_supervisors(*agent_ids: int | None) -> Audience:
 @dataclass
 class LiveFeed:
     _sockets: dict[web.WebSocketResponse, Subscriber] = field(default_factory=dict)
+    # Set on PostgreSQL, where several service instances may share the database
+    # (feed_relay.py).
+    relay: FeedRelay | None = None
 
     def __len__(self) -> int:
         return len(self._sockets)
@@ -72,6 +97,21 @@ class LiveFeed:
     async def publish(
         self, frame: dict[str, Any], audience: Audience = EVERYONE
     ) -> None:
+        """Send a frame to the allowed sockets on every service instance."""
+        await self.deliver(frame, audience)
+        if self.relay is not None:
+            await self.relay.forward(frame, audience)
+
+    async def sign_out(self, ended: EndedSignIns) -> None:
+        """Close, on every service instance, the sockets of sign-ins that ended."""
+        await self.disconnect(ended.includes)
+        if self.relay is not None:
+            await self.relay.forward_sign_out(ended)
+
+    async def deliver(
+        self, frame: dict[str, Any], audience: Audience = EVERYONE
+    ) -> None:
+        """Send a frame to the allowed sockets connected to this instance."""
         if not self._sockets:
             return
         # A sign-in that ran out while its socket was open ends the socket too.

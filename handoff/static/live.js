@@ -8,8 +8,9 @@ const MAX_DELAY_MS = 30000;
  * openLive({token, onEvent(frame), onState(state, info), onUnauthorized()})
  * state: "connecting" | "connected" | "reconnecting". "connected" comes with the
  * server's feed.ready frame, once every later change is sure to arrive; info.reconnected
- * is true when that happens after an earlier connection was lost (events may have been
- * missed, so callers reload what they show).
+ * is true when that happens after an earlier connection was lost, and also when the
+ * server sends feed.resync (its link to the other service instances was down): events
+ * may have been missed, so callers reload what they show.
  * Returns {close()}.
  */
 export function openLive({token, onEvent, onState, onUnauthorized}) {
@@ -45,6 +46,10 @@ export function openLive({token, onEvent, onState, onUnauthorized}) {
         opened = true;
         failures = 0;
         onState("connected", {reconnected});
+        return;
+      }
+      if (frame.type === "feed.resync") {
+        if (opened) onState("connected", {reconnected: true});
         return;
       }
       onEvent(frame);

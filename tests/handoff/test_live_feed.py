@@ -13,6 +13,8 @@ from handoff_testing import BOT_HEADERS, expect_ready, handoff_body, user_event
 
 from handoff.access_log import AccessLogger
 from handoff.app_keys import LIVE_FEED
+from handoff.db import is_sqlite
+from handoff.feed_relay import PostgresFeedRelay
 
 Client = TestClient[web.Request, web.Application]
 
@@ -128,6 +130,17 @@ async def test_the_first_frame_says_the_socket_is_subscribed(
             "agent_id": team.joon.id,
         }
         assert len(client.app[LIVE_FEED]) == 1
+
+
+async def test_only_postgresql_shares_the_feed_between_instances(
+    client: Client, database_url: str
+) -> None:
+    # The embedded SQLite database serves one instance: its feed stays in-process.
+    relay = client.app[LIVE_FEED].relay
+    if is_sqlite(database_url):
+        assert relay is None
+    else:
+        assert isinstance(relay, PostgresFeedRelay)
 
 
 async def test_shutdown_closes_sockets_with_going_away(
