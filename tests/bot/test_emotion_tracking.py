@@ -2,7 +2,7 @@ from typing import Any
 
 import pytest
 
-from actions.emotion_tracking import (
+from bot.emotion_tracking import (
     ANGRY,
     DISTRESSED,
     FRUSTRATED,
