@@ -7,12 +7,15 @@ Configured in ``endpoints.yml`` with the same options as Rasa's ``SQL`` store::
       dialect: sqlite
       db: var/rasa_tracker.db
 
-Two changes, both measured in docs/benchmarks.md ("Bot reply latency"):
+Three changes, measured in docs/benchmarks.md ("Bot reply latency"):
 
 - On SQLite the database runs in WAL mode with ``synchronous=NORMAL``: a commit no
   longer waits for the disk (Rasa's default rollback journal syncs it several times
   a commit). A committed turn survives a restart of Rasa; only a power cut can lose the
   latest turns.
+- On SQLite the connection stays open. SQLAlchemy 1.4 opens and closes a SQLite file
+  connection for every session, and closing the last connection of a WAL database
+  checkpoints it; Rasa opens a session for every read and every save.
 - Saving a turn reads the conversation once, not twice. Rasa's ``save`` first loads and
   replays the whole stored conversation to find which events are new for the event
   broker, then counts the stored events to find which to insert; both are the events
@@ -33,6 +36,8 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import QueuePool
 
 SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL")
 
@@ -47,7 +52,8 @@ def _set_sqlite_pragmas(connection: Any, _record: Any) -> None:
 
 
 class TandemSQLTrackerStore(SQLTrackerStore):
-    """``SQLTrackerStore`` with WAL on SQLite and a single read per save."""
+    """``SQLTrackerStore`` with a pooled WAL connection on SQLite and a single read
+    per save."""
 
     def __init__(
         self,
@@ -76,10 +82,20 @@ class TandemSQLTrackerStore(SQLTrackerStore):
             query,
             **kwargs,
         )
-        if self.engine.dialect.name == "sqlite":
-            # Every connection (SQLite's pool opens one per session) gets the
-            # pragmas; WAL itself is stored in the file, synchronous is not.
+        engine: sa.engine.Engine = self.engine  # type: ignore[has-type]
+        if engine.dialect.name == "sqlite" and engine.url.database:
+            url = engine.url
+            engine.dispose()
+            # Rasa uses its sessions from the event loop's thread only, one at a
+            # time, so the pooled connection needs no thread check.
+            self.engine = sa.create_engine(
+                url,
+                poolclass=QueuePool,
+                connect_args={"check_same_thread": False},
+            )
+            # WAL is stored in the file; synchronous is set per connection.
             sa.event.listen(self.engine, "connect", _set_sqlite_pragmas)
+            self.sessionmaker = sessionmaker(bind=self.engine)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Inserts the events not yet stored, and hands them to the event broker."""

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import create_tracker_store
 from rasa.shared.core.domain import Domain
@@ -62,6 +63,18 @@ async def test_the_database_runs_in_wal_mode(domain: Domain, tmp_path: Path) -> 
     with trackers.engine.connect() as connection:
         (synchronous,) = connection.exec_driver_sql("PRAGMA synchronous").fetchone()
     assert synchronous == 1  # NORMAL
+
+
+async def test_turns_reuse_one_connection(domain: Domain, tmp_path: Path) -> None:
+    trackers = store(domain, tmp_path / "tracker.db")
+    connections: list[Any] = []
+    sa.event.listen(trackers.engine, "connect", lambda *_: connections.append(1))
+    tracker = await trackers.get_or_create_tracker("c")
+    for text in ("hello", "bill?", "thanks"):
+        tracker.update(UserUttered(text, {"name": "greet"}))
+        await trackers.save(tracker)
+        assert await trackers.retrieve("c") is not None
+    assert len(connections) <= 1
 
 
 async def test_a_conversation_survives_a_restart_and_stays_paused(
