@@ -34,7 +34,12 @@ from rasa.shared.core.events import ActionExecuted
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot import remote_action_validation
 from bot.message_tracking import ESCALATION_SLOT, book_messages
+
+# Every Tandem model loads this module, so every Rasa process that runs one gets the
+# faster check of action server responses.
+remote_action_validation.install()
 
 HANDOFF_ACTION = "action_handoff"
 OFFER_ACTION = "utter_offer_person"
