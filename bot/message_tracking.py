@@ -22,7 +22,7 @@ from typing import Any
 from rasa.shared.core.events import SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.emotion_tracking import HISTORY_LENGTH, update_mood
+from bot.emotion_tracking import HISTORY_LENGTH, question_key, update_mood
 
 LANGUAGE_SLOT = "language"
 FRUSTRATION_SLOT = "frustration"
@@ -76,7 +76,10 @@ def book_messages(tracker: DialogueStateTracker) -> Bookkeeping:
         return Bookkeeping(slots)
     session = session_user_messages(tracker)
     first = len(session) - len(pending)
-    earlier = [(_intent(message), message.text or "") for message in session[:first]]
+    earlier = [
+        (question_key(message.parse_data or {}) or "", message.text or "")
+        for message in session[:first]
+    ]
     updated = dict(slots)
     counted = False
     for message in pending:
@@ -97,7 +100,7 @@ def book_messages(tracker: DialogueStateTracker) -> Bookkeeping:
             updated[HISTORY_SLOT] = history[-HISTORY_LENGTH:]
             updated[ESCALATION_SLOT] = mood.escalation
             counted = True
-        earlier.append((_intent(message), text))
+        earlier.append((question_key(parse_data) or "", text))
     changes = {
         name: value
         for name, value in updated.items()
@@ -106,7 +109,3 @@ def book_messages(tracker: DialogueStateTracker) -> Bookkeeping:
         or (counted and name in (FRUSTRATION_SLOT, HISTORY_SLOT))
     }
     return Bookkeeping(updated, changes)
-
-
-def _intent(message: UserUttered) -> str:
-    return str((message.intent or {}).get("name") or "")
