@@ -30,6 +30,7 @@ from typing import Any
 import aiohttp
 import numpy as np
 
+from bench.latency_parts import measure as measure_parts
 from bench.latency_processes import TANDEM_MODEL, Bot, start_tandem, start_vanilla
 from bench.latency_profile import median_steps
 from bench.nlu_report import machine_description, replace_section
@@ -240,6 +241,26 @@ def steps_table(steps: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
+def parts_table(parts: dict[str, dict[str, float]]) -> str:
+    """Rasa's own code beside Tandem's replacement, timed in the benchmark's process."""
+    if not parts:
+        return "(not timed in this run)"
+    rows = [
+        ("checking an action server response (a form's answer)", "response_check_ms"),
+        (
+            "a turn's read and save in the SQL tracker store, SQLite file, with a "
+            "broker (median over a 12-turn conversation)",
+            "tracker_store_turn_ms",
+        ),
+    ]
+    lines = ["| step | Rasa 3.6 | Tandem |", "|---|---|---|"]
+    for label, key in rows:
+        lines.append(
+            f"| {label} | {parts[key]['rasa']:.1f} ms | {parts[key]['tandem']:.1f} ms |"
+        )
+    return "\n".join(lines)
+
+
 def report(results: dict[str, Any], machine: str) -> str:
     trips, parse = results["round_trip"], results["parse"]
     rows = []
@@ -298,13 +319,25 @@ the last column runs Tandem's model with in-memory trackers and no event broker,
 its difference to the Tandem column is what the SQL tracker store and the broker
 cost. Inside Rasa, from the customer's message (stamped once understood) to the bot
 listening again, the median time of each step over all turns of the conversations
-held one at a time, read from the tracker's event timestamps (`slot event` is the slot
-extraction before any prediction, where the custom slot mapping
-`action_track_message` calls the action server; `action_listen` is the prediction
-after the reply; a step that runs in fewer than half the turns has a median of 0 and
-is left out, so the steps do not add up to the total):
+held one at a time, read from the tracker's event timestamps (`slot event` ends when
+`bot.escalation_policy` books the message's language and mood, inside the first
+prediction; the next step is the rest of that prediction and the predicted action,
+with its action server call if it has one; `action_listen` is the prediction after the
+reply; a step that runs in fewer than half the turns has a median of 0 and is left
+out, so the steps do not add up to the total):
 
 {steps_table(results.get("steps_ms", {}))}
+
+Two steps Tandem does differently from Rasa, each timed beside Rasa's own code in the
+benchmark's process (`bench/latency_parts.py`): Rasa validates every action server
+response with `jsonschema.validate`, which checks Rasa's constant schema against the
+JSON Schema meta-schema first (`bot/remote_action_validation.py` checks it once); and
+Rasa's SQL tracker store syncs SQLite's rollback journal on every commit, opens a
+connection per session and reads the conversation twice to save it
+(`bot/tracker_store.py`: one pooled connection in WAL mode, one read). The language and
+mood bookkeeping no longer calls the action server at all (`bot/message_tracking.py`).
+
+{parts_table(results.get("parts_ms", {}))}
 {ADVICE if worst_ratio > GOAL_RATIO else ""}"""
 
 
@@ -340,10 +373,12 @@ def main() -> None:
                     (vanilla, VANILLA_CONVERSATIONS, "vanilla"),
                 ]
                 samples = asyncio.run(measure(bots, arguments.rounds))
+        print(f"{time.strftime('%H:%M:%S')} timing the parts", flush=True)
         results = {
             "date": time.strftime("%Y-%m-%d"),
             "model": f"`{model_name(arguments.model)}`",
             **summary(samples),
+            "parts_ms": measure_parts(),
         }
         print(json.dumps(results, indent=2, ensure_ascii=False))
     body = report(results, machine_description())
