@@ -60,18 +60,25 @@ PARSES_PER_ROUND = 60
 PROFILED_CONVERSATIONS = 20
 PROFILE_ROWS = 8
 GOAL_RATIO = 1.3
+FALLBACK_ACTIONS = frozenset(
+    {"action_core_fallback", "action_default_fallback", "action_ask_to_rephrase"}
+)
 ADVICE = """
-Tandem misses the goal. Its NLU is not the cause (it parses as fast as vanilla's);
-the time goes to what Tandem does around every message: loading and saving the
-tracker in the SQL store and handing events to the broker (the difference to the
-bare server), the action server round trip of the `action_track_message` slot mapping
-before every prediction, and more policies over a larger domain. What would bring it
-closer: fill the `language` slot without the action server (for example from an
-entity the language detector sets) and keep in that action only the bookkeeping that
-must steer the next reply; a tracker store that does not rewrite the conversation on
-every message (Redis, or PostgreSQL); and at 10 concurrent conversations, more than
-one Rasa process behind a shared lock store, since one process works on one message
-at a time.
+Tandem still misses the goal, by less than before. What is left, from the tables above
+and from sampling the Rasa server with py-spy during a run of the same conversations:
+at one conversation, Rasa's dialogue work for a turn is about vanilla's (the step
+table's totals), and the NLU parse a little slower (the emotion model, the spaCy
+entity rules and the `ResponseSelector` for the FAQ answers, a TensorFlow model that
+runs on every message); most of the difference is the SQL tracker store and the
+broker (the last column), that is reading the conversation back from SQLite and
+replaying it, and posting its events to the handoff service, a third process that
+then ingests them on the same two cores. At ten conversations one Rasa process does
+all the work, so the ratio becomes the ratio of CPU time a turn takes, with the
+handoff service and the action server competing for the same cores. What would close
+the gap: keep trackers in memory between turns and write them behind (or Redis, one
+read and one write a turn), run the `ResponseSelector` only for FAQ messages, and
+serve ten concurrent conversations with more than one Rasa process behind a shared
+lock store on a machine with more than two cores.
 """
 
 
@@ -82,6 +89,7 @@ class Samples:
     failures: dict[str, int] = field(default_factory=dict)
     senders: dict[tuple[str, int], list[str]] = field(default_factory=dict)
     steps_ms: dict[str, dict[str, float]] = field(default_factory=dict)
+    not_understood: dict[str, list[str]] = field(default_factory=dict)
 
     def add(self, bot: str, concurrency: int, values: Sequence[float]) -> None:
         self.latencies_ms.setdefault((bot, concurrency), []).extend(values)
@@ -183,7 +191,22 @@ async def _profile(
         ) as response:
             response.raise_for_status()
             trackers.append((await response.json())["events"])
+    samples.not_understood[bot.name] = sorted(
+        {text for events in trackers for text in not_understood(events)}
+    )
     return median_steps(trackers)
+
+
+def not_understood(events: list[dict[str, Any]]) -> list[str]:
+    """The customer messages of a conversation that the bot answered with a fallback."""
+    texts = []
+    latest = ""
+    for event in events:
+        if event.get("event") == "user":
+            latest = str(event.get("text") or "")
+        elif event.get("event") == "action" and event.get("name") in FALLBACK_ACTIONS:
+            texts.append(latest)
+    return texts
 
 
 def summary(samples: Samples) -> dict[str, Any]:
@@ -203,6 +226,7 @@ def summary(samples: Samples) -> dict[str, Any]:
         "parse": {bot: stats(values) for bot, values in samples.parse_ms.items()},
         "failures": samples.failures,
         "steps_ms": samples.steps_ms,
+        "not_understood": samples.not_understood,
     }
 
 
@@ -291,6 +315,14 @@ def report(results: dict[str, Any], machine: str) -> str:
         f"{trips[f'vanilla@{concurrency}']['count']} at {concurrency}"
         for concurrency, _ in PHASES
     )
+    misread = (
+        "; ".join(
+            f"{bot}: " + ", ".join(f"“{text}”" for text in texts)
+            for bot, texts in results.get("not_understood", {}).items()
+            if texts and bot != "tandem-bare"
+        )
+        or "none"
+    )
     failures = (
         "; ".join(f"{where} ({count}×)" for where, count in results["failures"].items())
         or "none"
@@ -309,7 +341,8 @@ measured in the same run, the bots taking turns phase by phase. Tandem's model:
 {table}
 
 Requests timed per bot: {requests} concurrent. Turns answered with no reply at all:
-{failures}.
+{failures}. Messages answered with a fallback (the bot did not understand them):
+{misread}.
 
 Where Tandem's time goes: `POST /model/parse` alone (the NLU pipeline without any
 dialogue) takes {parse["tandem"]["p50_ms"]:.0f} ms at p50 for Tandem
