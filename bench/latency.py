@@ -64,21 +64,26 @@ FALLBACK_ACTIONS = frozenset(
     {"action_core_fallback", "action_default_fallback", "action_ask_to_rephrase"}
 )
 ADVICE = """
-Tandem still misses the goal, by less than before. What is left, from the tables above
-and from sampling the Rasa server with py-spy during a run of the same conversations:
-at one conversation, Rasa's dialogue work for a turn is about vanilla's (the step
-table's totals), and the NLU parse a little slower (the emotion model, the spaCy
-entity rules and the `ResponseSelector` for the FAQ answers, a TensorFlow model that
-runs on every message); most of the difference is the SQL tracker store and the
-broker (the last column), that is reading the conversation back from SQLite and
-replaying it, and posting its events to the handoff service, a third process that
-then ingests them on the same two cores. At ten conversations one Rasa process does
-all the work, so the ratio becomes the ratio of CPU time a turn takes, with the
-handoff service and the action server competing for the same cores. What would close
-the gap: keep trackers in memory between turns and write them behind (or Redis, one
-read and one write a turn), run the `ResponseSelector` only for FAQ messages, and
-serve ten concurrent conversations with more than one Rasa process behind a shared
-lock store on a machine with more than two cores.
+Tandem still misses the goal, by much less than before (4.5× and 6.6× at p50 in the
+previous run of this benchmark, 2026-11-22, on a 2-core AMD EPYC). The NLU parse is as
+fast as vanilla's. At one conversation what is left is split between the SQL tracker
+store with the broker (Tandem against the server without them) and the dialogue (the
+step totals: more policies over a larger domain, and turns that run more actions, some
+of them in the action server: the sign-up turn starts a form validated by a custom
+action, and a message answered with the core fallback runs a custom action too). At
+ten conversations one Rasa process does all the work on two cores it shares with
+Tandem's action server and handoff service, so the ratio becomes that of the CPU time
+a turn costs in all three; vanilla's turns call no custom action and feed no service.
+py-spy on Tandem's Rasa server during a run of the same conversations put about a
+quarter of its CPU time in TED's predictions (TensorFlow's call overhead on every
+prediction, and Tandem predicts more often a turn), a quarter in the NLU parse (a
+tenth in the `ResponseSelector` alone, a TensorFlow model for the FAQ answers that
+runs on every message) and under a tenth in the tracker store. What would close the
+gap: fewer action server calls on common turns (each one sends the whole conversation,
+which Rasa serialises and the action server parses), trackers kept in memory between
+turns and written behind (or Redis: one read and one write a turn), the
+`ResponseSelector` run only for FAQ messages, and for ten concurrent conversations
+more than one Rasa process behind a shared lock store, on more than two cores.
 """
 
 
