@@ -10,7 +10,8 @@ SPACY_MODEL := models/spacy/tandem
 EMOTION_MODEL := models/emotion/tandem_emotion
 MODEL := models/tandem.tar.gz
 TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*/*.yml) \
-	bot/language_detection.py bot/escalation_policy.py bot/emotion/component.py \
+	bot/language_detection.py bot/escalation_policy.py bot/message_tracking.py \
+	bot/emotion_tracking.py bot/emotion/component.py \
 	$(wildcard bot/nlu/*.py) \
 	$(SPACY_MODEL)/meta.json $(EMOTION_MODEL)/meta.json
 export TF_CPP_MIN_LOG_LEVEL := 3

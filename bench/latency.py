@@ -30,6 +30,7 @@ from typing import Any
 import aiohttp
 import numpy as np
 
+from bench.latency_parts import measure as measure_parts
 from bench.latency_processes import TANDEM_MODEL, Bot, start_tandem, start_vanilla
 from bench.latency_profile import median_steps
 from bench.nlu_report import machine_description, replace_section
@@ -59,18 +60,30 @@ PARSES_PER_ROUND = 60
 PROFILED_CONVERSATIONS = 20
 PROFILE_ROWS = 8
 GOAL_RATIO = 1.3
+FALLBACK_ACTIONS = frozenset(
+    {"action_core_fallback", "action_default_fallback", "action_ask_to_rephrase"}
+)
 ADVICE = """
-Tandem misses the goal. Its NLU is not the cause (it parses as fast as vanilla's);
-the time goes to what Tandem does around every message: loading and saving the
-tracker in the SQL store and handing events to the broker (the difference to the
-bare server), the action server round trip of the `action_track_message` slot mapping
-before every prediction, and more policies over a larger domain. What would bring it
-closer: fill the `language` slot without the action server (for example from an
-entity the language detector sets) and keep in that action only the bookkeeping that
-must steer the next reply; a tracker store that does not rewrite the conversation on
-every message (Redis, or PostgreSQL); and at 10 concurrent conversations, more than
-one Rasa process behind a shared lock store, since one process works on one message
-at a time.
+Tandem still misses the goal, by much less than before (4.5× and 6.6× at p50 in the
+previous run of this benchmark, 2026-11-22, on a 2-core AMD EPYC). The NLU parse is as
+fast as vanilla's. At one conversation what is left is split between the SQL tracker
+store with the broker (Tandem against the server without them) and the dialogue (the
+step totals: more policies over a larger domain, and turns that run more actions, some
+of them in the action server: the sign-up turn starts a form validated by a custom
+action, and a message answered with the core fallback runs a custom action too). At
+ten conversations one Rasa process does all the work on two cores it shares with
+Tandem's action server and handoff service, so the ratio becomes that of the CPU time
+a turn costs in all three; vanilla's turns call no custom action and feed no service.
+py-spy on Tandem's Rasa server during a run of the same conversations put about a
+quarter of its CPU time in TED's predictions (TensorFlow's call overhead on every
+prediction, and Tandem predicts more often a turn), a quarter in the NLU parse (a
+tenth in the `ResponseSelector` alone, a TensorFlow model for the FAQ answers that
+runs on every message) and under a tenth in the tracker store. What would close the
+gap: fewer action server calls on common turns (each one sends the whole conversation,
+which Rasa serialises and the action server parses), trackers kept in memory between
+turns and written behind (or Redis: one read and one write a turn), the
+`ResponseSelector` run only for FAQ messages, and for ten concurrent conversations
+more than one Rasa process behind a shared lock store, on more than two cores.
 """
 
 
@@ -81,6 +94,7 @@ class Samples:
     failures: dict[str, int] = field(default_factory=dict)
     senders: dict[tuple[str, int], list[str]] = field(default_factory=dict)
     steps_ms: dict[str, dict[str, float]] = field(default_factory=dict)
+    not_understood: dict[str, list[str]] = field(default_factory=dict)
 
     def add(self, bot: str, concurrency: int, values: Sequence[float]) -> None:
         self.latencies_ms.setdefault((bot, concurrency), []).extend(values)
@@ -182,7 +196,22 @@ async def _profile(
         ) as response:
             response.raise_for_status()
             trackers.append((await response.json())["events"])
+    samples.not_understood[bot.name] = sorted(
+        {text for events in trackers for text in not_understood(events)}
+    )
     return median_steps(trackers)
+
+
+def not_understood(events: list[dict[str, Any]]) -> list[str]:
+    """The customer messages of a conversation that the bot answered with a fallback."""
+    texts = []
+    latest = ""
+    for event in events:
+        if event.get("event") == "user":
+            latest = str(event.get("text") or "")
+        elif event.get("event") == "action" and event.get("name") in FALLBACK_ACTIONS:
+            texts.append(latest)
+    return texts
 
 
 def summary(samples: Samples) -> dict[str, Any]:
@@ -202,6 +231,7 @@ def summary(samples: Samples) -> dict[str, Any]:
         "parse": {bot: stats(values) for bot, values in samples.parse_ms.items()},
         "failures": samples.failures,
         "steps_ms": samples.steps_ms,
+        "not_understood": samples.not_understood,
     }
 
 
@@ -240,6 +270,26 @@ def steps_table(steps: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
+def parts_table(parts: dict[str, dict[str, float]]) -> str:
+    """Rasa's own code beside Tandem's replacement, timed in the benchmark's process."""
+    if not parts:
+        return "(not timed in this run)"
+    rows = [
+        ("checking an action server response (a form's answer)", "response_check_ms"),
+        (
+            "a turn's read and save in the SQL tracker store, SQLite file, with a "
+            "broker (median over a 12-turn conversation)",
+            "tracker_store_turn_ms",
+        ),
+    ]
+    lines = ["| step | Rasa 3.6 | Tandem |", "|---|---|---|"]
+    for label, key in rows:
+        lines.append(
+            f"| {label} | {parts[key]['rasa']:.1f} ms | {parts[key]['tandem']:.1f} ms |"
+        )
+    return "\n".join(lines)
+
+
 def report(results: dict[str, Any], machine: str) -> str:
     trips, parse = results["round_trip"], results["parse"]
     rows = []
@@ -270,6 +320,14 @@ def report(results: dict[str, Any], machine: str) -> str:
         f"{trips[f'vanilla@{concurrency}']['count']} at {concurrency}"
         for concurrency, _ in PHASES
     )
+    misread = (
+        "; ".join(
+            f"{bot}: " + ", ".join(f"“{text}”" for text in texts)
+            for bot, texts in results.get("not_understood", {}).items()
+            if texts and bot != "tandem-bare"
+        )
+        or "none"
+    )
     failures = (
         "; ".join(f"{where} ({count}×)" for where, count in results["failures"].items())
         or "none"
@@ -288,7 +346,8 @@ measured in the same run, the bots taking turns phase by phase. Tandem's model:
 {table}
 
 Requests timed per bot: {requests} concurrent. Turns answered with no reply at all:
-{failures}.
+{failures}. Messages answered with a fallback (the bot did not understand them):
+{misread}.
 
 Where Tandem's time goes: `POST /model/parse` alone (the NLU pipeline without any
 dialogue) takes {parse["tandem"]["p50_ms"]:.0f} ms at p50 for Tandem
@@ -298,13 +357,25 @@ the last column runs Tandem's model with in-memory trackers and no event broker,
 its difference to the Tandem column is what the SQL tracker store and the broker
 cost. Inside Rasa, from the customer's message (stamped once understood) to the bot
 listening again, the median time of each step over all turns of the conversations
-held one at a time, read from the tracker's event timestamps (`slot event` is the slot
-extraction before any prediction, where the custom slot mapping
-`action_track_message` calls the action server; `action_listen` is the prediction
-after the reply; a step that runs in fewer than half the turns has a median of 0 and
-is left out, so the steps do not add up to the total):
+held one at a time, read from the tracker's event timestamps (`slot event` ends when
+`bot.escalation_policy` books the message's language and mood, inside the first
+prediction; the next step is the rest of that prediction and the predicted action,
+with its action server call if it has one; `action_listen` is the prediction after the
+reply; a step that runs in fewer than half the turns has a median of 0 and is left
+out, so the steps do not add up to the total):
 
 {steps_table(results.get("steps_ms", {}))}
+
+Two steps Tandem does differently from Rasa, each timed beside Rasa's own code in the
+benchmark's process (`bench/latency_parts.py`): Rasa validates every action server
+response with `jsonschema.validate`, which checks Rasa's constant schema against the
+JSON Schema meta-schema first (`bot/remote_action_validation.py` checks it once); and
+Rasa's SQL tracker store syncs SQLite's rollback journal on every commit, opens a
+connection per session and reads the conversation twice to save it
+(`bot/tracker_store.py`: one pooled connection in WAL mode, one read). The language and
+mood bookkeeping no longer calls the action server at all (`bot/message_tracking.py`).
+
+{parts_table(results.get("parts_ms", {}))}
 {ADVICE if worst_ratio > GOAL_RATIO else ""}"""
 
 
@@ -340,10 +411,12 @@ def main() -> None:
                     (vanilla, VANILLA_CONVERSATIONS, "vanilla"),
                 ]
                 samples = asyncio.run(measure(bots, arguments.rounds))
+        print(f"{time.strftime('%H:%M:%S')} timing the parts", flush=True)
         results = {
             "date": time.strftime("%Y-%m-%d"),
             "model": f"`{model_name(arguments.model)}`",
             **summary(samples),
+            "parts_ms": measure_parts(),
         }
         print(json.dumps(results, indent=2, ensure_ascii=False))
     body = report(results, machine_description())

@@ -3,10 +3,11 @@
 Rules hand off on what the customer asks for (a person, a cancellation, a dispute…).
 This policy covers what the customer does not ask for: very high anger or distress in a
 message, frustration that has built up over the conversation, or the same question a
-third time. ``action_track_message`` sets the ``escalation`` slot on such a turn; right
-after that user message this policy predicts ``action_handoff`` (or, for a repeated
-question, ``utter_offer_person``) with full confidence, and after the handoff, the
-offer or the core fallback it listens.
+third time. On the first prediction after a customer message it folds the message into
+the conversation's language and mood (``bot.message_tracking``) and returns the slot
+changes with its prediction, whichever policy wins; when that sets the ``escalation``,
+it predicts ``action_handoff`` (or, for a repeated question, ``utter_offer_person``)
+with full confidence, and after the handoff, the offer or the core fallback it listens.
 
 A handoff wins even in the middle of a form. Rasa's ensemble lets a prediction made
 "without user input" (the RulePolicy's happy path of an active form) overrule every
@@ -38,7 +39,13 @@ from rasa.shared.core.events import ActionExecuted
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
-ESCALATION_SLOT = "escalation"
+from bot import remote_action_validation
+from bot.message_tracking import ESCALATION_SLOT, book_messages
+
+# Every Tandem model loads this module, so every Rasa process that runs one gets the
+# faster check of action server responses.
+remote_action_validation.install()
+
 HANDOFF_ACTION = "action_handoff"
 OFFER_ACTION = "utter_offer_person"
 CORE_FALLBACK_ACTION = "action_core_fallback"
@@ -91,15 +98,21 @@ class EscalationPolicy(Policy):
         **kwargs: Any,
     ) -> PolicyPrediction:
         probabilities = self._default_predictions(domain)
-        action = self._action_for(tracker)
+        bookkeeping = book_messages(tracker)
+        events = bookkeeping.events()
+        action = self._action_for(tracker, bookkeeping.slots[ESCALATION_SLOT])
         if action is None or action not in domain.action_names_or_texts:
-            return self._prediction(probabilities)
+            return self._prediction(probabilities, events=events)
         probabilities[domain.index_for_action(action)] = 1.0
         return self._prediction(
-            probabilities, is_no_user_prediction=action == HANDOFF_ACTION
+            probabilities,
+            events=events,
+            is_no_user_prediction=action == HANDOFF_ACTION,
         )
 
-    def _action_for(self, tracker: DialogueStateTracker) -> str | None:
+    def _action_for(
+        self, tracker: DialogueStateTracker, escalation: str | None
+    ) -> str | None:
         if tracker.latest_action_name == HANDOFF_ACTION:
             # Paused, the bot predicts nothing anyway; if the handoff failed, the
             # customer has been told so and the bot waits for their next message.
@@ -117,7 +130,6 @@ class EscalationPolicy(Policy):
             return None
         if tracker.active_loop_name in self._feedback_loops:
             return None
-        escalation = tracker.get_slot(ESCALATION_SLOT)
         if escalation in HANDOFF_ESCALATIONS:
             return HANDOFF_ACTION
         if tracker.active_loop_name and intent in self._handoff_intents:

@@ -8,7 +8,7 @@ undecided, and the conversation keeps the language it had.
 
 The result goes on the parsed message as ``parse_data["language"]`` rather than as an
 entity, so it never competes with real entities in training or evaluation; the
-``language`` slot is filled from it by the ``action_track_message`` slot mapping.
+``language`` slot is filled from it by ``bot.message_tracking``.
 """
 
 from __future__ import annotations

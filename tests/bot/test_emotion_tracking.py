@@ -2,7 +2,7 @@ from typing import Any
 
 import pytest
 
-from actions.emotion_tracking import (
+from bot.emotion_tracking import (
     ANGRY,
     DISTRESSED,
     FRUSTRATED,
@@ -100,6 +100,33 @@ def test_is_shouting(text: str, shouting: bool) -> None:
 
 def test_greetings_are_never_repeats() -> None:
     assert times_asked("greet", "hi", [("greet", "hi"), ("greet", "hi")]) == 1
+
+
+def test_answers_to_a_form_are_never_repeats() -> None:
+    earlier = [
+        ("inform", "기가 인터넷 500M"),
+        ("inform", "김철수"),
+        ("inform", "마포구"),
+    ]
+    mood = update_mood(0.0, message("12월 5일이요", intent="inform"), earlier, None)
+    assert mood.escalation is None
+    assert mood.frustration == 0.0
+
+
+def test_different_questions_of_one_retrieval_intent_are_not_repeats() -> None:
+    def faq(question: str, text: str) -> dict[str, Any]:
+        parse_data = message(text, intent="faq")
+        parse_data["intent"]["full_retrieval_intent_name"] = f"faq/{question}"
+        return parse_data
+
+    earlier = [("faq/roaming", "roaming?"), ("faq/opening_hours", "opening hours?")]
+    assert (
+        update_mood(0.0, faq("lost_phone", "lost my phone"), earlier, None).escalation
+        is None
+    )
+    again = [("faq/roaming", "roaming?"), ("faq/roaming", "roaming abroad?")]
+    mood = update_mood(0.0, faq("roaming", "how does roaming work"), again, None)
+    assert mood.escalation is not None
 
 
 def test_same_text_counts_even_with_another_intent() -> None:

@@ -198,3 +198,55 @@ def test_a_comment_on_a_rating_is_kept_not_handed_off(
     assert ensemble_choice(policy, domain, "csat_comment_form", events) == (
         "csat_comment_form"
     )
+
+
+def angry_turn() -> list[Any]:
+    parse_data = {
+        "text": "WHY IS MY BILL SO HIGH",
+        "intent": {"name": "ask_bill", "confidence": 1.0},
+        "entities": [],
+        "language": "en",
+        "emotion": {"anger": 0.95, "frustration": 0.7, "distress": 0.0},
+    }
+    return [
+        ActionExecuted("action_listen"),
+        UserUttered(parse_data["text"], parse_data["intent"], [], parse_data),
+    ]
+
+
+def test_books_the_message_and_hands_off_on_its_mood(
+    policy: EscalationPolicy, domain: Domain
+) -> None:
+    tracker = DialogueStateTracker.from_events("c", angry_turn(), domain.slots)
+    prediction = policy.predict_action_probabilities(tracker, domain)
+    assert domain.action_names_or_texts[prediction.max_confidence_index] == (
+        "action_handoff"
+    )
+    slots = {event.key: event.value for event in prediction.events}
+    assert slots["language"] == "en"
+    assert slots["escalation"] == "angry_customer"
+    assert slots["frustration"] == 1.0
+    assert len(slots["emotion_history"]) == 1
+
+
+def test_the_booking_reaches_the_tracker_whichever_policy_wins(
+    policy: EscalationPolicy, domain: Domain
+) -> None:
+    form = [ActionExecuted("outage_form"), ActiveLoop("outage_form")]
+    turn_events = turn("inform")
+    tracker = DialogueStateTracker.from_events("c", [*form, *turn_events], domain.slots)
+    ours = policy.predict_action_probabilities(tracker, domain)
+    best = DefaultPolicyPredictionEnsemble._pick_best_policy(
+        [form_happy_path(domain, "outage_form"), ours]
+    )
+    assert best.policy_name == "RulePolicy"
+    assert {event.key for event in best.events} >= {"frustration", "emotion_history"}
+
+
+def test_books_nothing_twice(policy: EscalationPolicy, domain: Domain) -> None:
+    tracker = DialogueStateTracker.from_events("c", angry_turn(), domain.slots)
+    first = policy.predict_action_probabilities(tracker, domain)
+    tracker.update_with_events(first.events, domain)
+    tracker.update(ActionExecuted("action_handoff"))
+    again = policy.predict_action_probabilities(tracker, domain)
+    assert again.events == []

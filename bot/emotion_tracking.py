@@ -45,9 +45,19 @@ REPEAT_BOOST = 0.25
 REPEATS_BEFORE_ESCALATION = 3
 HISTORY_LENGTH = 20
 
-# Intents that are naturally repeated and say nothing about the bot failing.
+# Intents that are naturally repeated and say nothing about the bot failing; a form
+# collects its answers (a plan, a name, an address, a date) as ``inform``.
 REPEATABLE_INTENTS = frozenset(
-    {"greet", "goodbye", "thank", "affirm", "deny", "inform_phone", "rate_service"}
+    {
+        "greet",
+        "goodbye",
+        "thank",
+        "affirm",
+        "deny",
+        "inform",
+        "inform_phone",
+        "rate_service",
+    }
 )
 
 ANGRY = "angry_customer"
@@ -100,10 +110,19 @@ def is_shouting(text: str) -> bool:
     return len(letters) >= 6 and sum(c.isupper() for c in letters) / len(letters) >= 0.8
 
 
+def question_key(parse_data: dict[str, Any]) -> str | None:
+    """The intent a repeat is judged by: for a retrieval intent the question itself
+    (``faq/roaming``), since two different questions answered by one ``faq`` intent
+    are not the same question."""
+    intent = parse_data.get("intent") or {}
+    return intent.get("full_retrieval_intent_name") or intent.get("name")
+
+
 def times_asked(intent: str | None, text: str, earlier: list[tuple[str, str]]) -> int:
     """How often this question has now been asked, counting this time.
 
-    ``earlier`` holds the (intent, text) of the session's previous user messages.
+    ``earlier`` holds the (``question_key``, text) of the session's previous user
+    messages.
     """
     if intent in REPEATABLE_INTENTS:
         return 1
@@ -132,7 +151,7 @@ def update_mood(
         if any(character.isalpha() for character in text)
         else EmotionScores()
     )
-    asked = times_asked(intent, text, earlier_messages)
+    asked = times_asked(question_key(parse_data), text, earlier_messages)
 
     signal = beyond_present(max(scores.anger, scores.frustration))
     if is_shouting(text):
