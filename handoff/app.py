@@ -31,6 +31,7 @@ from handoff.auth import AuthService
 from handoff.canned_responses import CannedResponses
 from handoff.db import create_engine, create_session_factory
 from handoff.errors import error_middleware
+from handoff.group_commit import GroupCommitter
 from handoff.handoffs import HandoffService
 from handoff.ingest import EventIngestor
 from handoff.live_feed import LiveFeed
@@ -97,8 +98,12 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     feed = app[LIVE_FEED]
     settings = app[SETTINGS]
     app[DISPATCHER] = Dispatcher(sessions, feed)
-    app[HANDOFFS] = HandoffService(sessions, app[RASA], feed, app[DISPATCHER])
-    app[INGESTOR] = EventIngestor(sessions, feed, app[RASA])
+    # The relay's short writes (customer messages, agent replies) share it.
+    committer = GroupCommitter(sessions)
+    app[HANDOFFS] = HandoffService(
+        sessions, app[RASA], feed, app[DISPATCHER], committer
+    )
+    app[INGESTOR] = EventIngestor(committer, feed, app[RASA])
     app[CONVERSATIONS] = ConversationRecorder(sessions)
     app[AGENTS] = AgentDirectory(
         sessions, app[AUTH], app[HANDOFFS], app[DISPATCHER], feed
