@@ -54,12 +54,13 @@ class AuthService:
         sessions: async_sessionmaker[AsyncSession],
         token_ttl: timedelta,
         hasher: PasswordHasher | None = None,
+        verified: VerifiedTokens[SignIn] | None = None,
     ) -> None:
         self._sessions = sessions
         self._token_ttl = token_ttl
         self._hasher = hasher or PasswordHasher()
         self._decoy_hash: str | None = None
-        self._verified: VerifiedTokens[SignIn] = VerifiedTokens()
+        self._verified: VerifiedTokens[SignIn] = verified or VerifiedTokens()
 
     async def hash_password(self, password: str) -> str:
         # Argon2 is deliberately slow; keep it off the event loop.
