@@ -180,6 +180,10 @@ class Cores:
     service: int | None
     load: int | None
 
+    def pin_service(self) -> None:
+        if self.service is not None:
+            os.sched_setaffinity(0, {self.service})
+
 
 def split_cores() -> Cores:
     """Pins this process (load generator, stand-in Rasa) away from the service.
@@ -226,10 +230,10 @@ async def service_process(
             env=env,
             stdout=log,
             stderr=asyncio.subprocess.STDOUT,
+            # Pinned before it runs, so every thread it starts stays on that core.
+            preexec_fn=None if cores.service is None else cores.pin_service,
         )
     service = ServiceProcess(process, f"http://127.0.0.1:{port}", log_path)
-    if cores.service is not None:
-        os.sched_setaffinity(process.pid, {cores.service})
     try:
         await _wait_until_healthy(service)
         yield service

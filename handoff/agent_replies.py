@@ -55,9 +55,12 @@ class StoredReply:
 class ReplyStore:
     def __init__(self, committer: GroupCommitter) -> None:
         self._committer = committer
-        self._replies: Coalescer[Reply, StoredReply] = Coalescer(self._store_all)
+        concurrency = committer.concurrency
+        self._replies: Coalescer[Reply, StoredReply] = Coalescer(
+            self._store_all, concurrency=concurrency
+        )
         self._deliveries: Coalescer[tuple[int, Delivery], Message] = Coalescer(
-            self._record_all
+            self._record_all, concurrency=concurrency
         )
 
     async def store(self, reply: Reply) -> StoredReply:

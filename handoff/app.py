@@ -29,7 +29,7 @@ from handoff.app_keys import (
 )
 from handoff.auth import AuthService
 from handoff.canned_responses import CannedResponses
-from handoff.db import create_engine, create_session_factory
+from handoff.db import create_engine, create_session_factory, is_sqlite
 from handoff.errors import error_middleware
 from handoff.group_commit import GroupCommitter
 from handoff.handoffs import HandoffService
@@ -42,6 +42,8 @@ from handoff.settings import Settings
 from handoff.sweeper import Sweeper, SweepTimings
 
 MAX_BODY_BYTES = 64 * 1024
+# Groups of relay writes committing at once on PostgreSQL, within the pool's five.
+POSTGRES_GROUPS_AT_ONCE = 4
 
 
 def create_app(
@@ -99,7 +101,10 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     app[DISPATCHER] = Dispatcher(sessions, feed)
     # The relay's short writes (customer messages, agent replies) share it.
-    committer = GroupCommitter(sessions)
+    committer = GroupCommitter(
+        sessions,
+        concurrency=1 if is_sqlite(settings.database_url) else POSTGRES_GROUPS_AT_ONCE,
+    )
     app[HANDOFFS] = HandoffService(
         sessions, app[RASA], feed, app[DISPATCHER], committer
     )

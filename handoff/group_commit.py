@@ -45,45 +45,59 @@ class _Pending(Generic[I, R]):
 
 
 class Coalescer(Generic[I, R]):
-    """Hands the items submitted meanwhile to ``handle`` together, one call at a time.
+    """Hands the items submitted meanwhile to ``handle`` together.
 
-    ``handle`` answers with one result per item, in order. When it fails for
-    several items, each is handled again on its own, so only the items that
-    fail by themselves fail.
+    At most ``concurrency`` calls of ``handle`` run at once; an item submitted
+    while they all run waits for the next one to end. ``handle`` answers with
+    one result per item, in order. When it fails for several items, each is
+    handled again on its own, so only the items that fail by themselves fail.
     """
 
     def __init__(
         self,
         handle: Callable[[Sequence[I]], Awaitable[Sequence[R]]],
         max_items: int = MAX_GROUP,
+        concurrency: int = 1,
     ) -> None:
         self._handle = handle
         self._max_items = max_items
+        self._concurrency = concurrency
         self._pending: list[_Pending[I, R]] = []
-        self._running: asyncio.Task[None] | None = None
+        # Counted by the drains themselves: a drain that found nothing left has
+        # stopped counting before anything else runs, though its task is not
+        # finished yet.
+        self._draining = 0
+        # The loop keeps only weak references to tasks.
+        self._tasks: set[asyncio.Task[None]] = set()
         # Calls of ``handle`` that succeeded, for one item or several.
         self.groups = 0
 
     async def submit(self, item: I) -> R:
         pending: _Pending[I, R] = _Pending(item)
         self._pending.append(pending)
-        if self._running is None or self._running.done():
-            self._running = asyncio.create_task(self._drain(), name="coalescer")
+        if self._draining < self._concurrency:
+            self._draining += 1
+            task = asyncio.create_task(self._drain(), name="coalescer")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         # The caller may give up (a client hung up); the group goes on without it.
         return await asyncio.shield(pending.done)
 
     async def _drain(self) -> None:
-        while self._pending:
-            group = self._pending[: self._max_items]
-            del self._pending[: self._max_items]
-            try:
-                await self._run(group)
-            except BaseException:
-                # Cancelled (the service is stopping): nobody is left waiting.
-                for pending in group + self._pending:
-                    pending.done.cancel()
-                self._pending.clear()
-                raise
+        try:
+            while self._pending:
+                group = self._pending[: self._max_items]
+                del self._pending[: self._max_items]
+                try:
+                    await self._run(group)
+                except BaseException:
+                    # Cancelled (the service is stopping): nobody is left waiting.
+                    for pending in group + self._pending:
+                        pending.done.cancel()
+                    self._pending.clear()
+                    raise
+        finally:
+            self._draining -= 1
 
     async def _run(self, group: list[_Pending[I, R]]) -> None:
         try:
@@ -102,11 +116,23 @@ class Coalescer(Generic[I, R]):
 
 
 class GroupCommitter:
+    """Runs units of work in shared transactions, ``concurrency`` at a time.
+
+    On SQLite one transaction writes at a time anyway (one pooled connection);
+    PostgreSQL can commit several groups at once on its pool's connections.
+    """
+
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], max_group: int = MAX_GROUP
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        max_group: int = MAX_GROUP,
+        concurrency: int = 1,
     ) -> None:
         self._sessions = sessions
-        self._units: Coalescer[Work[Any], Any] = Coalescer(self._commit, max_group)
+        self.concurrency = concurrency
+        self._units: Coalescer[Work[Any], Any] = Coalescer(
+            self._commit, max_group, concurrency
+        )
 
     @property
     def groups(self) -> int:

@@ -128,7 +128,7 @@ class EventIngestor:
         self._feed = feed
         self._rasa = rasa
         self._batches: Coalescer[Sequence[RasaEvent], _Ingested] = Coalescer(
-            self._ingest_together
+            self._ingest_together, concurrency=committer.concurrency
         )
 
     async def ingest(self, events: Sequence[RasaEvent]) -> IngestResult:

@@ -4,6 +4,7 @@ own results; concurrent event batches are each answered as if alone."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from handoff_testing import BOT_HEADERS, handoff_body, user_event
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handoff.group_commit import GroupCommitter
+from handoff.group_commit import Coalescer, GroupCommitter
 from handoff.models import MESSAGES, Handoff, Message, MessageRole, utcnow
 from handoff.state_machine import HandoffStatus
 
@@ -220,3 +221,30 @@ async def test_concurrent_replies_are_stored_and_a_refused_one_fails_alone(
             )
         )
     assert "not mine" not in texts and len(texts) == 10
+
+
+async def test_a_coalescer_runs_at_most_its_concurrency_at_once() -> None:
+    running = 0
+    most = 0
+    calls: list[list[int]] = []
+
+    async def handle(items: Sequence[int]) -> list[int]:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        calls.append(list(items))
+        await asyncio.sleep(0.01)
+        running -= 1
+        return [item * 10 for item in items]
+
+    coalescer: Coalescer[int, int] = Coalescer(handle, concurrency=2)
+    submitted = []
+    for n in range(4):
+        submitted.append(asyncio.create_task(coalescer.submit(n)))
+        # A free slot takes the item at once; with both busy, items wait.
+        await asyncio.sleep(0)
+    results = await asyncio.gather(*submitted)
+
+    assert results == [0, 10, 20, 30]
+    assert most == 2
+    assert calls == [[0], [1], [2, 3]]
