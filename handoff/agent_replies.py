@@ -6,7 +6,8 @@ arrive together are stored together, in one transaction of the group commit and
 three Core statements for all of them: their handoffs, the messages, the
 handoffs' cleared timers. Their deliveries are recorded the same way, in one
 UPDATE. A reply that may not be stored (the handoff is someone else's, or no
-longer assigned) fails alone: the group is then stored reply by reply.
+longer assigned) is refused on its own and the others of its group are stored:
+a refusal is an answer, not a failure of the group's transaction.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import insert
 
 from handoff import permissions
-from handoff.errors import Forbidden, InvalidTransition, NotFound
+from handoff.errors import DomainError, Forbidden, InvalidTransition, NotFound
 from handoff.group_commit import Coalescer, GroupCommitter
 from handoff.live_feed import Audience
 from handoff.models import (
@@ -56,7 +57,7 @@ class ReplyStore:
     def __init__(self, committer: GroupCommitter) -> None:
         self._committer = committer
         concurrency = committer.concurrency
-        self._replies: Coalescer[Reply, StoredReply] = Coalescer(
+        self._replies: Coalescer[Reply, StoredReply | DomainError] = Coalescer(
             self._store_all, concurrency=concurrency
         )
         self._deliveries: Coalescer[tuple[int, Delivery], Message] = Coalescer(
@@ -65,7 +66,10 @@ class ReplyStore:
 
     async def store(self, reply: Reply) -> StoredReply:
         """The reply, committed as pending delivery."""
-        return await self._replies.submit(reply)
+        stored = await self._replies.submit(reply)
+        if isinstance(stored, DomainError):
+            raise stored
+        return stored
 
     async def record_delivery(self, message_id: int, delivery: Delivery) -> Message:
         """The message after its delivery is recorded.
@@ -75,8 +79,10 @@ class ReplyStore:
         """
         return await self._deliveries.submit((message_id, delivery))
 
-    async def _store_all(self, replies: Sequence[Reply]) -> list[StoredReply]:
-        async def work(session: AsyncSession) -> list[StoredReply]:
+    async def _store_all(
+        self, replies: Sequence[Reply]
+    ) -> list[StoredReply | DomainError]:
+        async def work(session: AsyncSession) -> list[StoredReply | DomainError]:
             return await _store(session, replies)
 
         return await self._committer.run(work)
@@ -90,9 +96,11 @@ class ReplyStore:
         return await self._committer.run(work)
 
 
-async def _store(session: AsyncSession, replies: Sequence[Reply]) -> list[StoredReply]:
+async def _store(
+    session: AsyncSession, requested: Sequence[Reply]
+) -> list[StoredReply | DomainError]:
     connection = await session.connection()
-    handoff_ids = sorted({reply.handoff_id for reply in replies})
+    handoff_ids = sorted({reply.handoff_id for reply in requested})
     handoffs = {
         row.id: row
         for row in await connection.execute(
@@ -106,8 +114,14 @@ async def _store(session: AsyncSession, replies: Sequence[Reply]) -> list[Stored
             ).where(HANDOFFS.c.id.in_(handoff_ids))
         )
     }
-    for reply in replies:
-        _ensure_may_reply(handoffs.get(reply.handoff_id), reply)
+    refusals = {
+        index: refusal
+        for index, reply in enumerate(requested)
+        if (refusal := _refusal(handoffs.get(reply.handoff_id), reply)) is not None
+    }
+    replies = [reply for index, reply in enumerate(requested) if index not in refusals]
+    if not replies:
+        return list(refusals.values())
     now = utcnow()
     messages = [
         Message(
@@ -128,10 +142,12 @@ async def _store(session: AsyncSession, replies: Sequence[Reply]) -> list[Stored
     for message, message_id in zip(messages, ids, strict=True):
         message.id = message_id
     # The agent answered: the customer no longer waits, the flag is lifted.
+    replied_to = {reply.handoff_id for reply in replies}
     answered = sorted(
         handoff_id
-        for handoff_id, row in handoffs.items()
-        if row.awaiting_agent_since is not None or row.flagged_at is not None
+        for handoff_id in replied_to
+        if handoffs[handoff_id].awaiting_agent_since is not None
+        or handoffs[handoff_id].flagged_at is not None
     )
     if answered:
         await connection.execute(
@@ -140,12 +156,12 @@ async def _store(session: AsyncSession, replies: Sequence[Reply]) -> list[Stored
             .values(awaiting_agent_since=None, flagged_at=None)
         )
     unflagged: dict[int, Handoff | None] = {}
-    for handoff_id, row in handoffs.items():
-        if row.flagged_at is not None:
+    for handoff_id in sorted(replied_to):
+        if handoffs[handoff_id].flagged_at is not None:
             unflagged[handoff_id] = await session.get(
                 Handoff, handoff_id, populate_existing=True
             )
-    return [
+    stored = iter(
         StoredReply(
             message=message,
             sender_id=handoffs[reply.handoff_id].sender_id,
@@ -156,19 +172,25 @@ async def _store(session: AsyncSession, replies: Sequence[Reply]) -> list[Stored
             unflagged=unflagged.pop(reply.handoff_id, None),
         )
         for reply, message in zip(replies, messages, strict=True)
+    )
+    return [
+        refusals[index] if index in refusals else next(stored)
+        for index in range(len(requested))
     ]
 
 
-def _ensure_may_reply(row: Any, reply: Reply) -> None:
+def _refusal(row: Any, reply: Reply) -> DomainError | None:
+    """Why the reply may not be stored, if it may not."""
     if row is None:
-        raise NotFound(f"handoff {reply.handoff_id} does not exist")
+        return NotFound(f"handoff {reply.handoff_id} does not exist")
     if row.status is not HandoffStatus.ASSIGNED:
-        raise InvalidTransition(
+        return InvalidTransition(
             f"handoff {row.id} is {row.status.value}, not assigned",
             handoff_status=row.status.value,
         )
     if row.assigned_agent_id != reply.agent.id:
-        raise Forbidden(f"handoff {row.id} is assigned to another agent")
+        return Forbidden(f"handoff {row.id} is assigned to another agent")
+    return None
 
 
 async def _record(
