@@ -9,7 +9,12 @@ feed, queues 1,000 handoffs and measures:
   WebSocket receives the frame, at 200 messages/s (baseline: 10 messages/s);
 - agent reply → Rasa: ``POST /api/handoffs/{id}/messages`` until the stand-in
   Rasa receives the call, at 200 replies/s;
-- the service process's peak resident memory.
+- the service process's peak resident memory;
+- the CPU time each relayed message costs the service, and the load generator.
+
+The service runs pinned to one core, and this process (load generator, agents'
+sockets, stand-in Rasa) to another, so the load is not measured with the
+service's own CPU; PostgreSQL's server is not pinned.
 
 On PostgreSQL it then starts a second instance on the same database and has
 10 agents, spread over both instances, claim each of 1,000 new handoffs at once
@@ -34,7 +39,8 @@ import re
 import secrets
 import sqlite3
 import tempfile
-from collections.abc import Sequence
+import time
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,9 +62,12 @@ from bench.queue_load import (
 )
 from bench.queue_processes import (
     ROOT,
+    Cores,
+    ServiceProcess,
     create_agents,
     postgres_database,
     service_process,
+    split_cores,
     sqlite_database,
     stand_in_rasa,
 )
@@ -87,13 +96,33 @@ RUN_TIME_LIMIT_SECONDS = 25 * 60
 
 
 @dataclass(frozen=True)
+class Phase:
+    """An open-loop phase and the CPU time it cost per message sent."""
+
+    latencies: Latencies
+    service_cpu_ms: float
+    load_cpu_ms: float
+
+
+async def timed_cpu(service: ServiceProcess, phase: Awaitable[Latencies]) -> Phase:
+    service_before, load_before = service.cpu_seconds(), time.process_time()
+    latencies = await phase
+    sent = max(latencies.sent, 1)
+    return Phase(
+        latencies,
+        service_cpu_ms=(service.cpu_seconds() - service_before) * 1000 / sent,
+        load_cpu_ms=(time.process_time() - load_before) * 1000 / sent,
+    )
+
+
+@dataclass(frozen=True)
 class DatabaseRun:
     database: str
     create: Throughput
     claim: Throughput
-    baseline: Latencies
-    customer: Latencies
-    replies: Latencies
+    baseline: Phase
+    customer: Phase
+    replies: Phase
     peak_rss_bytes: int
     # The machine's 1-minute load average before and after the run.
     load: tuple[float, float]
@@ -102,7 +131,7 @@ class DatabaseRun:
     contest_peak_rss_bytes: Sequence[int] = ()
 
 
-async def measure(database: str, url: str, folder: Path) -> DatabaseRun:
+async def measure(database: str, url: str, folder: Path, cores: Cores) -> DatabaseRun:
     load_before = os.getloadavg()[0]
     secret = secrets.token_urlsafe(16)
     agents = await create_agents(url, AGENTS)
@@ -111,7 +140,9 @@ async def measure(database: str, url: str, folder: Path) -> DatabaseRun:
     connector = aiohttp.TCPConnector(limit=0)
     async with (
         stand_in_rasa() as rasa,
-        service_process(url, rasa.url, secret, folder, f"{database}-a") as service,
+        service_process(
+            url, rasa.url, secret, folder, f"{database}-a", cores
+        ) as service,
         aiohttp.ClientSession(timeout=timeout, connector=connector) as http,
     ):
         async with live_agents(http, service.url, tokens) as live:
@@ -122,22 +153,37 @@ async def measure(database: str, url: str, folder: Path) -> DatabaseRun:
             print(f"[{database}] {AGENTS} agents claim the queue", flush=True)
             owners, claim = await claim_all(http, service.url, tokens, queued)
             print(f"[{database}] customer messages", flush=True)
-            baseline = await relay_customer_messages(
-                http,
-                service.url,
-                secret,
-                queued,
-                live,
-                BASELINE_RATE,
-                BASELINE_SECONDS,
-                "baseline",
+            baseline = await timed_cpu(
+                service,
+                relay_customer_messages(
+                    http,
+                    service.url,
+                    secret,
+                    queued,
+                    live,
+                    BASELINE_RATE,
+                    BASELINE_SECONDS,
+                    "baseline",
+                ),
             )
-            customer = await relay_customer_messages(
-                http, service.url, secret, queued, live, RATE, RELAY_SECONDS, "load"
+            customer = await timed_cpu(
+                service,
+                relay_customer_messages(
+                    http, service.url, secret, queued, live, RATE, RELAY_SECONDS, "load"
+                ),
             )
             print(f"[{database}] agent replies", flush=True)
-            replies = await relay_agent_replies(
-                http, service.url, owners, rasa.arrivals, RATE, REPLY_SECONDS, "reply"
+            replies = await timed_cpu(
+                service,
+                relay_agent_replies(
+                    http,
+                    service.url,
+                    owners,
+                    rasa.arrivals,
+                    RATE,
+                    REPLY_SECONDS,
+                    "reply",
+                ),
             )
         run = DatabaseRun(
             database=database,
@@ -152,7 +198,7 @@ async def measure(database: str, url: str, folder: Path) -> DatabaseRun:
         if database != "PostgreSQL":
             return run
         async with service_process(
-            url, rasa.url, secret, folder, f"{database}-b"
+            url, rasa.url, secret, folder, f"{database}-b", cores
         ) as second:
             print(f"[{database}] contested claims on two instances", flush=True)
             contested, _ = await create_handoffs(
@@ -192,14 +238,14 @@ async def _database_disagreements(url: str, outcome: ContestOutcome) -> int:
     )
 
 
-async def run_all() -> list[DatabaseRun]:
+async def run_all(cores: Cores) -> list[DatabaseRun]:
     runs = []
     with tempfile.TemporaryDirectory(prefix="tandem-bench-queue-") as name:
         folder = Path(name)
         async with sqlite_database(folder) as url:
-            runs.append(await measure("SQLite", url, folder))
+            runs.append(await measure("SQLite", url, folder, cores))
         async with postgres_database(POSTGRES_ADMIN_URL) as url:
-            runs.append(await measure("PostgreSQL", url, folder))
+            runs.append(await measure("PostgreSQL", url, folder, cores))
     return runs
 
 
@@ -237,36 +283,55 @@ def _ms(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f} ms"
 
 
-def _latency_row(name: str, latencies: Latencies) -> str:
+def _latency_row(name: str, phase: Phase) -> str:
+    latencies = phase.latencies
     return (
         f"| {name} | {latencies.rate:.0f}/s | {latencies.sent} | "
         f"{latencies.failed} | {latencies.lost} | {_ms(latencies.at(0.5))} | "
-        f"{_ms(latencies.at(0.99))} | {_ms(max(latencies.delays_ms, default=None))} |"
+        f"{_ms(latencies.at(0.99))} | {_ms(max(latencies.delays_ms, default=None))} | "
+        f"{phase.service_cpu_ms:.2f} ms | {phase.load_cpu_ms:.2f} ms |"
     )
 
 
-def render(runs: Sequence[DatabaseRun], when: datetime, pg_version: str) -> str:
+def _placement(cores: Cores) -> str:
+    if cores.service is None:
+        return (
+            "Service, stand-in Rasa and load generator share the one core, so every "
+            "delay includes the load generator's own work."
+        )
+    return (
+        f"The service runs pinned to core {cores.service}, the load generator with "
+        f"the agents' sockets and the stand-in Rasa in one process pinned to core "
+        f"{cores.load}; PostgreSQL's server is not pinned."
+    )
+
+
+def render(
+    runs: Sequence[DatabaseRun], when: datetime, pg_version: str, cores: Cores
+) -> str:
     lines = [
         f"Measured {when:%Y-%m-%d %H:%M} UTC on {machine()}; SQLite "
-        f"{sqlite3.sqlite_version}, PostgreSQL {pg_version}. Service, stand-in Rasa "
-        "and load generator share the machine, so every delay includes the load "
-        "generator's own work. `make bench-queue` (`bench/queue.py`).",
+        f"{sqlite3.sqlite_version}, PostgreSQL {pg_version}. {_placement(cores)} "
+        "`make bench-queue` (`bench/queue.py`).",
         "",
         f"{AGENTS} agents on the live feed, {QUEUED} queued handoffs. Delays are "
         "open-loop: each request leaves at its scheduled time whether or not earlier "
         "ones were answered; *failed* requests were answered with an error (or not "
-        "within 60 s), *lost* ones were accepted but never arrived.",
+        "within 60 s), *lost* ones were accepted but never arrived. *CPU/msg*: CPU "
+        "time over the phase divided by the messages sent, of the service process "
+        "(all its threads) and of the load generator's process.",
         "",
     ]
     for run in runs:
         sqlite_goal = ""
         if run.database == "SQLite":
-            p99 = run.customer.at(0.99)
+            customer = run.customer.latencies
+            p99 = customer.at(0.99)
             met = (
                 p99 is not None
                 and p99 < GOAL_P99_MS
-                and run.customer.failed == 0
-                and run.customer.lost == 0
+                and customer.failed == 0
+                and customer.lost == 0
             )
             sqlite_goal = (
                 f" Goal: p99 customer → agent under {GOAL_P99_MS:.0f} ms at "
@@ -283,8 +348,9 @@ def render(runs: Sequence[DatabaseRun], when: datetime, pg_version: str) -> str:
             f"average of the machine before and after: {run.load[0]:.1f}, "
             f"{run.load[1]:.1f}." + sqlite_goal,
             "",
-            "| path | rate | sent | failed | lost | p50 | p99 | max |",
-            "|---|---|---|---|---|---|---|---|",
+            "| path | rate | sent | failed | lost | p50 | p99 | max "
+            "| service CPU/msg | load CPU/msg |",
+            "|---|---|---|---|---|---|---|---|---|---|",
             _latency_row("customer → agent (baseline)", run.baseline),
             _latency_row("customer → agent", run.customer),
             _latency_row("agent reply → Rasa", run.replies),
@@ -329,8 +395,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     when = datetime.now(UTC)
-    runs = asyncio.run(asyncio.wait_for(run_all(), RUN_TIME_LIMIT_SECONDS))
-    report = render(runs, when, asyncio.run(postgres_version()))
+    cores = split_cores()
+    runs = asyncio.run(asyncio.wait_for(run_all(cores), RUN_TIME_LIMIT_SECONDS))
+    report = render(runs, when, asyncio.run(postgres_version()), cores)
     print(report)
     if args.write:
         write_section(report)

@@ -158,6 +158,12 @@ class ServiceProcess:
     url: str
     log_path: Path
 
+    def cpu_seconds(self) -> float:
+        """CPU time the process has used so far, all threads, user and system."""
+        stat = Path(f"/proc/{self.process.pid}/stat").read_text()
+        fields = stat.rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def peak_rss_bytes(self) -> int:
         """The process's high-water mark of resident memory (Linux VmHWM)."""
         status = Path(f"/proc/{self.process.pid}/status").read_text()
@@ -167,9 +173,39 @@ class ServiceProcess:
         raise RuntimeError("no VmHWM in /proc: peak memory needs Linux")
 
 
+@dataclass(frozen=True)
+class Cores:
+    """Where the processes run: the service on one core, the load on another."""
+
+    service: int | None
+    load: int | None
+
+    def pin_service(self) -> None:
+        if self.service is not None:
+            os.sched_setaffinity(0, {self.service})
+
+
+def split_cores() -> Cores:
+    """Pins this process (load generator, stand-in Rasa) away from the service.
+
+    With fewer than two usable cores everything shares the one there is.
+    """
+    usable = sorted(os.sched_getaffinity(0))
+    if len(usable) < 2:
+        return Cores(None, None)
+    load, service = usable[0], usable[1]
+    os.sched_setaffinity(0, {load})
+    return Cores(service=service, load=load)
+
+
 @asynccontextmanager
 async def service_process(
-    database_url: str, rasa_url: str, secret: str, folder: Path, name: str
+    database_url: str,
+    rasa_url: str,
+    secret: str,
+    folder: Path,
+    name: str,
+    cores: Cores,
 ) -> AsyncIterator[ServiceProcess]:
     port = free_port()
     env = {
@@ -194,6 +230,8 @@ async def service_process(
             env=env,
             stdout=log,
             stderr=asyncio.subprocess.STDOUT,
+            # Pinned before it runs, so every thread it starts stays on that core.
+            preexec_fn=None if cores.service is None else cores.pin_service,
         )
     service = ServiceProcess(process, f"http://127.0.0.1:{port}", log_path)
     try:

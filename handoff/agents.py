@@ -110,6 +110,7 @@ class AgentDirectory:
             if status is not None and status is not agent.status:
                 agent.status = status
                 agent.status_changed_at = utcnow()
+        self._auth.forget_agent(agent_id)
         if changes.active is False or password_hash is not None:
             await self._sign_out_everywhere(agent_id)
         if changes.active is False:

@@ -32,6 +32,7 @@ from handoff.canned_responses import CannedResponses
 from handoff.db import create_engine, create_session_factory, is_sqlite
 from handoff.errors import error_middleware
 from handoff.feed_relay import PostgresFeedRelay
+from handoff.group_commit import GroupCommitter
 from handoff.handoffs import HandoffService
 from handoff.ingest import EventIngestor
 from handoff.live_feed import LiveFeed
@@ -42,6 +43,8 @@ from handoff.settings import Settings
 from handoff.sweeper import Sweeper, SweepTimings
 
 MAX_BODY_BYTES = 64 * 1024
+# Groups of relay writes committing at once on PostgreSQL, within the pool's five.
+POSTGRES_GROUPS_AT_ONCE = 4
 
 
 def create_app(
@@ -112,8 +115,15 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     feed = app[LIVE_FEED]
     settings = app[SETTINGS]
     app[DISPATCHER] = Dispatcher(sessions, feed)
-    app[HANDOFFS] = HandoffService(sessions, app[RASA], feed, app[DISPATCHER])
-    app[INGESTOR] = EventIngestor(sessions, feed, app[RASA])
+    # The relay's short writes (customer messages, agent replies) share it.
+    committer = GroupCommitter(
+        sessions,
+        concurrency=1 if is_sqlite(settings.database_url) else POSTGRES_GROUPS_AT_ONCE,
+    )
+    app[HANDOFFS] = HandoffService(
+        sessions, app[RASA], feed, app[DISPATCHER], committer
+    )
+    app[INGESTOR] = EventIngestor(committer, feed, app[RASA])
     app[CONVERSATIONS] = ConversationRecorder(sessions)
     app[AGENTS] = AgentDirectory(
         sessions, app[AUTH], app[HANDOFFS], app[DISPATCHER], feed

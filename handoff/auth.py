@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handoff import login_limits
 from handoff.errors import Unauthorized
 from handoff.models import Agent, AuthToken, utcnow
+from handoff.token_cache import VerifiedTokens
 
 TOKEN_BYTES = 32
 
@@ -38,6 +39,10 @@ class SignIn:
     token_sha256: str
     expires_at: datetime
 
+    @property
+    def agent_id(self) -> int:
+        return self.agent.id
+
 
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
@@ -49,11 +54,13 @@ class AuthService:
         sessions: async_sessionmaker[AsyncSession],
         token_ttl: timedelta,
         hasher: PasswordHasher | None = None,
+        verified: VerifiedTokens[SignIn] | None = None,
     ) -> None:
         self._sessions = sessions
         self._token_ttl = token_ttl
         self._hasher = hasher or PasswordHasher()
         self._decoy_hash: str | None = None
+        self._verified: VerifiedTokens[SignIn] = verified or VerifiedTokens()
 
     async def hash_password(self, password: str) -> str:
         # Argon2 is deliberately slow; keep it off the event loop.
@@ -99,6 +106,7 @@ class AuthService:
             await session.execute(
                 delete(AuthToken).where(AuthToken.token_sha256 == sign_in.token_sha256)
             )
+        self._verified.forget_token(sign_in.token_sha256)
         return sign_in.agent
 
     async def has_sign_in(self, agent_id: int) -> bool:
@@ -115,6 +123,11 @@ class AuthService:
             await session.execute(
                 delete(AuthToken).where(AuthToken.agent_id == agent_id)
             )
+        self._verified.forget_agent(agent_id)
+
+    def forget_agent(self, agent_id: int) -> None:
+        """The agent changed: its next request reads it from the database again."""
+        self._verified.forget_agent(agent_id)
 
     async def _fail(self, username: str, client_address: str) -> NoReturn:
         async with self._sessions.begin() as session:
@@ -132,6 +145,10 @@ class AuthService:
 
     async def sign_in_for_token(self, token: str) -> SignIn:
         digest = token_digest(token)
+        verified = self._verified.get(digest)
+        if verified is not None:
+            return verified
+        generation = self._verified.generation
         async with self._sessions.begin() as session:
             row = (
                 await session.execute(
@@ -147,7 +164,9 @@ class AuthService:
         if row is None:
             raise Unauthorized("the token is unknown or has expired")
         agent, expires_at = row
-        return SignIn(agent=agent, token_sha256=digest, expires_at=expires_at)
+        sign_in = SignIn(agent=agent, token_sha256=digest, expires_at=expires_at)
+        self._verified.put(digest, sign_in, generation)
+        return sign_in
 
     async def _issue(self, session: AsyncSession, agent: Agent) -> IssuedToken:
         token = secrets.token_urlsafe(TOKEN_BYTES)

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff import permissions, state_machine
+from handoff.agent_replies import Reply, ReplyStore
 from handoff.errors import (
     AgentUnavailable,
     AlreadyAssigned,
@@ -28,6 +29,7 @@ from handoff.errors import (
     NotFound,
     RasaUnavailable,
 )
+from handoff.group_commit import GroupCommitter
 from handoff.live_feed import LiveFeed
 from handoff.models import (
     Agent,
@@ -91,8 +93,10 @@ class HandoffService:
         rasa: RasaGateway,
         feed: LiveFeed,
         dispatcher: Dispatcher,
+        committer: GroupCommitter,
     ) -> None:
         self._sessions = sessions
+        self._replies = ReplyStore(committer)
         self._rasa = rasa
         self._feed = feed
         self._dispatcher = dispatcher
@@ -242,36 +246,25 @@ class HandoffService:
     async def post_agent_message(
         self, handoff_id: int, agent: Agent, text: str
     ) -> Message:
-        async with self._sessions.begin() as session:
-            handoff = await _get_handoff(session, handoff_id)
-            _ensure_assigned_to(handoff, agent)
-            message = Message(
-                handoff_id=handoff_id,
-                role=MessageRole.AGENT,
-                text=text,
-                agent_id=agent.id,
-                delivery=Delivery.PENDING,
+        stored = await self._replies.store(Reply(handoff_id, agent, text))
+        message = stored.message
+        if stored.unflagged is not None:
+            await self._feed.publish(
+                handoff_frame("handoff.updated", stored.unflagged, None)
             )
-            session.add(message)
-            was_flagged = handoff.flagged_at is not None
-            handoff.awaiting_agent_since = None
-            handoff.flagged_at = None
-        if was_flagged:
-            await self._feed.publish(handoff_frame("handoff.updated", handoff, None))
-        audience = permissions.audience_for(handoff)
         try:
             await self._rasa.append_bot_message(
-                handoff.sender_id, text, message.id, agent.display_name
+                stored.sender_id, text, message.id, agent.display_name
             )
         except RasaUnavailable as error:
-            message = await self._record_delivery(message.id, Delivery.FAILED)
-            await self._feed.publish(message_frame(message), audience)
+            message = await self._replies.record_delivery(message.id, Delivery.FAILED)
+            await self._feed.publish(message_frame(message), stored.audience)
             # Rasa may have taken it after all and its echo already confirmed it.
             if message.delivery is Delivery.FAILED:
                 raise RasaUnavailable(error.message, message_id=message.id) from error
             return message
-        message = await self._record_delivery(message.id, Delivery.DELIVERED)
-        await self._feed.publish(message_frame(message), audience)
+        message = await self._replies.record_delivery(message.id, Delivery.DELIVERED)
+        await self._feed.publish(message_frame(message), stored.audience)
         return message
 
     async def add_note(self, handoff_id: int, agent: Agent, text: str) -> Message:
@@ -397,20 +390,6 @@ class HandoffService:
         async with self._sessions.begin() as session:
             handoff = await _get_handoff(session, handoff_id)
             return PositionedHandoff(handoff, await queue_position(session, handoff))
-
-    async def _record_delivery(self, message_id: int, delivery: Delivery) -> Message:
-        update_delivery = update(Message).where(Message.id == message_id)
-        if delivery is Delivery.FAILED:
-            update_delivery = update_delivery.where(
-                Message.delivery == Delivery.PENDING
-            )
-        async with self._sessions.begin() as session:
-            await session.execute(
-                update_delivery.values(delivery=delivery).execution_options(
-                    synchronize_session=False
-                )
-            )
-            return await session.get_one(Message, message_id)
 
 
 async def _claim_queued(session: AsyncSession, handoff: Handoff, agent: Agent) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -18,6 +18,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -364,3 +365,8 @@ class CsatRating(Base):
     created_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, index=True
     )
+
+
+# The tables themselves, for Core statements on the hot paths (no ORM objects).
+HANDOFFS = cast(Table, Handoff.__table__)
+MESSAGES = cast(Table, Message.__table__)

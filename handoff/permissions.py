@@ -50,6 +50,13 @@ def ensure_owner_or_supervisor(agent: Agent, handoff: Handoff) -> None:
 
 def audience_for(handoff: Handoff) -> Audience:
     """Who may receive live frames about a handoff's conversation."""
-    if handoff.status in SHARED_STATES:
+    return audience_for_status(handoff.status, handoff.assigned_agent_id)
+
+
+def audience_for_status(
+    status: HandoffStatus, assigned_agent_id: int | None
+) -> Audience:
+    """``audience_for`` from the two columns it depends on."""
+    if status in SHARED_STATES:
         return EVERYONE
-    return agents_and_supervisors(handoff.assigned_agent_id)
+    return agents_and_supervisors(assigned_agent_id)
