@@ -92,8 +92,11 @@ class SparseLinearIntentClassifier(GraphComponent, IntentClassifier):
             # Banking77 and CLINC150.
             "C": 1.0,
             # Weight of the L2-normalised dense sentence features against the two
-            # n-gram blocks, each of length one; chosen on CLINC150's validation
-            # split (docs/benchmarks.md).
+            # n-gram blocks, each of length one. Chosen on CLINC150's validation
+            # split: 0.5 and 1 gave 95.0 and 95.4 % in-scope accuracy at 60 %
+            # out-of-scope recall. In cross-validation on the bot's own intents 2
+            # did better still (76.9 against 73.0 %), worth measuring on the
+            # public sets as the examples grow.
             "dense_weight": DENSE_WEIGHT,
             "calibration_folds": 3,
             "ranking_length": 10,
