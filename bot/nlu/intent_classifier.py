@@ -1,5 +1,5 @@
-"""Rasa NLU component: intents from word and character n-grams with a calibrated
-linear SVM.
+"""Rasa NLU component: intents from word and character n-grams, and the dense
+sentence features of the pipeline's featurizers, with a calibrated linear SVM.
 
 It trains in seconds where DIET needs minutes to hours, and is at least as accurate
 as DIET on the bot's own intents and on Banking77 (see docs/benchmarks.md). It
@@ -8,6 +8,12 @@ pipeline's ``CountVectorsFeaturizer`` output: those are raw counts, summed over
 tokens and concatenated into one vector, while a linear model wants sublinear TF-IDF
 weights with the word and character blocks normalised separately. The featurizers
 are needed only by the components that read them (DIET, the response selector).
+
+Dense sentence features (``SentenceEncoderFeaturizer``'s pretrained sentence
+vector) are read from the message, L2-normalised and weighted by ``dense_weight``
+next to the two unit-length n-gram blocks: n-grams recognise the wording seen in
+training, the sentence vector its paraphrases. Without a dense featurizer in the
+pipeline the classifier uses the n-grams alone.
 
 Confidences are probabilities (see ``calibrated_linear_model``), so
 ``FallbackClassifier``'s threshold doubles as out-of-scope detection.
@@ -20,6 +26,7 @@ import logging
 from typing import Any
 
 import numpy as np
+import scipy.sparse
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -34,6 +41,7 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+from sklearn.preprocessing import normalize
 
 from bot.nlu.calibrated_linear_model import CalibratedLinearModel, LinearScores
 from bot.nlu.text_features import TextFeatures
@@ -42,6 +50,16 @@ logger = logging.getLogger(__name__)
 
 MODEL_JSON = "model.json"
 MODEL_ARRAYS = "model.npz"
+DENSE_WEIGHT = 1.0
+
+
+def _dense_vector(message: Message) -> np.ndarray:
+    """The message's dense sentence features of its text, all featurizers' side by
+    side; empty if it has none."""
+    _, sentence = message.get_dense_features(TEXT)
+    if sentence is None:
+        return np.zeros(0)
+    return np.asarray(sentence.features, dtype=np.float64).reshape(-1)
 
 
 def _ngram_range(config: dict[str, Any], key: str) -> tuple[int, int]:
@@ -73,6 +91,13 @@ class SparseLinearIntentClassifier(GraphComponent, IntentClassifier):
             # Regularisation of the SVM; 1.0 was best on held-out validation data of
             # Banking77 and CLINC150.
             "C": 1.0,
+            # Weight of the L2-normalised dense sentence features against the two
+            # n-gram blocks, each of length one. Chosen on CLINC150's validation
+            # split: 0.5 and 1 gave 95.0 and 95.4 % in-scope accuracy at 60 %
+            # out-of-scope recall. In cross-validation on the bot's own intents 2
+            # did better still (76.9 against 73.0 %), worth measuring on the
+            # public sets as the examples grow.
+            "dense_weight": DENSE_WEIGHT,
             "calibration_folds": 3,
             "ranking_length": 10,
         }
@@ -81,8 +106,16 @@ class SparseLinearIntentClassifier(GraphComponent, IntentClassifier):
     def validate_config(cls, config: dict[str, Any]) -> None:
         _ngram_range(config, "word_ngram_range")
         _ngram_range(config, "char_ngram_range")
-        if not isinstance(config["C"], int | float) or config["C"] <= 0:
+        for key in ("C", "dense_weight"):
+            value = config[key]
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"{key} must be a number, not {value!r}")
+        if config["C"] <= 0:
             raise ValueError(f"C must be a positive number, not {config['C']!r}")
+        if config["dense_weight"] < 0:
+            raise ValueError(
+                f"dense_weight must be a number >= 0, not {config['dense_weight']!r}"
+            )
         for key in ("calibration_folds", "ranking_length"):
             if not isinstance(config[key], int) or config[key] < 0:
                 raise ValueError(f"{key} must be a whole number >= 0")
@@ -94,6 +127,8 @@ class SparseLinearIntentClassifier(GraphComponent, IntentClassifier):
         resource: Resource,
         features: TextFeatures | None = None,
         model: CalibratedLinearModel | None = None,
+        dense_size: int = 0,
+        dense_weight: float | None = None,
     ) -> None:
         self._config = {**self.get_default_config(), **config}
         self.validate_config(self._config)
@@ -101,6 +136,13 @@ class SparseLinearIntentClassifier(GraphComponent, IntentClassifier):
         self._resource = resource
         self._features = features
         self._model = model
+        # Length of the dense sentence features the model was trained on; 0 when
+        # the pipeline had no dense featurizer.
+        self._dense_size = dense_size
+        # A loaded model weighs its features as it was trained to.
+        self._dense_weight = float(
+            self._config["dense_weight"] if dense_weight is None else dense_weight
+        )
 
     @classmethod
     def create(
@@ -131,17 +173,24 @@ class SparseLinearIntentClassifier(GraphComponent, IntentClassifier):
             _ngram_range(self._config, "word_ngram_range"),
             _ngram_range(self._config, "char_ngram_range"),
         )
+        self._dense_size = 0
+        if self._dense_weight > 0:
+            self._dense_size = max(
+                (_dense_vector(example).size for example in examples), default=0
+            )
         self._model = CalibratedLinearModel.fit(
-            self._features.transform(texts),
+            self._featurize(examples),
             [example.get(INTENT) for example in examples],
             c=float(self._config["C"]),
             calibration_folds=self._config["calibration_folds"],
         )
         logger.debug(
-            "Trained on %d examples of %d intents, %d features, temperature %.3f.",
+            "Trained on %d examples of %d intents, %d n-gram and %d dense features, "
+            "temperature %.3f.",
             len(examples),
             len(intents),
             self._features.size,
+            self._dense_size,
             self._model.temperature,
         )
         self.persist()
@@ -150,9 +199,7 @@ class SparseLinearIntentClassifier(GraphComponent, IntentClassifier):
     def process(self, messages: list[Message]) -> list[Message]:
         if self._features is None or self._model is None or not messages:
             return messages
-        probabilities = self._model.predict_proba(
-            self._features.transform([message.get(TEXT) or "" for message in messages])
-        )
+        probabilities = self._model.predict_proba(self._featurize(messages))
         ranking_length = self._config["ranking_length"]
         for message, row in zip(messages, probabilities, strict=True):
             order = np.argsort(-row, kind="stable")
@@ -169,6 +216,34 @@ class SparseLinearIntentClassifier(GraphComponent, IntentClassifier):
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         return messages
 
+    def _featurize(self, messages: list[Message]) -> scipy.sparse.csr_matrix:
+        """N-gram blocks, then the weighted dense sentence features if the model was
+        trained with them."""
+        assert self._features is not None
+        ngrams = self._features.transform(
+            [message.get(TEXT) or "" for message in messages]
+        )
+        if self._dense_size == 0:
+            return ngrams
+        dense = np.zeros((len(messages), self._dense_size), dtype=np.float64)
+        for row, message in zip(dense, messages, strict=True):
+            vector = _dense_vector(message)
+            if vector.size == 0:
+                # A message no dense featurizer saw (none in this pipeline, or it
+                # had no text): zeros, so the n-grams alone decide.
+                continue
+            if vector.size != self._dense_size:
+                raise ValueError(
+                    f"{type(self).__name__} was trained on {self._dense_size} dense "
+                    f"sentence features, but a message has {vector.size}: the "
+                    f"pipeline's dense featurizers differ from the trained model's"
+                )
+            row[:] = vector
+        weighted = normalize(dense) * self._dense_weight
+        return scipy.sparse.hstack(
+            [ngrams, scipy.sparse.csr_matrix(weighted)], format="csr"
+        )
+
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
 
@@ -179,6 +254,8 @@ class SparseLinearIntentClassifier(GraphComponent, IntentClassifier):
             description = {
                 "classes": self._model.classes,
                 "temperature": self._model.temperature,
+                "dense_size": self._dense_size,
+                "dense_weight": self._dense_weight,
                 "features": self._features.to_json(),
             }
             (directory / MODEL_JSON).write_text(
@@ -218,4 +295,16 @@ class SparseLinearIntentClassifier(GraphComponent, IntentClassifier):
             float(description["temperature"]),
         )
         features = TextFeatures.from_saved(description["features"], arrays)
-        return cls(config, model_storage, resource, features, model)
+        # Models saved before dense features were read have no "dense_size".
+        dense_size = int(description.get("dense_size", 0))
+        dense_weight = float(description.get("dense_weight", 0.0))
+        expected = features.size + dense_size
+        if model.scores.coef.shape[1] != expected:
+            raise ValueError(
+                f"{cls.__name__}: the saved model has "
+                f"{model.scores.coef.shape[1]} weights a class, its features "
+                f"{expected}"
+            )
+        return cls(
+            config, model_storage, resource, features, model, dense_size, dense_weight
+        )
