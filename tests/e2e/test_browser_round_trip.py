@@ -99,6 +99,8 @@ async def test_round_trip_in_two_tabs(stack: Stack, browser: Browser) -> None:
     await expect(bot_messages(chat).filter(has_text="다시 챗봇이")).to_have_count(1)
     await expect(bot_messages(chat).last).to_contain_text("1점")
     await chat.get_by_test_id("chat-chip").filter(has_text="5").first.click()
+    await expect(bot_messages(chat).last).to_contain_text("남기고 싶은 말씀")
+    await chat.get_by_test_id("chat-chip").filter(has_text="괜찮아요").first.click()
     await expect(bot_messages(chat).last).to_contain_text("평가해 주셔서 감사합니다")
     closed_item = console.locator(
         f'[data-testid="queue-item"][data-handoff-id="{handoff_id}"]'
