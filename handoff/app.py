@@ -113,6 +113,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         sessions, timedelta(seconds=app[SETTINGS].token_ttl_seconds)
     )
     feed = app[LIVE_FEED]
+    feed.sign_out_listeners.append(app[AUTH].forget_sign_ins)
     settings = app[SETTINGS]
     app[DISPATCHER] = Dispatcher(sessions, feed)
     # The relay's short writes (customer messages, agent replies) share it.

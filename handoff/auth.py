@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff import login_limits
 from handoff.errors import Unauthorized
+from handoff.live_feed import EndedSignIns
 from handoff.models import Agent, AuthToken, utcnow
 from handoff.token_cache import VerifiedTokens
 
@@ -128,6 +129,13 @@ class AuthService:
     def forget_agent(self, agent_id: int) -> None:
         """The agent changed: its next request reads it from the database again."""
         self._verified.forget_agent(agent_id)
+
+    def forget_sign_ins(self, ended: EndedSignIns) -> None:
+        """Sign-ins another instance ended are checked in the database again."""
+        if ended.token_sha256 is not None:
+            self._verified.forget_token(ended.token_sha256)
+        if ended.agent_id is not None:
+            self._verified.forget_agent(ended.agent_id)
 
     async def _fail(self, username: str, client_address: str) -> NoReturn:
         async with self._sessions.begin() as session:

@@ -275,10 +275,10 @@ class PostgresFeedRelay:
             )
         elif "sign_out" in envelope:
             ended = envelope["sign_out"]
-            await self._feed.disconnect(
+            await self._feed.signed_out_elsewhere(
                 EndedSignIns(
                     token_sha256=ended["token_sha256"], agent_id=ended["agent_id"]
-                ).includes
+                )
             )
         elif envelope.get("resync"):
             await self._feed.deliver(RESYNC_FRAME, EVERYONE)

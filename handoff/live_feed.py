@@ -84,6 +84,10 @@ class LiveFeed:
     # Set on PostgreSQL, where several service instances may share the database
     # (feed_relay.py).
     relay: FeedRelay | None = None
+    # Told of sign-ins that ended on another instance (the verified-token cache).
+    sign_out_listeners: list[Callable[[EndedSignIns], None]] = field(
+        default_factory=list
+    )
 
     def __len__(self) -> int:
         return len(self._sockets)
@@ -107,6 +111,12 @@ class LiveFeed:
         await self.disconnect(ended.includes)
         if self.relay is not None:
             await self.relay.forward_sign_out(ended)
+
+    async def signed_out_elsewhere(self, ended: EndedSignIns) -> None:
+        """Sign-ins another instance ended: forgotten here, their sockets closed."""
+        for listener in self.sign_out_listeners:
+            listener(ended)
+        await self.disconnect(ended.includes)
 
     async def deliver(
         self, frame: dict[str, Any], audience: Audience = EVERYONE

@@ -3,8 +3,10 @@ database lookup.
 
 An entry is trusted for at most ``VERIFIED_FOR_SECONDS`` and never past its
 token's expiry. Revocations in this process (sign-out, deactivation, a new
-password) and changes to the agent forget its entries at once; a revocation on
-another instance of the service takes effect here within ``VERIFIED_FOR_SECONDS``.
+password) and changes to the agent forget its entries at once; so does a
+sign-out or deactivation on another instance, once the live feed's relay brings
+it (PostgreSQL). Should that message be lost, the revocation still takes effect
+here within ``VERIFIED_FOR_SECONDS``.
 """
 
 from __future__ import annotations

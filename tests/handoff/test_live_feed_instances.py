@@ -197,6 +197,8 @@ async def test_signing_out_on_one_instance_closes_the_socket_on_the_other(
     a, b = instances
     mina_on_a = await connect(a, tokens["mina"])
     joon_on_a = await connect(a, tokens["joon"])
+    # A has just verified the token and would trust it for a moment.
+    assert (await a.get("/api/agents/me", headers=tokens["mina"])).status == 200
 
     logout = await b.post("/api/auth/logout", headers=tokens["mina"])
     assert logout.status == 204
@@ -204,6 +206,8 @@ async def test_signing_out_on_one_instance_closes_the_socket_on_the_other(
     closing = await mina_on_a.receive(timeout=10)
     assert closing.type is WSMsgType.CLOSE
     assert closing.data == 4401
+    # The relay's word reached A's verified tokens with the socket: refused at once.
+    assert (await a.get("/api/agents/me", headers=tokens["mina"])).status == 401
     assert not joon_on_a.closed
     await nothing_more(instances, joon_on_a)
 
