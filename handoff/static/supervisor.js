@@ -34,6 +34,8 @@ const state = {auth: null, live: null, poll: null, debounce: null, period: null}
 
 function duration(seconds) {
   if (seconds === null || seconds === undefined) return "–";
+  // Under a second in milliseconds, so a chart's small ticks stay apart.
+  if (seconds > 0 && seconds < 1) return `${Math.round(seconds * 1000)}ms`;
   if (seconds < 10 && !Number.isInteger(seconds)) return `${seconds.toFixed(1)}s`;
   const total = Math.round(seconds);
   if (total < 60) return `${total}s`;

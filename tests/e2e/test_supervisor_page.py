@@ -179,10 +179,17 @@ async def seed(service: Service) -> None:
             "PATCH",
             f"/api/rasa/csat/{rating['id']}",
             bot,
-            {"sender_id": "ana", "comment": "<b>친절</b>하게 도와주셨어요"},
+            {"sender_id": "ana", "comment": "친절하게 도와주셔서 금방 해결됐어요"},
+        )
+        bot_rating = await _call(
+            http, "POST", "/api/rasa/csat", bot, {"sender_id": "alone", "score": 4}
         )
         await _call(
-            http, "POST", "/api/rasa/csat", bot, {"sender_id": "alone", "score": 4}
+            http,
+            "PATCH",
+            f"/api/rasa/csat/{bot_rating['id']}",
+            bot,
+            {"sender_id": "alone", "comment": "<b>answers</b> were quick"},
         )
 
 
@@ -266,12 +273,15 @@ async def test_supervisor_sees_the_numbers_and_charts(
     await expect(
         page.locator('[data-testid="agent-numbers-row"][data-username="mina"]')
     ).to_contain_text("5.00 (1)")
-    comment = page.get_by_test_id("comment-row")
-    await expect(comment).to_have_count(1)
-    await expect(comment).to_have_attribute("data-score", "5")
+    comments = page.get_by_test_id("comment-row")
+    await expect(comments).to_have_count(2)
+    # Newest first: the bot's rating came after the agent's.
+    await expect(comments.first).to_have_attribute("data-score", "4")
     # The customer's words are text, never markup.
-    await expect(comment).to_contain_text("<b>친절</b>하게 도와주셨어요")
-    await expect(comment).to_contain_text("Mina")
+    await expect(comments.first).to_contain_text("<b>answers</b> were quick")
+    await expect(comments.last).to_have_attribute("data-score", "5")
+    await expect(comments.last).to_contain_text("친절하게 도와주셔서 금방 해결됐어요")
+    await expect(comments.last).to_contain_text("Mina")
 
     # A new handoff reaches the page through the live feed, without a reload.
     bot = {"Authorization": f"Bearer {service.secret}"}
@@ -297,7 +307,7 @@ async def test_supervisor_sees_the_numbers_and_charts(
 
     ratings_csv = await downloaded_csv(page, "ratings")
     assert ratings_csv.startswith("rated_at,score,comment,")
-    assert "<b>친절</b>하게 도와주셨어요" in ratings_csv
+    assert "친절하게 도와주셔서 금방 해결됐어요" in ratings_csv
     assert len(ratings_csv.strip().splitlines()) == 3
 
     if SCREENSHOTS:
