@@ -6,7 +6,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from handoff.models import Agent, CannedResponse, Handoff, HandoffTransfer, Message
+from handoff.models import (
+    Agent,
+    CannedResponse,
+    CsatRating,
+    Handoff,
+    HandoffTransfer,
+    Message,
+)
 from handoff.vocabulary import Skill
 
 
@@ -79,6 +86,18 @@ def canned_response_json(canned: CannedResponse) -> dict[str, Any]:
         "title": canned.title,
         "text": canned.text,
         "updated_at": timestamp(canned.updated_at),
+    }
+
+
+def rating_json(rating: CsatRating) -> dict[str, Any]:
+    return {
+        "id": rating.id,
+        "sender_id": rating.sender_id,
+        "score": rating.score,
+        "comment": rating.comment,
+        "handoff_id": rating.handoff_id,
+        "agent_id": rating.agent_id,
+        "created_at": timestamp(rating.created_at),
     }
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from handoff.app_keys import SESSIONS
@@ -13,8 +11,7 @@ from handoff.csat import (
     parse_csat_request,
     record_rating,
 )
-from handoff.models import CsatRating
-from handoff.presenters import timestamp
+from handoff.presenters import rating_json
 from handoff.validation import read_json_object
 from handoff.views.common import path_id, require_bot
 
@@ -23,7 +20,7 @@ async def post_rating(request: web.Request) -> web.Response:
     require_bot(request)
     csat_request = parse_csat_request(await read_json_object(request))
     rating = await record_rating(request.app[SESSIONS], csat_request)
-    return web.json_response(_rating_json(rating), status=201)
+    return web.json_response(rating_json(rating), status=201)
 
 
 async def patch_rating(request: web.Request) -> web.Response:
@@ -31,16 +28,4 @@ async def patch_rating(request: web.Request) -> web.Response:
     rating_id = path_id(request, "rating")
     comment_request = parse_comment_request(await read_json_object(request))
     rating = await add_comment(request.app[SESSIONS], rating_id, comment_request)
-    return web.json_response(_rating_json(rating))
-
-
-def _rating_json(rating: CsatRating) -> dict[str, Any]:
-    return {
-        "id": rating.id,
-        "sender_id": rating.sender_id,
-        "score": rating.score,
-        "comment": rating.comment,
-        "handoff_id": rating.handoff_id,
-        "agent_id": rating.agent_id,
-        "created_at": timestamp(rating.created_at),
-    }
+    return web.json_response(rating_json(rating))

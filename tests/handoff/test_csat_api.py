@@ -379,3 +379,32 @@ async def test_a_comment_needs_the_shared_secret(
 
     assert response.status == 401
     assert await stored_comment(sessions, rating_id) is None
+
+
+async def test_a_comment_that_is_not_json_is_refused(
+    client: Client, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    rated = await rate(client, {"sender_id": "c0ffee", "score": 4})
+    rating_id = (await rated.json())["id"]
+
+    response = await client.patch(
+        f"/api/rasa/csat/{rating_id}", data=b"comment=hi", headers=BOT_HEADERS
+    )
+
+    assert response.status == 400
+    assert (await response.json())["error"] == "malformed_json"
+    assert await stored_comment(sessions, rating_id) is None
+
+
+async def test_an_oversized_comment_body_is_refused(
+    client: Client, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    rated = await rate(client, {"sender_id": "c0ffee", "score": 4})
+    rating_id = (await rated.json())["id"]
+
+    response = await comment(
+        client, rating_id, {"sender_id": "c0ffee", "comment": "가" * 40_000}
+    )
+
+    assert response.status == 413
+    assert await stored_comment(sessions, rating_id) is None
