@@ -232,6 +232,82 @@ def test_all_intents_are_learnt_with_vectors(
     assert predicted == expected
 
 
+def ranking_of(classifier: SparseLinearIntentClassifier, message: Message) -> Any:
+    classifier.process([message])
+    return message.get("intent_ranking")
+
+
+def test_out_of_scope_factor_lowers_only_unfamiliar_messages(
+    storage: LocalModelStorage, context: ExecutionContext, tmp_path: Path
+) -> None:
+    with_factor, component = train_with_vectors(storage, context)
+    (tmp_path / "plain").mkdir()
+    plain, _ = train_with_vectors(
+        LocalModelStorage(tmp_path / "plain"), context, out_of_scope_neighbours=0
+    )
+    familiar = featurized(component, "요금 조회해 주세요")
+    assert intent_of(with_factor, familiar) == intent_of(plain, familiar)
+    # Nothing like it among the examples: the factor takes confidence away from
+    # every intent alike, so the ranking keeps its order.
+    unfamiliar = featurized(component, "what is the capital of Australia")
+    lowered, probabilities = (
+        ranking_of(with_factor, unfamiliar),
+        ranking_of(plain, unfamiliar),
+    )
+    assert [entry["name"] for entry in lowered] == [
+        entry["name"] for entry in probabilities
+    ]
+    assert sum(entry["confidence"] for entry in probabilities) == pytest.approx(
+        1.0, abs=1e-5
+    )
+    factor = lowered[0]["confidence"] / probabilities[0]["confidence"]
+    assert factor < 0.9
+    for low, high in zip(lowered, probabilities, strict=True):
+        assert low["confidence"] == pytest.approx(factor * high["confidence"])
+
+
+def test_out_of_scope_factor_persists_with_the_model(
+    storage: LocalModelStorage, context: ExecutionContext
+) -> None:
+    trained, component = train_with_vectors(storage, context)
+    loaded = load_classifier(storage, context)
+    message = "what is the capital of Australia"
+    assert ranking_of(loaded, featurized(component, message)) == ranking_of(
+        trained, featurized(component, message)
+    )
+
+
+def test_message_without_vector_keeps_its_probabilities(
+    storage: LocalModelStorage, context: ExecutionContext
+) -> None:
+    classifier, _ = train_with_vectors(storage, context)
+    ranking = ranking_of(classifier, Message(data={"text": "상담원 연결해 주세요"}))
+    assert sum(entry["confidence"] for entry in ranking) == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("out_of_scope_neighbours", -1),
+        ("out_of_scope_neighbours", 2.5),
+        ("out_of_scope_reference_quantile", 1.5),
+        ("out_of_scope_reference_quantile", "0.1"),
+        ("out_of_scope_exponent", -2),
+        ("out_of_scope_exponent", True),
+    ],
+)
+def test_bad_out_of_scope_config_is_refused(
+    storage: LocalModelStorage, context: ExecutionContext, key: str, value: Any
+) -> None:
+    with pytest.raises(ValueError, match=key):
+        SparseLinearIntentClassifier.create(
+            {**SparseLinearIntentClassifier.get_default_config(), key: value},
+            storage,
+            Resource("intent_classifier"),
+            context,
+        )
+
+
 def test_fingerprint_names_the_encoder_version() -> None:
     addon = SentenceEncoderFeaturizer.fingerprint_addon(
         SentenceEncoderFeaturizer.get_default_config()
