@@ -7,7 +7,7 @@ Configured in ``endpoints.yml`` with the same options as Rasa's ``SQL`` store::
       dialect: sqlite
       db: var/rasa_tracker.db
 
-Three changes, measured in docs/benchmarks.md ("Bot reply latency"):
+Four changes, measured in docs/benchmarks.md ("Bot reply latency"):
 
 - On SQLite the database runs in WAL mode with ``synchronous=NORMAL``: a commit no
   longer waits for the disk (Rasa's default rollback journal syncs it several times
@@ -21,6 +21,10 @@ Three changes, measured in docs/benchmarks.md ("Bot reply latency"):
   broker, then counts the stored events to find which to insert; both are the events
   after the stored ones, so one count serves both. The new rows go in with one
   ``INSERT`` of many rows instead of one ORM object each.
+- With ``cached_conversations: N`` the events of the N most recent conversations stay
+  in memory (``bot/conversation_cache.py``): a turn rebuilds its conversation from
+  them instead of reading it from the database, and its save needs no count. Only for
+  a database that this Rasa process alone writes (off by default).
 
 Everything else (schema, sessions, retrieval, PostgreSQL) is Rasa's own.
 """
@@ -39,6 +43,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import QueuePool
+
+from bot.conversation_cache import ConversationCache, StoredRow
 
 SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL")
 
@@ -68,8 +74,21 @@ class TandemSQLTrackerStore(SQLTrackerStore):
         event_broker: EventBroker | None = None,
         login_db: str | None = None,
         query: dict[str, Any] | None = None,
+        cached_conversations: int = 0,
         **kwargs: Any,
     ) -> None:
+        if (
+            isinstance(cached_conversations, bool)
+            or not isinstance(cached_conversations, int)
+            or cached_conversations < 0
+        ):
+            raise ValueError(
+                "cached_conversations must be a whole number >= 0, not "
+                f"{cached_conversations!r}"
+            )
+        self.cache = (
+            ConversationCache(cached_conversations) if cached_conversations else None
+        )
         super().__init__(
             domain,
             dialect,
@@ -98,20 +117,49 @@ class TandemSQLTrackerStore(SQLTrackerStore):
             sa.event.listen(self.engine, "connect", _set_sqlite_pragmas)
             self.sessionmaker = sessionmaker(bind=self.engine)
 
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        """The conversation's latest session, from memory if it is cached."""
+        if self.cache is None:
+            return await super().retrieve(sender_id)
+        entry = self.cache.get(sender_id)
+        if entry is None:
+            with self.session_scope() as session:
+                rows = [
+                    StoredRow(row.type_name, row.timestamp, row.data)
+                    for row in self._event_query(
+                        session, sender_id, fetch_events_from_all_sessions=False
+                    ).all()
+                ]
+            if not rows:
+                return None
+            self.cache.load(sender_id, rows)
+            serialised = [row.data for row in rows]
+        else:
+            serialised = entry.rows
+        if self.domain is None:
+            return None
+        events = [json.loads(data) for data in serialised]
+        return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Inserts the events not yet stored, and hands them to the event broker."""
+        sender_id = tracker.sender_id
+        entry = self.cache.get(sender_id) if self.cache is not None else None
         with self.session_scope() as session:
-            stored = self._event_query(
-                session, tracker.sender_id, fetch_events_from_all_sessions=False
-            ).count()
+            if entry is not None:
+                stored = len(entry.rows)
+            else:
+                stored = self._event_query(
+                    session, sender_id, fetch_events_from_all_sessions=False
+                ).count()
             rows = []
             for event in itertools.islice(tracker.events, stored, None):
                 data = event.as_dict()
                 if self.event_broker is not None:
-                    self.event_broker.publish({"sender_id": tracker.sender_id, **data})
+                    self.event_broker.publish({"sender_id": sender_id, **data})
                 rows.append(
                     {
-                        "sender_id": tracker.sender_id,
+                        "sender_id": sender_id,
                         "type_name": event.type_name,
                         "timestamp": data.get("timestamp"),
                         "intent_name": data.get("parse_data", {})
@@ -125,3 +173,13 @@ class TandemSQLTrackerStore(SQLTrackerStore):
                 # One executemany instead of the ORM's unit of work per event.
                 session.execute(sa.insert(self.SQLEvent.__table__), rows)
             session.commit()
+        if self.cache is None or not rows:
+            return
+        new_rows = [
+            StoredRow(row["type_name"], row["timestamp"], row["data"]) for row in rows
+        ]
+        if entry is None and stored == 0:
+            # Nothing was stored for this conversation: what is stored now is all.
+            self.cache.load(sender_id, new_rows)
+        else:
+            self.cache.append(sender_id, new_rows)

@@ -293,15 +293,11 @@ class SparseLinearIntentClassifier(GraphComponent, IntentClassifier):
         """N-gram blocks, then the weighted dense sentence features if the model was
         trained with them."""
         assert self._features is not None
-        ngrams = self._features.transform(
-            [message.get(TEXT) or "" for message in messages]
-        )
+        texts = [message.get(TEXT) or "" for message in messages]
         if self._dense_size == 0:
-            return ngrams
+            return self._features.transform(texts)
         weighted = normalize(dense) * self._dense_weight
-        return scipy.sparse.hstack(
-            [ngrams, scipy.sparse.csr_matrix(weighted)], format="csr"
-        )
+        return self._features.transform_with(texts, weighted)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data

@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 import scipy.sparse
 from sklearn.feature_extraction.text import CountVectorizer
-from sklearn.preprocessing import normalize
 
 # Single characters count as words: "I", "a" and one-syllable Korean words ("폰", "돈").
 WORD_TOKEN_PATTERN = r"(?u)\b\w+\b"
@@ -73,19 +72,55 @@ class NgramBlock:
         return cls(analyzer, ngram_range, vocabulary, idf)
 
     def __post_init__(self) -> None:
-        self._counter = _count_vectorizer(
-            self.analyzer,
-            self.ngram_range,
-            {term: index for index, term in enumerate(self.vocabulary)},
-        )
+        self._index = {term: index for index, term in enumerate(self.vocabulary)}
+        self._analyze = _count_vectorizer(
+            self.analyzer, self.ngram_range, self._index
+        ).build_analyzer()
 
     def transform(self, texts: Sequence[str]) -> scipy.sparse.csr_matrix:
-        counts = scipy.sparse.csr_matrix(self._counter.transform(texts))
-        # Sublinear term frequency: a word said twice is not twice the evidence.
-        np.log(counts.data, out=counts.data)
-        counts.data += 1.0
-        weighted = counts.multiply(self.idf).tocsr()
-        return scipy.sparse.csr_matrix(normalize(weighted, copy=False))
+        return _rows_to_csr(self.weighted_rows(texts), len(self.vocabulary))
+
+    def weighted_rows(
+        self, texts: Sequence[str]
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each text's features as sorted column indices and their weights: the
+        sublinear TF-IDF of the n-grams in the vocabulary, of length one.
+
+        Built straight from the n-grams instead of through ``CountVectorizer`` and
+        scipy's sparse arithmetic, whose checks and copies cost more than the
+        arithmetic itself on the one message a turn brings."""
+        rows = []
+        for text in texts:
+            counts: dict[int, int] = {}
+            for gram in self._analyze(text):
+                index = self._index.get(gram)
+                if index is not None:
+                    counts[index] = counts.get(index, 0) + 1
+            indices = np.fromiter(sorted(counts), dtype=np.int64, count=len(counts))
+            frequencies = np.fromiter(
+                (counts[index] for index in indices.tolist()),
+                dtype=np.float64,
+                count=len(counts),
+            )
+            # Sublinear term frequency: a word said twice is not twice the evidence.
+            weights = (np.log(frequencies) + 1.0) * self.idf[indices]
+            norm = float(np.sqrt(weights @ weights))
+            if norm > 0:
+                weights /= norm
+            rows.append((indices, weights))
+        return rows
+
+
+def _rows_to_csr(
+    rows: Sequence[tuple[np.ndarray, np.ndarray]], width: int
+) -> scipy.sparse.csr_matrix:
+    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum([len(indices) for indices, _ in rows], out=indptr[1:])
+    indices = (
+        np.concatenate([row[0] for row in rows]) if rows else np.zeros(0, np.int64)
+    )
+    data = np.concatenate([row[1] for row in rows]) if rows else np.zeros(0)
+    return scipy.sparse.csr_matrix((data, indices, indptr), shape=(len(rows), width))
 
 
 @dataclass
@@ -114,10 +149,32 @@ class TextFeatures:
         return sum(len(block.vocabulary) for block in self.blocks)
 
     def transform(self, texts: Sequence[str]) -> scipy.sparse.csr_matrix:
+        return self.transform_with(texts, None)
+
+    def transform_with(
+        self, texts: Sequence[str], dense: np.ndarray | None
+    ) -> scipy.sparse.csr_matrix:
+        """The n-gram blocks side by side, then ``dense``'s columns if given (one row
+        of dense values a text)."""
         normalized = [normalize_text(text) for text in texts]
-        return scipy.sparse.hstack(
-            [block.transform(normalized) for block in self.blocks], format="csr"
-        )
+        per_block = [block.weighted_rows(normalized) for block in self.blocks]
+        offsets = np.cumsum([0] + [len(block.vocabulary) for block in self.blocks])
+        width = int(offsets[-1])
+        if dense is not None:
+            dense = np.asarray(dense, dtype=np.float64).reshape(len(texts), -1)
+            width += dense.shape[1]
+        rows = []
+        for number in range(len(texts)):
+            indices = [
+                block_rows[number][0] + offsets[block]
+                for block, block_rows in enumerate(per_block)
+            ]
+            weights = [block_rows[number][1] for block_rows in per_block]
+            if dense is not None:
+                indices.append(np.arange(dense.shape[1]) + offsets[-1])
+                weights.append(dense[number])
+            rows.append((np.concatenate(indices), np.concatenate(weights)))
+        return _rows_to_csr(rows, width)
 
     def to_json(self) -> list[dict[str, Any]]:
         """Everything but the idf arrays, which go to :meth:`arrays`."""

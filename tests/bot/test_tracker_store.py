@@ -1,5 +1,6 @@
 """The tracker store on a real SQLite file, as endpoints.yml configures it."""
 
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from rasa.shared.core.events import (
     ActionExecuted,
     BotUttered,
     ConversationPaused,
+    SessionStarted,
     UserUttered,
 )
 from rasa.utils.endpoints import EndpointConfig, read_endpoint_config
@@ -115,3 +117,152 @@ async def test_every_new_event_reaches_the_broker_once(
     expected = [("c", event.type_name) for event in tracker.events]
     assert published == expected
     assert broker.published[-1]["text"] == "Hi!"
+
+
+def cached_store(domain: Domain, path: Path, broker: EventBroker | None = None) -> Any:
+    return TandemSQLTrackerStore(
+        domain, db=str(path), event_broker=broker, cached_conversations=2
+    )
+
+
+def stored_events(path: Path, sender_id: str) -> list[dict[str, Any]]:
+    with sqlite3.connect(path) as connection:
+        rows = connection.execute(
+            "SELECT data FROM events WHERE sender_id = ? ORDER BY id", (sender_id,)
+        ).fetchall()
+    return [json.loads(data) for (data,) in rows]
+
+
+async def test_a_cached_turn_reads_nothing_back_and_stores_every_event_once(
+    domain: Domain, tmp_path: Path
+) -> None:
+    path = tmp_path / "tracker.db"
+    broker = RecordingBroker()
+    trackers = cached_store(domain, path, broker)
+    tracker = await trackers.get_or_create_tracker("c")
+    tracker = await trackers.retrieve("c")
+    assert tracker is not None
+    statements: list[str] = []
+    sa.event.listen(
+        trackers.engine,
+        "before_cursor_execute",
+        lambda _c, _u, statement, *_: statements.append(statement),
+    )
+    for text in ("hello", "bill?", "thanks"):
+        tracker = await trackers.retrieve("c")
+        assert tracker is not None
+        tracker.update(UserUttered(text, {"name": "greet"}))
+        tracker.update(BotUttered(f"re: {text}"))
+        await trackers.save(tracker)
+    assert all(
+        statement.lstrip().upper().startswith("INSERT") for statement in statements
+    )
+    assert len(statements) == 3
+
+    final = await trackers.retrieve("c")
+    assert final is not None
+    from_database = await store(domain, path).retrieve("c")
+    assert from_database is not None
+    assert [event.as_dict() for event in final.events] == [
+        event.as_dict() for event in from_database.events
+    ]
+    assert stored_events(path, "c") == [event.as_dict() for event in final.events]
+    assert [event["event"] for event in broker.published] == [
+        event.type_name for event in final.events
+    ]
+
+
+async def test_a_failed_save_leaves_the_cache_as_the_database(
+    domain: Domain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "tracker.db"
+    trackers = cached_store(domain, path)
+    tracker = await trackers.get_or_create_tracker("c")
+    tracker = await trackers.retrieve("c")
+    assert tracker is not None
+    tracker.update(UserUttered("lost", {"name": "greet"}))
+
+    def fail(*_: Any, **__: Any) -> None:
+        raise sa.exc.OperationalError("INSERT", {}, Exception("disk full"))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(sa.orm.Session, "execute", fail)
+        with pytest.raises(sa.exc.OperationalError):
+            await trackers.save(tracker)
+    again = await trackers.retrieve("c")
+    assert again is not None
+    assert "lost" not in [getattr(event, "text", None) for event in again.events]
+    again.update(UserUttered("kept", {"name": "greet"}))
+    await trackers.save(again)
+    assert [event.get("text") for event in stored_events(path, "c")].count("kept") == 1
+    assert [event.get("text") for event in stored_events(path, "c")].count("lost") == 0
+
+
+async def test_a_new_session_is_read_from_the_database_again(
+    domain: Domain, tmp_path: Path
+) -> None:
+    path = tmp_path / "tracker.db"
+    trackers = cached_store(domain, path)
+    tracker = await trackers.get_or_create_tracker("c")
+    tracker.update(UserUttered("first session", {"name": "greet"}))
+    await trackers.save(tracker)
+    tracker = await trackers.retrieve("c")
+    assert tracker is not None
+    tracker.update(ActionExecuted("action_session_start"))
+    tracker.update(SessionStarted())
+    tracker.update(UserUttered("second session", {"name": "greet"}))
+    await trackers.save(tracker)
+
+    cached = await trackers.retrieve("c")
+    from_database = await store(domain, path).retrieve("c")
+    assert cached is not None and from_database is not None
+    texts = [getattr(event, "text", None) for event in cached.events]
+    assert "second session" in texts and "first session" not in texts
+    assert [event.as_dict() for event in cached.events] == [
+        event.as_dict() for event in from_database.events
+    ]
+
+
+async def test_the_cache_keeps_only_the_latest_conversations(
+    domain: Domain, tmp_path: Path
+) -> None:
+    trackers = cached_store(domain, tmp_path / "tracker.db")
+    for sender_id in ("a", "b", "c"):
+        await trackers.get_or_create_tracker(sender_id)
+        await trackers.retrieve(sender_id)
+    assert len(trackers.cache) == 2
+    assert trackers.cache.get("a") is None
+    assert await trackers.retrieve("a") is not None
+    assert await trackers.retrieve("nobody") is None
+    assert trackers.cache.get("nobody") is None
+
+
+@pytest.mark.parametrize("value", ["500", 2.5, True, -1])
+def test_a_wrong_cache_size_is_refused(
+    domain: Domain, tmp_path: Path, value: Any
+) -> None:
+    with pytest.raises(ValueError, match="cached_conversations"):
+        TandemSQLTrackerStore(
+            domain, db=str(tmp_path / "t.db"), cached_conversations=value
+        )
+
+
+async def test_a_new_conversation_is_cached_from_its_first_save(
+    domain: Domain, tmp_path: Path
+) -> None:
+    path = tmp_path / "tracker.db"
+    trackers = cached_store(domain, path)
+    created = await trackers.get_or_create_tracker("new")
+    statements: list[str] = []
+    sa.event.listen(
+        trackers.engine,
+        "before_cursor_execute",
+        lambda _c, _u, statement, *_: statements.append(statement),
+    )
+    tracker = await trackers.retrieve("new")
+    assert statements == []
+    assert tracker is not None
+    assert [event.as_dict() for event in tracker.events] == [
+        event.as_dict() for event in created.events
+    ]
+    assert stored_events(path, "new") == [event.as_dict() for event in tracker.events]
