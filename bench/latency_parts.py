@@ -82,13 +82,20 @@ def tracker_store_turn_ms() -> dict[str, float]:
     domain = Domain.load(ROOT / "domain.yml")
     results = {}
     with tempfile.TemporaryDirectory(prefix="tandem-bench-store-") as folder:
-        for name, store_class in (
-            ("rasa", SQLTrackerStore),
-            ("tandem", TandemSQLTrackerStore),
-        ):
-            store = store_class(
-                domain, db=str(Path(folder) / f"{name}.db"), event_broker=_Discarding()
-            )
+        stores: dict[str, Callable[[str], SQLTrackerStore]] = {
+            "rasa": lambda db: SQLTrackerStore(
+                domain, db=db, event_broker=_Discarding()
+            ),
+            "tandem": lambda db: TandemSQLTrackerStore(
+                domain, db=db, event_broker=_Discarding()
+            ),
+            # As endpoints.yml configures it.
+            "tandem_cached": lambda db: TandemSQLTrackerStore(
+                domain, db=db, event_broker=_Discarding(), cached_conversations=500
+            ),
+        }
+        for name, make_store in stores.items():
+            store = make_store(str(Path(folder) / f"{name}.db"))
             results[name] = asyncio.run(_turn_ms(store))
             store.engine.dispose()
     return results
