@@ -74,10 +74,11 @@ without scikit-learn's and scipy's per-call overhead (a third of the time a mess
 the demo back end keeps its SQLite file in WAL mode. py-spy on Tandem's Rasa server,
 before these changes, put about a quarter of its CPU in TED's predictions, a tenth in
 the `ResponseSelector` and a fifth in the tracker store. The previous run of this
-benchmark (2026-12-01, Intel Xeon, before these changes) measured 2.57× at one
-conversation and 2.96× at ten. Absolute times depend on the machine more than the
-ratio does: on this AMD EPYC vanilla's TensorFlow parse is about three times slower
-than it was on that Intel Xeon, Tandem's numpy parse about one and a half.
+benchmark (2026-12-01, on a 2-core Intel Xeon, before these changes) measured 2.57× at
+one conversation and 2.96× at ten. Absolute times depend on the machine more than the
+ratio does: that run's `POST /model/parse` took 9 ms at p50 for Tandem and 6 ms for
+vanilla, against this run's figures above; vanilla's parse (TensorFlow's DIET) changes
+more from one machine to another than Tandem's (numpy and scikit-learn).
 """
 
 ADVICE = """
