@@ -24,9 +24,7 @@ def test_the_bound_narrows_as_the_texts_grow() -> None:
     assert bounds[-1] == pytest.approx(0.6, abs=0.01)
 
 
-def test_a_confident_threshold_is_above_one_that_just_reaches_the_target() -> (
-    None
-):
+def test_a_confident_threshold_is_above_one_that_just_reaches_the_target() -> None:
     # 100 out-of-scope texts with confidences 0.00, 0.01, ... 0.99, all called in scope.
     predictions = [("some_intent", step / 100) for step in range(100)]
     plain = tune_threshold(predictions, "oos", 0.6)
