@@ -55,7 +55,7 @@ class ConversationCache:
     def discard(self, sender_id: str) -> None:
         self._entries.pop(sender_id, None)
 
-    def load(self, sender_id: str, rows: Iterable[StoredRow]) -> None:
+    def load(self, sender_id: str, rows: Iterable[StoredRow]) -> CachedConversation:
         """Remembers a conversation as just read from the database (its latest
         session)."""
         rows = list(rows)
@@ -72,6 +72,7 @@ class ConversationCache:
         self._entries.move_to_end(sender_id)
         while len(self._entries) > self.capacity:
             self._entries.popitem(last=False)
+        return entry
 
     def append(self, sender_id: str, rows: Iterable[StoredRow]) -> None:
         """Adds rows just stored for a cached conversation. A new session start

@@ -132,13 +132,10 @@ class TandemSQLTrackerStore(SQLTrackerStore):
                 ]
             if not rows:
                 return None
-            self.cache.load(sender_id, rows)
-            serialised = [row.data for row in rows]
-        else:
-            serialised = entry.rows
+            entry = self.cache.load(sender_id, rows)
         if self.domain is None:
             return None
-        events = [json.loads(data) for data in serialised]
+        events = [json.loads(data) for data in entry.rows]
         return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
 
     async def save(self, tracker: DialogueStateTracker) -> None:

@@ -77,9 +77,6 @@ class NgramBlock:
             self.analyzer, self.ngram_range, self._index
         ).build_analyzer()
 
-    def transform(self, texts: Sequence[str]) -> scipy.sparse.csr_matrix:
-        return _rows_to_csr(self.weighted_rows(texts), len(self.vocabulary))
-
     def weighted_rows(
         self, texts: Sequence[str]
     ) -> list[tuple[np.ndarray, np.ndarray]]:
