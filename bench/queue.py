@@ -71,9 +71,9 @@ from bench.queue_processes import (
     sqlite_database,
     stand_in_rasa,
 )
-from handoff.db import create_engine
-from handoff.models import Handoff
-from handoff.state_machine import HandoffStatus
+from handoff.queue.state_machine import HandoffStatus
+from handoff.storage.db import create_engine
+from handoff.storage.models import Handoff
 
 DOCS = ROOT / "docs" / "benchmarks.md"
 SECTION_HEADING = "## Handoff queue"

@@ -27,9 +27,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from handoff.auth import AuthService
-from handoff.db import create_engine, create_session_factory
-from handoff.models import Agent, AgentRole
+from handoff.staff.auth import AuthService
+from handoff.storage.db import create_engine, create_session_factory
+from handoff.storage.models import Agent, AgentRole
 from handoff.vocabulary import MAX_CAPACITY
 
 ROOT = Path(__file__).resolve().parent.parent

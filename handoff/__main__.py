@@ -7,7 +7,7 @@ import sys
 
 from aiohttp import web
 
-from handoff.access_log import AccessLogger
+from handoff.api.access_log import AccessLogger
 from handoff.app import create_app
 from handoff.bootstrap import prepare_database
 from handoff.settings import ConfigurationError, Settings

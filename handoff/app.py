@@ -10,8 +10,9 @@ from datetime import timedelta
 import aiohttp
 from aiohttp import web
 
-from handoff.agents import AgentDirectory
 from handoff.analytics.conversations import ConversationRecorder
+from handoff.api.error_middleware import error_middleware
+from handoff.api.routes import setup_routes
 from handoff.app_keys import (
     AGENTS,
     AUTH,
@@ -27,20 +28,19 @@ from handoff.app_keys import (
     SETTINGS,
     SWEEPER,
 )
-from handoff.auth import AuthService
-from handoff.canned_responses import CannedResponses
-from handoff.db import create_engine, create_session_factory, is_sqlite
-from handoff.errors import error_middleware
-from handoff.feed_relay import PostgresFeedRelay
-from handoff.group_commit import GroupCommitter
-from handoff.handoffs import HandoffService
-from handoff.ingest import EventIngestor
-from handoff.live_feed import LiveFeed
-from handoff.rasa_client import RasaGateway, RasaHttpClient
-from handoff.routes import setup_routes
-from handoff.routing import Dispatcher
+from handoff.conversation.ingest import EventIngestor
+from handoff.conversation.rasa_client import RasaGateway, RasaHttpClient
+from handoff.queue.assignment import Dispatcher
+from handoff.queue.handoffs import HandoffService
+from handoff.queue.sweeper import Sweeper, SweepTimings
+from handoff.realtime.feed_relay import PostgresFeedRelay
+from handoff.realtime.group_commit import GroupCommitter
+from handoff.realtime.live_feed import LiveFeed
 from handoff.settings import Settings
-from handoff.sweeper import Sweeper, SweepTimings
+from handoff.staff.agents import AgentDirectory
+from handoff.staff.auth import AuthService
+from handoff.staff.canned_responses import CannedResponses
+from handoff.storage.db import create_engine, create_session_factory, is_sqlite
 
 MAX_BODY_BYTES = 64 * 1024
 # Groups of relay writes committing at once on PostgreSQL, within the pool's five.

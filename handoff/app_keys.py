@@ -5,17 +5,17 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from handoff.agents import AgentDirectory
 from handoff.analytics.conversations import ConversationRecorder
-from handoff.auth import AuthService
-from handoff.canned_responses import CannedResponses
-from handoff.handoffs import HandoffService
-from handoff.ingest import EventIngestor
-from handoff.live_feed import LiveFeed
-from handoff.rasa_client import RasaGateway
-from handoff.routing import Dispatcher
+from handoff.conversation.ingest import EventIngestor
+from handoff.conversation.rasa_client import RasaGateway
+from handoff.queue.assignment import Dispatcher
+from handoff.queue.handoffs import HandoffService
+from handoff.queue.sweeper import Sweeper
+from handoff.realtime.live_feed import LiveFeed
 from handoff.settings import Settings
-from handoff.sweeper import Sweeper
+from handoff.staff.agents import AgentDirectory
+from handoff.staff.auth import AuthService
+from handoff.staff.canned_responses import CannedResponses
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)

@@ -11,9 +11,9 @@ from alembic.config import Config
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
-from handoff.agents import seed_demo_agents
 from handoff.app_keys import AUTH, ENGINE, SESSIONS, SETTINGS
-from handoff.db import is_sqlite
+from handoff.staff.agents import seed_demo_agents
+from handoff.storage.db import is_sqlite
 
 ALEMBIC_INI = Path(__file__).with_name("alembic.ini")
 # The schema of 0001 was first created without Alembic; such a file is adopted.

@@ -26,8 +26,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handoff.db import insert_ignoring_conflicts
-from handoff.models import Conversation
+from handoff.storage.db import insert_ignoring_conflicts
+from handoff.storage.models import Conversation
 
 LANGUAGES = frozenset({"ko", "en"})
 # Senders whose conversation is complete, remembered at about 100 bytes each.

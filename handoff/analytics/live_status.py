@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handoff.models import Agent, Handoff, utcnow
-from handoff.state_machine import HandoffStatus
+from handoff.queue.state_machine import HandoffStatus
+from handoff.storage.models import Agent, Handoff, utcnow
 
 
 @dataclass(frozen=True)

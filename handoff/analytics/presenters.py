@@ -11,7 +11,7 @@ from typing import Any
 
 from handoff.analytics.live_status import LiveStatus
 from handoff.analytics.report import METRICS, Report
-from handoff.presenters import timestamp
+from handoff.api.presenters import timestamp
 
 
 class CsvTable(str, enum.Enum):

@@ -30,8 +30,8 @@ from sqlalchemy.orm import aliased
 
 from handoff.analytics.periods import ReportPeriod
 from handoff.analytics.statistics import mean, percentile, ratio
-from handoff.models import Agent, Conversation, CsatRating, Handoff
-from handoff.state_machine import HandoffStatus
+from handoff.queue.state_machine import HandoffStatus
+from handoff.storage.models import Agent, Conversation, CsatRating, Handoff
 from handoff.vocabulary import HandoffMode
 
 WAIT_PERCENTILE = 0.9

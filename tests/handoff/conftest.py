@@ -22,10 +22,10 @@ from sqlalchemy.ext.asyncio import create_async_engine as create_plain_engine
 from sqlalchemy.pool import NullPool
 
 from handoff.app import create_app
-from handoff.auth import AuthService
-from handoff.db import create_engine, create_session_factory
-from handoff.models import Agent, AgentRole, Base
 from handoff.settings import Settings
+from handoff.staff.auth import AuthService
+from handoff.storage.db import create_engine, create_session_factory
+from handoff.storage.models import Agent, AgentRole, Base
 
 POSTGRES_URL = os.environ.get(
     "TANDEM_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

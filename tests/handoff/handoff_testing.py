@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import ClientWebSocketResponse, web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handoff.models import Agent, AgentRole, AgentSkill, utcnow
+from handoff.storage.models import Agent, AgentRole, AgentSkill, utcnow
 from handoff.vocabulary import AgentStatus, Skill
 
 SERVICE_SECRET = "test-service-secret"

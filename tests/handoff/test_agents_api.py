@@ -10,8 +10,8 @@ from handoff_testing import AGENT_PASSWORD, BOT_HEADERS, bearer, handoff_body
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handoff.models import AuthToken, Handoff
-from handoff.state_machine import HandoffStatus
+from handoff.queue.state_machine import HandoffStatus
+from handoff.storage.models import AuthToken, Handoff
 
 Client = TestClient[web.Request, web.Application]
 

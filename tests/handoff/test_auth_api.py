@@ -11,8 +11,8 @@ from handoff_testing import AGENT_PASSWORD
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handoff.auth import token_digest
-from handoff.models import AuthToken, utcnow
+from handoff.staff.auth import token_digest
+from handoff.storage.models import AuthToken, utcnow
 
 Client = TestClient[web.Request, web.Application]
 

@@ -11,8 +11,8 @@ from handoff_testing import BOT_HEADERS, handoff_body, user_event
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handoff.auth import AuthService
-from handoff.models import Agent, AgentRole, Handoff, Message
+from handoff.staff.auth import AuthService
+from handoff.storage.models import Agent, AgentRole, Handoff, Message
 
 Client = TestClient[web.Request, web.Application]
 CONTENDERS = 20

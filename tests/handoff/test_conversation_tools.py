@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 from handoff_testing import BOT_HEADERS, StandInRasa, handoff_body, user_event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handoff.models import Agent
+from handoff.storage.models import Agent
 from handoff.vocabulary import AgentStatus
 
 Client = TestClient[web.Request, web.Application]

@@ -12,7 +12,7 @@ from handoff_testing import BOT_HEADERS, handoff_body
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handoff.models import Conversation, CsatRating, utcnow
+from handoff.storage.models import Conversation, CsatRating, utcnow
 
 Client = TestClient[web.Request, web.Application]
 

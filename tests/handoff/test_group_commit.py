@@ -14,9 +14,9 @@ from handoff_testing import BOT_HEADERS, handoff_body, user_event
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handoff.group_commit import Coalescer, GroupCommitter
-from handoff.models import MESSAGES, Handoff, Message, MessageRole, utcnow
-from handoff.state_machine import HandoffStatus
+from handoff.queue.state_machine import HandoffStatus
+from handoff.realtime.group_commit import Coalescer, GroupCommitter
+from handoff.storage.models import MESSAGES, Handoff, Message, MessageRole, utcnow
 
 Client = TestClient[web.Request, web.Application]
 

@@ -20,8 +20,8 @@ from handoff.bootstrap import (
     prepare_database,
     upgrade_to_head,
 )
-from handoff.models import Agent
 from handoff.settings import Settings
+from handoff.storage.models import Agent
 
 
 async def test_first_start_creates_the_schema_and_demo_agents(

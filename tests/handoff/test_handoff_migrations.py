@@ -13,8 +13,8 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
 import handoff
-from handoff.db import create_engine
-from handoff.models import Base
+from handoff.storage.db import create_engine
+from handoff.storage.models import Base
 
 ALEMBIC_INI = Path(handoff.__file__).parent / "alembic.ini"
 

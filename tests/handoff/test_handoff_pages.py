@@ -10,9 +10,9 @@ from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from handoff.api.views import pages
 from handoff.app import create_app
 from handoff.settings import Settings
-from handoff.views import pages
 
 Client = TestClient[web.Request, web.Application]
 

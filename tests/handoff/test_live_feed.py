@@ -11,10 +11,10 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.test_utils import TestClient, make_mocked_request
 from handoff_testing import BOT_HEADERS, expect_ready, handoff_body, user_event
 
-from handoff.access_log import AccessLogger
+from handoff.api.access_log import AccessLogger
 from handoff.app_keys import LIVE_FEED
-from handoff.db import is_sqlite
-from handoff.feed_relay import PostgresFeedRelay
+from handoff.realtime.feed_relay import PostgresFeedRelay
+from handoff.storage.db import is_sqlite
 
 Client = TestClient[web.Request, web.Application]
 

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from handoff.app import create_app
 from handoff.app_keys import LIVE_FEED
-from handoff.feed_relay import (
+from handoff.realtime.feed_relay import (
     APPLICATION_NAME,
     MAX_PAYLOAD_BYTES,
     MissingPieces,
@@ -28,7 +28,7 @@ from handoff.feed_relay import (
     PostgresFeedRelay,
     split_utf8,
 )
-from handoff.live_feed import EVERYONE, LiveFeed
+from handoff.realtime.live_feed import EVERYONE, LiveFeed
 from handoff.settings import Settings
 
 Client = TestClient[web.Request, web.Application]

@@ -16,8 +16,8 @@ from referencing.jsonschema import DRAFT202012
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handoff.models import Agent, Handoff, utcnow
-from handoff.views.api_document import openapi_document
+from handoff.api.views.api_document import openapi_document
+from handoff.storage.models import Agent, Handoff, utcnow
 from handoff.vocabulary import AgentStatus
 
 Client = TestClient[web.Request, web.Application]

@@ -40,9 +40,9 @@ from pytest_aiohttp import AiohttpClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from handoff.app import create_app
-from handoff.models import Conversation, CsatRating, Handoff
+from handoff.queue.state_machine import HandoffStatus
 from handoff.settings import Settings
-from handoff.state_machine import HandoffStatus
+from handoff.storage.models import Conversation, CsatRating, Handoff
 from handoff.vocabulary import HandoffMode, Skill
 
 Client = TestClient[web.Request, web.Application]

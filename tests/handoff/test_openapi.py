@@ -14,7 +14,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from handoff.views.api_document import openapi_document
+from handoff.api.views.api_document import openapi_document
 
 Client = TestClient[web.Request, web.Application]
 DOCUMENT_URI = "urn:tandem:openapi"

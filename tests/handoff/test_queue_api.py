@@ -10,7 +10,7 @@ from handoff_testing import BOT_HEADERS, handoff_body
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handoff.models import Handoff, Message
+from handoff.storage.models import Handoff, Message
 
 Client = TestClient[web.Request, web.Application]
 

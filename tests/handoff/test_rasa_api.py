@@ -11,7 +11,7 @@ from handoff_testing import BOT_HEADERS, handoff_body, user_event
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handoff.models import Delivery, Handoff, Message
+from handoff.storage.models import Delivery, Handoff, Message
 
 Client = TestClient[web.Request, web.Application]
 

@@ -22,11 +22,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from handoff.app import create_app
+from handoff.conversation.rasa_client import RasaHttpClient
 from handoff.errors import RasaUnavailable
-from handoff.models import Delivery, Handoff, Message
-from handoff.rasa_client import RasaHttpClient
+from handoff.queue.state_machine import HandoffStatus
 from handoff.settings import Settings
-from handoff.state_machine import HandoffStatus
+from handoff.storage.models import Delivery, Handoff, Message
 
 Client = TestClient[web.Request, web.Application]
 

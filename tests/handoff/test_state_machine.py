@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from handoff import state_machine
 from handoff.errors import InvalidTransition
-from handoff.state_machine import HandoffStatus
+from handoff.queue import state_machine
+from handoff.queue.state_machine import HandoffStatus
 
 QUEUED = HandoffStatus.QUEUED
 ASSIGNED = HandoffStatus.ASSIGNED

@@ -22,9 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from handoff.app import create_app
 from handoff.app_keys import SWEEPER
-from handoff.models import Handoff, utcnow
+from handoff.queue.state_machine import HandoffStatus
 from handoff.settings import Settings
-from handoff.state_machine import HandoffStatus
+from handoff.storage.models import Handoff, utcnow
 from handoff.vocabulary import Resolution, Skill
 
 Client = TestClient[web.Request, web.Application]

@@ -10,10 +10,10 @@ from conftest import Team
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handoff.auth import AuthService, SignIn
 from handoff.errors import Unauthorized
-from handoff.models import AuthToken, utcnow
-from handoff.token_cache import VerifiedTokens
+from handoff.staff.auth import AuthService, SignIn
+from handoff.staff.token_cache import VerifiedTokens
+from handoff.storage.models import AuthToken, utcnow
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,150 @@
+"""JSON shapes of the API objects (docs/api.md, "Objects")."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from handoff.storage.models import (
+    Agent,
+    CannedResponse,
+    CsatRating,
+    Handoff,
+    HandoffTransfer,
+    Message,
+)
+from handoff.vocabulary import Skill
+
+
+def timestamp(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def agent_json(agent: Agent) -> dict[str, Any]:
+    return {
+        "id": agent.id,
+        "username": agent.username,
+        "display_name": agent.display_name,
+        "role": agent.role.value,
+    }
+
+
+def handoff_json(handoff: Handoff, queue_position: int | None) -> dict[str, Any]:
+    return {
+        "id": handoff.id,
+        "sender_id": handoff.sender_id,
+        "channel": handoff.channel,
+        "language": handoff.language,
+        "reason": handoff.reason,
+        "status": handoff.status.value,
+        "assigned_agent_id": handoff.assigned_agent_id,
+        "created_at": timestamp(handoff.created_at),
+        "assigned_at": timestamp(handoff.assigned_at),
+        "resolved_at": timestamp(handoff.resolved_at),
+        "queue_position": queue_position,
+        "mode": handoff.mode.value,
+        "skill": handoff.skill.value,
+        "priority": handoff.priority.value,
+        "trigger": handoff.trigger.value if handoff.trigger is not None else None,
+        "resolution": (
+            handoff.resolution.value if handoff.resolution is not None else None
+        ),
+        "flagged_at": timestamp(handoff.flagged_at),
+    }
+
+
+def handoff_detail_json(
+    handoff: Handoff,
+    queue_position: int | None,
+    messages: Sequence[Message],
+    transfers: Sequence[HandoffTransfer],
+) -> dict[str, Any]:
+    return {
+        **handoff_json(handoff, queue_position),
+        "context": handoff.context,
+        "messages": [message_json(message) for message in messages],
+        "transfers": [transfer_json(transfer) for transfer in transfers],
+    }
+
+
+def transfer_json(transfer: HandoffTransfer) -> dict[str, Any]:
+    return {
+        "id": transfer.id,
+        "from_agent_id": transfer.from_agent_id,
+        "to_agent_id": transfer.to_agent_id,
+        "to_skill": transfer.to_skill.value if transfer.to_skill else None,
+        "note": transfer.note,
+        "created_at": timestamp(transfer.created_at),
+    }
+
+
+def canned_response_json(canned: CannedResponse) -> dict[str, Any]:
+    return {
+        "id": canned.id,
+        "language": canned.language,
+        "title": canned.title,
+        "text": canned.text,
+        "updated_at": timestamp(canned.updated_at),
+    }
+
+
+def rating_json(rating: CsatRating) -> dict[str, Any]:
+    return {
+        "id": rating.id,
+        "sender_id": rating.sender_id,
+        "score": rating.score,
+        "comment": rating.comment,
+        "handoff_id": rating.handoff_id,
+        "agent_id": rating.agent_id,
+        "created_at": timestamp(rating.created_at),
+    }
+
+
+def message_json(message: Message) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "handoff_id": message.handoff_id,
+        "role": message.role.value,
+        "text": message.text,
+        "agent_id": message.agent_id,
+        "created_at": timestamp(message.created_at),
+        "delivery": message.delivery.value if message.delivery is not None else None,
+    }
+
+
+def handoff_frame(
+    kind: str, handoff: Handoff, queue_position: int | None
+) -> dict[str, Any]:
+    return {"type": kind, "handoff": handoff_json(handoff, queue_position)}
+
+
+def handoff_created_frame(
+    handoff: Handoff, queue_position: int | None
+) -> dict[str, Any]:
+    """A new handoff with everything the bot gathered, so no agent has to ask."""
+    frame = handoff_frame("handoff.created", handoff, queue_position)
+    frame["handoff"]["context"] = handoff.context
+    return frame
+
+
+def message_frame(message: Message) -> dict[str, Any]:
+    return {
+        "type": "message.created",
+        "handoff_id": message.handoff_id,
+        "message": message_json(message),
+    }
+
+
+def agent_profile_json(
+    agent: Agent, skills: frozenset[Skill] | set[Skill], load: int
+) -> dict[str, Any]:
+    return {
+        **agent_json(agent),
+        "status": agent.status.value,
+        "capacity": agent.capacity,
+        "load": load,
+        "skills": sorted(skill.value for skill in skills),
+        "active": agent.active,
+        "status_changed_at": timestamp(agent.status_changed_at),
+    }

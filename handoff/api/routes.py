@@ -1,0 +1,96 @@
+"""Every route of the service, by name."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from handoff.api.views import (
+    agents,
+    api_document,
+    auth,
+    canned_responses,
+    handoffs,
+    live,
+    metrics,
+    pages,
+    rasa,
+    ratings,
+)
+
+
+def setup_routes(app: web.Application) -> None:
+    router = app.router
+    router.add_get("/", pages.index, name="index")
+    router.add_get("/chat", pages.chat, name="chat")
+    router.add_get("/console", pages.console, name="console")
+    router.add_static("/static/", pages.STATIC_DIR, name="static")
+
+    router.add_get("/api/health", pages.health, name="health")
+    router.add_get("/api/public-config", pages.public_config, name="public_config")
+
+    router.add_post("/api/rasa/handoffs", rasa.request_handoff, name="rasa_handoffs")
+    router.add_post("/api/rasa/events", rasa.ingest_events, name="rasa_events")
+
+    router.add_get("/api/openapi.yaml", api_document.yaml_document, name="openapi")
+    router.add_get("/api/openapi.json", api_document.json_document, name="openapi_json")
+
+    router.add_post("/api/auth/login", auth.login, name="login")
+    router.add_post("/api/auth/logout", auth.logout, name="logout")
+    router.add_get("/api/agents/me", agents.me, name="agent_me")
+    router.add_put("/api/agents/me/status", agents.set_my_status, name="agent_status")
+    router.add_get("/api/agents", agents.list_agents, name="agents")
+    router.add_post("/api/agents", agents.create_agent, name="agent_create")
+    router.add_patch(r"/api/agents/{id:\d+}", agents.update_agent, name="agent")
+    router.add_get(
+        "/api/canned-responses", canned_responses.list_canned, name="canned_responses"
+    )
+    router.add_post(
+        "/api/canned-responses",
+        canned_responses.create_canned,
+        name="canned_response_create",
+    )
+    router.add_patch(
+        r"/api/canned-responses/{id:\d+}",
+        canned_responses.update_canned,
+        name="canned_response",
+    )
+    router.add_delete(
+        r"/api/canned-responses/{id:\d+}",
+        canned_responses.delete_canned,
+        name="canned_response_delete",
+    )
+    router.add_get("/api/handoffs", handoffs.list_handoffs, name="handoffs")
+    router.add_get(r"/api/handoffs/{id:\d+}", handoffs.get_handoff, name="handoff")
+    router.add_post(
+        r"/api/handoffs/{id:\d+}/claim", handoffs.claim, name="handoff_claim"
+    )
+    router.add_post(
+        r"/api/handoffs/{id:\d+}/messages",
+        handoffs.post_message,
+        name="handoff_messages",
+    )
+    router.add_post(
+        r"/api/handoffs/{id:\d+}/close", handoffs.close, name="handoff_close"
+    )
+    router.add_get(
+        r"/api/handoffs/{id:\d+}/transcript",
+        handoffs.transcript,
+        name="handoff_transcript",
+    )
+    router.add_post(
+        r"/api/handoffs/{id:\d+}/notes", handoffs.add_note, name="handoff_notes"
+    )
+    router.add_post(
+        r"/api/handoffs/{id:\d+}/transfer",
+        handoffs.transfer,
+        name="handoff_transfer",
+    )
+    router.add_get("/api/ws", live.live_feed, name="live_feed")
+
+    router.add_get("/supervisor", metrics.page, name="supervisor")
+    router.add_post("/api/rasa/csat", ratings.post_rating, name="rasa_csat")
+    router.add_patch(
+        r"/api/rasa/csat/{id:\d+}", ratings.patch_rating, name="rasa_csat_rating"
+    )
+    router.add_get("/api/metrics", metrics.report, name="metrics")
+    router.add_get("/api/metrics/live", metrics.live, name="metrics_live")

@@ -1,0 +1,655 @@
+"""Strict parsing of request bodies into typed requests.
+
+Every body is a JSON object with exactly the documented fields. Nested Rasa
+payloads (entities, slots) are checked for shape only and kept as posted.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, NoReturn, TypeVar
+
+from aiohttp import web
+
+from handoff.errors import InvalidRequest, MalformedJson, NotFound
+from handoff.queue.state_machine import HandoffStatus
+from handoff.vocabulary import (
+    AGENT_RESOLUTIONS,
+    DEFAULT_CAPACITY,
+    MAX_CAPACITY,
+    AgentStatus,
+    HandoffMode,
+    Priority,
+    Resolution,
+    Skill,
+    Trigger,
+)
+
+E = TypeVar("E", bound=enum.Enum)
+
+MAX_TEXT_LENGTH = 2000
+MAX_NOTE_LENGTH = 2000
+MAX_SUMMARY_LENGTH = 2000
+MAX_LOOKUPS = 20
+MAX_EMOTION_HISTORY = 200
+LANGUAGES = frozenset({"ko", "en"})
+TRANSCRIPT_ROLES = frozenset({"user", "bot"})
+EMOTIONS = frozenset({"anger", "frustration", "distress"})
+MAX_DATABASE_ID = 2**31 - 1
+MIN_PASSWORD_LENGTH = 10
+# Placeholders a canned response may use; the console fills them in.
+CANNED_PLACEHOLDERS = frozenset({"name", "agent_name"})
+
+
+@dataclass(frozen=True)
+class LoginRequest:
+    username: str
+    password: str
+
+
+@dataclass(frozen=True)
+class HandoffRequest:
+    sender_id: str
+    channel: str
+    language: str
+    reason: str
+    # The latest Rasa timestamp in the transcript, None for an empty one.
+    transcript_until: float | None
+    # Everything the bot posted, for the agent's context panel.
+    context: dict[str, Any]
+    mode: HandoffMode = HandoffMode.QUEUE
+    skill: Skill = Skill.GENERAL
+    priority: Priority = Priority.NORMAL
+    trigger: Trigger | None = None
+
+
+@dataclass(frozen=True)
+class AgentMessageRequest:
+    text: str
+
+
+@dataclass(frozen=True)
+class HandoffFilter:
+    status: HandoffStatus | None
+    skill: Skill | None
+
+
+@dataclass(frozen=True)
+class TransferRequest:
+    to_agent_id: int | None
+    to_skill: Skill | None
+    note: str
+
+
+@dataclass(frozen=True)
+class NewAgent:
+    username: str
+    display_name: str
+    password: str
+    role: str
+    skills: frozenset[Skill]
+    capacity: int
+
+
+@dataclass(frozen=True)
+class AgentChanges:
+    """Only the fields present in the request; absent ones stay as they are."""
+
+    display_name: str | None = None
+    password: str | None = None
+    skills: frozenset[Skill] | None = None
+    capacity: int | None = None
+    active: bool | None = None
+    status: AgentStatus | None = None
+
+
+@dataclass(frozen=True)
+class CannedResponseFields:
+    language: str | None
+    title: str | None
+    text: str | None
+
+
+@dataclass(frozen=True)
+class RasaEvent:
+    type: str
+    sender_id: str | None
+    timestamp: float | None
+    text: str | None
+    # Set on the echo of an agent reply appended by this service.
+    tandem_message_id: int | None
+
+
+async def read_json_object(request: web.Request) -> dict[str, Any]:
+    return parse_json_object(await request.read())
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except ValueError:
+        raise MalformedJson("the body is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise InvalidRequest("the body must be a JSON object")
+    return value
+
+
+def parse_login(body: Mapping[str, Any]) -> LoginRequest:
+    _check_fields(body, "body", required={"username", "password"})
+    return LoginRequest(
+        username=_string(body["username"], "username", max_length=64),
+        password=_string(body["password"], "password", max_length=1024),
+    )
+
+
+def parse_agent_message(body: Mapping[str, Any]) -> AgentMessageRequest:
+    _check_fields(body, "body", required={"text"})
+    return AgentMessageRequest(text=_message_text(body["text"], "text"))
+
+
+def parse_handoff_request(body: Mapping[str, Any]) -> HandoffRequest:
+    _check_fields(
+        body,
+        "body",
+        required={"sender_id", "channel", "language", "reason", "transcript"},
+        optional={
+            "intent",
+            "entities",
+            "slots",
+            "mode",
+            "callback",
+            "ticket",
+            "skill",
+            "priority",
+            "trigger",
+            "emotion",
+            "verified_identity",
+            "lookups",
+            "summary",
+        },
+    )
+    language = _string(body["language"], "language", max_length=8)
+    if language not in LANGUAGES:
+        _invalid(f"language must be one of {sorted(LANGUAGES)}")
+    transcript = body["transcript"]
+    if not isinstance(transcript, list):
+        _invalid("transcript must be a list")
+    timestamps = [
+        _transcript_entry(entry, f"transcript[{index}]")
+        for index, entry in enumerate(transcript)
+    ]
+    if body.get("intent") is not None:
+        _intent(body["intent"])
+    if body.get("entities") is not None:
+        _entities(body["entities"])
+    if body.get("slots") is not None and not isinstance(body["slots"], dict):
+        _invalid("slots must be an object")
+    mode = _choice(body.get("mode"), HandoffMode, "mode") or HandoffMode.QUEUE
+    _offline_details(body, mode)
+    if body.get("emotion") is not None:
+        _emotion(body["emotion"])
+    if body.get("verified_identity") is not None:
+        _verified_identity(body["verified_identity"])
+    if body.get("lookups") is not None:
+        _lookups(body["lookups"])
+    if body.get("summary") is not None:
+        _summary(body["summary"])
+    return HandoffRequest(
+        sender_id=_string(body["sender_id"], "sender_id", max_length=255),
+        channel=_string(body["channel"], "channel", max_length=64),
+        language=language,
+        reason=_string(body["reason"], "reason", max_length=64),
+        transcript_until=max(timestamps, default=None),
+        context=dict(body),
+        mode=mode,
+        skill=_choice(body.get("skill"), Skill, "skill") or Skill.GENERAL,
+        priority=_choice(body.get("priority"), Priority, "priority") or Priority.NORMAL,
+        trigger=_choice(body.get("trigger"), Trigger, "trigger"),
+    )
+
+
+def parse_handoff_filter(query: Mapping[str, str]) -> HandoffFilter:
+    unknown = set(query) - {"status", "skill"}
+    if unknown:
+        _invalid(f"unknown query parameter(s): {', '.join(sorted(unknown))}")
+    return HandoffFilter(
+        status=_choice(query.get("status"), HandoffStatus, "status"),
+        skill=_choice(query.get("skill"), Skill, "skill"),
+    )
+
+
+def parse_note(body: Mapping[str, Any]) -> AgentMessageRequest:
+    _check_fields(body, "body", required={"text"})
+    return AgentMessageRequest(text=_message_text(body["text"], "text"))
+
+
+def parse_close(body: Mapping[str, Any]) -> Resolution:
+    _check_fields(body, "body", required=set(), optional={"resolution"})
+    resolution = _choice(body.get("resolution"), Resolution, "resolution")
+    if resolution is None:
+        return Resolution.RESOLVED
+    if resolution not in AGENT_RESOLUTIONS:
+        valid = ", ".join(sorted(code.value for code in AGENT_RESOLUTIONS))
+        _invalid(f"resolution must be one of: {valid}")
+    return resolution
+
+
+def parse_transfer(body: Mapping[str, Any]) -> TransferRequest:
+    _check_fields(body, "body", required={"note"}, optional={"to_agent_id", "to_skill"})
+    to_agent_id = body.get("to_agent_id")
+    to_skill = _choice(body.get("to_skill"), Skill, "to_skill")
+    if (to_agent_id is None) == (to_skill is None):
+        _invalid("give exactly one of to_agent_id and to_skill")
+    return TransferRequest(
+        to_agent_id=None if to_agent_id is None else _id(to_agent_id, "to_agent_id"),
+        to_skill=to_skill,
+        note=_bounded_text(body["note"], "note", MAX_NOTE_LENGTH),
+    )
+
+
+def parse_agent_status(body: Mapping[str, Any]) -> AgentStatus:
+    _check_fields(body, "body", required={"status"})
+    status = _choice(body["status"], AgentStatus, "status")
+    if status is None:
+        _invalid("status must not be null")
+    return status
+
+
+def parse_new_agent(body: Mapping[str, Any]) -> NewAgent:
+    _check_fields(
+        body,
+        "body",
+        required={"username", "display_name", "password"},
+        optional={"role", "skills", "capacity"},
+    )
+    username = _string(body["username"], "username", max_length=64)
+    if not username.isascii() or not all(
+        character.isalnum() or character in "._-" for character in username
+    ):
+        _invalid("username may hold only letters, digits, '.', '_' and '-'")
+    role = body.get("role", "agent")
+    if role not in ("agent", "supervisor"):
+        _invalid("role must be agent or supervisor")
+    skills = body.get("skills", [Skill.GENERAL.value])
+    return NewAgent(
+        username=username,
+        display_name=_string(body["display_name"], "display_name", max_length=128),
+        password=_password(body["password"]),
+        role=role,
+        skills=_skills(skills),
+        capacity=_capacity(body.get("capacity", DEFAULT_CAPACITY)),
+    )
+
+
+def parse_agent_changes(body: Mapping[str, Any]) -> AgentChanges:
+    _check_fields(
+        body,
+        "body",
+        required=set(),
+        optional={"display_name", "password", "skills", "capacity", "active", "status"},
+    )
+    if not body:
+        _invalid("body: give at least one field to change")
+    active = body.get("active")
+    if "active" in body and not isinstance(active, bool):
+        _invalid("active must be true or false")
+    return AgentChanges(
+        display_name=(
+            _string(body["display_name"], "display_name", max_length=128)
+            if "display_name" in body
+            else None
+        ),
+        password=_password(body["password"]) if "password" in body else None,
+        skills=_skills(body["skills"]) if "skills" in body else None,
+        capacity=_capacity(body["capacity"]) if "capacity" in body else None,
+        active=active,
+        status=parse_agent_status({"status": body["status"]})
+        if "status" in body
+        else None,
+    )
+
+
+def parse_canned_response(
+    body: Mapping[str, Any], *, partial: bool
+) -> CannedResponseFields:
+    fields = {"language", "title", "text"}
+    if partial:
+        _check_fields(body, "body", required=set(), optional=fields)
+        if not body:
+            _invalid("body: give at least one field to change")
+    else:
+        _check_fields(body, "body", required=fields)
+    language = body.get("language")
+    if language is not None and language not in LANGUAGES:
+        _invalid(f"language must be one of {sorted(LANGUAGES)}")
+    text = body.get("text")
+    if text is not None:
+        text = _message_text(text, "text")
+        _placeholders(text)
+    return CannedResponseFields(
+        language=language,
+        title=None
+        if body.get("title") is None
+        else _string(body["title"], "title", max_length=100),
+        text=text,
+    )
+
+
+def parse_canned_filter(query: Mapping[str, str]) -> str | None:
+    unknown = set(query) - {"language"}
+    if unknown:
+        _invalid(f"unknown query parameter(s): {', '.join(sorted(unknown))}")
+    language = query.get("language")
+    if language is not None and language not in LANGUAGES:
+        _invalid(f"language must be one of {sorted(LANGUAGES)}")
+    return language
+
+
+def parse_event_batch(body: Mapping[str, Any]) -> list[RasaEvent]:
+    _check_fields(body, "body", required={"events"})
+    events = body["events"]
+    if not isinstance(events, list):
+        _invalid("events must be a list")
+    return [
+        _rasa_event(event, f"events[{index}]") for index, event in enumerate(events)
+    ]
+
+
+def parse_path_id(raw: str, kind: str) -> int:
+    # The route only matches digits; ids beyond the column's range do not exist.
+    if len(raw) > len(str(MAX_DATABASE_ID)) or int(raw) > MAX_DATABASE_ID:
+        raise NotFound(f"{kind} {raw[:20]} does not exist")
+    return int(raw)
+
+
+def _rasa_event(event: Any, where: str) -> RasaEvent:
+    if not isinstance(event, dict):
+        _invalid(f"{where} must be an object")
+    event_type = event.get("event")
+    if not isinstance(event_type, str) or not event_type:
+        _invalid(f"{where}.event must be a non-empty string")
+    if event_type not in TRANSCRIPT_ROLES:
+        # Rasa's other events are not stored; their shape is Rasa's business.
+        return RasaEvent(event_type, None, None, None, None)
+    sender_id = _string(event.get("sender_id"), f"{where}.sender_id", max_length=255)
+    timestamp = _number(event.get("timestamp"), f"{where}.timestamp")
+    text = event.get("text")
+    if text is not None and not isinstance(text, str):
+        _invalid(f"{where}.text must be a string or null")
+    metadata = event.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        _invalid(f"{where}.metadata must be an object or null")
+    message_id = (metadata or {}).get("tandem_message_id")
+    if message_id is not None and (
+        not isinstance(message_id, int)
+        or isinstance(message_id, bool)
+        or not 1 <= message_id <= MAX_DATABASE_ID
+    ):
+        _invalid(f"{where}.metadata.tandem_message_id must be a message id")
+    return RasaEvent(event_type, sender_id, timestamp, text, message_id)
+
+
+def _transcript_entry(entry: Any, where: str) -> float:
+    if not isinstance(entry, dict):
+        _invalid(f"{where} must be an object")
+    _check_fields(
+        entry,
+        where,
+        required={"role", "text", "timestamp"},
+        optional={"intent", "confidence", "emotion"},
+    )
+    if entry.get("emotion") is not None:
+        _emotion_scores(entry["emotion"], f"{where}.emotion")
+    if entry["role"] not in TRANSCRIPT_ROLES:
+        _invalid(f"{where}.role must be one of {sorted(TRANSCRIPT_ROLES)}")
+    if entry["text"] is not None and not isinstance(entry["text"], str):
+        _invalid(f"{where}.text must be a string or null")
+    if entry.get("intent") is not None and not isinstance(entry["intent"], str):
+        _invalid(f"{where}.intent must be a string or null")
+    if entry.get("confidence") is not None:
+        _number(entry["confidence"], f"{where}.confidence")
+    return _number(entry["timestamp"], f"{where}.timestamp")
+
+
+def _intent(intent: Any) -> None:
+    if not isinstance(intent, dict):
+        _invalid("intent must be an object")
+    _check_fields(intent, "intent", required={"name"}, optional={"confidence"})
+    # Rasa has no intent for a conversation the bot hands off on its own.
+    if intent["name"] is not None:
+        _string(intent["name"], "intent.name", max_length=255)
+    if intent.get("confidence") is not None:
+        _number(intent["confidence"], "intent.confidence")
+
+
+def _entities(entities: Any) -> None:
+    if not isinstance(entities, list):
+        _invalid("entities must be a list")
+    for index, entity in enumerate(entities):
+        where = f"entities[{index}]"
+        # Rasa's extractors add their own keys (start, end, extractor, …).
+        if not isinstance(entity, dict) or "value" not in entity:
+            _invalid(f"{where} must be an object with entity and value")
+        _string(entity.get("entity"), f"{where}.entity", max_length=255)
+
+
+def _offline_details(body: Mapping[str, Any], mode: HandoffMode) -> None:
+    for offline_mode in (HandoffMode.CALLBACK, HandoffMode.TICKET):
+        name = offline_mode.value
+        if mode is offline_mode and body.get(name) is None:
+            _invalid(f"mode {name} needs the {name} object")
+        if mode is not offline_mode and body.get(name) is not None:
+            _invalid(f"{name} is only for mode {name}")
+    callback = body.get("callback")
+    if callback is not None:
+        if not isinstance(callback, dict):
+            _invalid("callback must be an object")
+        _check_fields(
+            callback,
+            "callback",
+            required={"phone_number"},
+            optional={"preferred_time"},
+        )
+        _string(callback["phone_number"], "callback.phone_number", max_length=32)
+        if callback.get("preferred_time") is not None:
+            _string(
+                callback["preferred_time"], "callback.preferred_time", max_length=100
+            )
+    ticket = body.get("ticket")
+    if ticket is not None:
+        if not isinstance(ticket, dict):
+            _invalid("ticket must be an object")
+        _check_fields(ticket, "ticket", required={"description"})
+        _bounded_text(ticket["description"], "ticket.description", MAX_TEXT_LENGTH)
+
+
+def _emotion(emotion: Any) -> None:
+    if not isinstance(emotion, dict):
+        _invalid("emotion must be an object")
+    _check_fields(emotion, "emotion", required={"scores"}, optional={"history"})
+    _emotion_scores(emotion["scores"], "emotion.scores")
+    history = emotion.get("history")
+    if history is None:
+        return
+    if not isinstance(history, list) or len(history) > MAX_EMOTION_HISTORY:
+        _invalid(f"emotion.history must be a list of at most {MAX_EMOTION_HISTORY}")
+    for index, point in enumerate(history):
+        where = f"emotion.history[{index}]"
+        if not isinstance(point, dict):
+            _invalid(f"{where} must be an object")
+        _check_fields(point, where, required={"timestamp"}, optional=set(EMOTIONS))
+        _number(point["timestamp"], f"{where}.timestamp")
+        _emotion_scores(
+            {key: value for key, value in point.items() if key != "timestamp"}, where
+        )
+
+
+def _emotion_scores(scores: Any, where: str) -> None:
+    if not isinstance(scores, dict):
+        _invalid(f"{where} must be an object")
+    _check_fields(scores, where, required=set(), optional=set(EMOTIONS))
+    for name, value in scores.items():
+        if not 0.0 <= _number(value, f"{where}.{name}") <= 1.0:
+            _invalid(f"{where}.{name} must be between 0 and 1")
+
+
+def _verified_identity(identity: Any) -> None:
+    if not isinstance(identity, dict):
+        _invalid("verified_identity must be an object or null")
+    _check_fields(
+        identity,
+        "verified_identity",
+        required={"customer_id"},
+        optional={"name", "phone_number", "verified_at"},
+    )
+    _string(identity["customer_id"], "verified_identity.customer_id", max_length=64)
+    for name, limit in (("name", 128), ("phone_number", 32)):
+        if identity.get(name) is not None:
+            _string(identity[name], f"verified_identity.{name}", max_length=limit)
+    if identity.get("verified_at") is not None:
+        _number(identity["verified_at"], "verified_identity.verified_at")
+
+
+def _lookups(lookups: Any) -> None:
+    if not isinstance(lookups, list) or len(lookups) > MAX_LOOKUPS:
+        _invalid(f"lookups must be a list of at most {MAX_LOOKUPS}")
+    for index, lookup in enumerate(lookups):
+        where = f"lookups[{index}]"
+        if not isinstance(lookup, dict):
+            _invalid(f"{where} must be an object")
+        _check_fields(lookup, where, required={"kind", "summary"}, optional={"data"})
+        _string(lookup["kind"], f"{where}.kind", max_length=64)
+        _bounded_text(lookup["summary"], f"{where}.summary", MAX_SUMMARY_LENGTH)
+        if lookup.get("data") is not None and not isinstance(lookup["data"], dict):
+            _invalid(f"{where}.data must be an object")
+
+
+def _summary(summary: Any) -> None:
+    if not isinstance(summary, dict):
+        _invalid("summary must be an object")
+    _check_fields(summary, "summary", required=set(), optional=set(LANGUAGES))
+    for language, text in summary.items():
+        _bounded_text(text, f"summary.{language}", MAX_SUMMARY_LENGTH)
+
+
+def _choice(value: Any, choices: type[E], name: str) -> E | None:
+    if value is None:
+        return None
+    valid = [member.value for member in choices]
+    if not isinstance(value, str) or value not in valid:
+        _invalid(f"{name} must be one of: {', '.join(valid)}")
+    return choices(value)
+
+
+def _id(value: Any, name: str) -> int:
+    if (
+        not isinstance(value, int)
+        or isinstance(value, bool)
+        or not 1 <= value <= MAX_DATABASE_ID
+    ):
+        _invalid(f"{name} must be a positive integer id")
+    return value
+
+
+def _skills(value: Any) -> frozenset[Skill]:
+    if not isinstance(value, list) or len(value) > len(Skill):
+        _invalid("skills must be a list of skills")
+    skills = frozenset(_choice(item, Skill, "skills[]") for item in value)
+    return frozenset(skill for skill in skills if skill is not None)
+
+
+def _capacity(value: Any) -> int:
+    if (
+        not isinstance(value, int)
+        or isinstance(value, bool)
+        or not 1 <= value <= MAX_CAPACITY
+    ):
+        _invalid(f"capacity must be an integer from 1 to {MAX_CAPACITY}")
+    return value
+
+
+def _password(value: Any) -> str:
+    if not isinstance(value, str) or not MIN_PASSWORD_LENGTH <= len(value) <= 1024:
+        _invalid(f"password must be {MIN_PASSWORD_LENGTH} to 1024 characters")
+    return value
+
+
+def _bounded_text(value: Any, name: str, max_length: int) -> str:
+    if not isinstance(value, str):
+        _invalid(f"{name} must be a string")
+    text = value.strip()
+    if not 1 <= len(text) <= max_length:
+        _invalid(f"{name} must be 1 to {max_length} characters")
+    return text
+
+
+def _placeholders(text: str) -> None:
+    try:
+        names = {
+            name for _, name, _, _ in string.Formatter().parse(text) if name is not None
+        }
+    except ValueError:
+        _invalid("text: write a literal brace as {{ or }}")
+    unknown = names - CANNED_PLACEHOLDERS
+    if unknown:
+        allowed = ", ".join(f"{{{name}}}" for name in sorted(CANNED_PLACEHOLDERS))
+        _invalid(f"text: unknown placeholder(s) {sorted(unknown)}; use {allowed}")
+
+
+def _check_fields(
+    body: Mapping[str, Any],
+    where: str,
+    *,
+    required: set[str],
+    optional: set[str] | None = None,
+) -> None:
+    missing = required - body.keys()
+    if missing:
+        _invalid(f"{where}: missing field(s): {', '.join(sorted(missing))}")
+    unknown = body.keys() - required - (optional or set())
+    if unknown:
+        _invalid(f"{where}: unknown field(s): {', '.join(sorted(unknown))}")
+
+
+def _string(value: Any, name: str, *, max_length: int) -> str:
+    if not isinstance(value, str):
+        _invalid(f"{name} must be a string")
+    if not value.strip():
+        _invalid(f"{name} must not be empty")
+    if len(value) > max_length:
+        _invalid(f"{name} must be at most {max_length} characters")
+    return value
+
+
+def _message_text(value: Any, name: str) -> str:
+    if not isinstance(value, str):
+        _invalid(f"{name} must be a string")
+    text = value.strip()
+    if not 1 <= len(text) <= MAX_TEXT_LENGTH:
+        _invalid(f"{name} must be 1 to {MAX_TEXT_LENGTH} characters")
+    return text
+
+
+def _number(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        _invalid(f"{name} must be a number")
+    try:
+        number = float(value)
+    except OverflowError:
+        _invalid(f"{name} is out of range")
+    if not math.isfinite(number):
+        _invalid(f"{name} must be finite")
+    return number
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _invalid(message: str) -> NoReturn:
+    raise InvalidRequest(message)

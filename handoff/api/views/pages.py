@@ -1,0 +1,44 @@
+"""The web pages, their configuration and the health check."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from handoff.app_keys import ENGINE, SETTINGS
+
+logger = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
+
+
+async def index(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound(request.app.router["chat"].url_for())
+
+
+async def chat(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC_DIR / "chat.html")
+
+
+async def console(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC_DIR / "console.html")
+
+
+async def public_config(request: web.Request) -> web.Response:
+    return web.json_response({"rasa_socket_url": request.app[SETTINGS].rasa_socket_url})
+
+
+async def health(request: web.Request) -> web.Response:
+    try:
+        async with request.app[ENGINE].connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except (SQLAlchemyError, OSError):
+        logger.exception("health check: the database is unavailable")
+        return web.json_response(
+            {"status": "error", "database": "unavailable"}, status=503
+        )
+    return web.json_response({"status": "ok", "database": "ok"})

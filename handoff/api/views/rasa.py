@@ -1,0 +1,45 @@
+"""Calls from the bot, authenticated with the shared service secret."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from handoff.api.presenters import handoff_json
+from handoff.api.validation import (
+    parse_event_batch,
+    parse_handoff_request,
+    read_json_object,
+)
+from handoff.api.views.common import require_bot
+from handoff.app_keys import CONVERSATIONS, HANDOFFS, INGESTOR
+
+
+async def request_handoff(request: web.Request) -> web.Response:
+    require_bot(request)
+    handoff_request = parse_handoff_request(await read_json_object(request))
+    creation = await request.app[HANDOFFS].create_handoff(handoff_request)
+    result = creation.result
+    return web.json_response(
+        {
+            **handoff_json(result.handoff, result.queue_position),
+            "estimated_wait_seconds": creation.estimated_wait_seconds,
+        },
+        status=201 if creation.created else 200,
+    )
+
+
+async def ingest_events(request: web.Request) -> web.Response:
+    require_bot(request)
+    body = await read_json_object(request)
+    events = parse_event_batch(body)
+    result = await request.app[INGESTOR].ingest(events)
+    # After the ingestion, whose frames agents are waiting for.
+    await request.app[CONVERSATIONS].record(body["events"])
+    return web.json_response(
+        {
+            "accepted": result.accepted,
+            "duplicates": result.duplicates,
+            "ignored": result.ignored,
+        },
+        status=202,
+    )

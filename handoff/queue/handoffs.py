@@ -1,0 +1,525 @@
+"""The handoff queue: requests from the bot, claims, replies, notes, transfers
+and closing.
+
+Each operation owns its transactions. Frames for the live feed are published
+only after the change they announce has been committed, and Rasa is called
+outside any transaction so a slow Rasa never holds a database lock. Whatever
+frees an agent's slot or fills the queue ends with a dispatch, so auto-
+assignment happens the moment someone can take the work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handoff.api.presenters import handoff_created_frame, handoff_frame, message_frame
+from handoff.api.validation import HandoffFilter, HandoffRequest, TransferRequest
+from handoff.conversation.agent_replies import Reply, ReplyStore
+from handoff.conversation.rasa_client import HANDOFF_CLOSED_INTENT, RasaGateway
+from handoff.errors import (
+    AgentUnavailable,
+    AlreadyAssigned,
+    Forbidden,
+    InvalidRequest,
+    InvalidTransition,
+    NotFound,
+    RasaUnavailable,
+)
+from handoff.queue import state_machine
+from handoff.queue.assignment import Dispatcher
+from handoff.queue.order import QUEUE_ORDER, queue_position, queue_positions
+from handoff.queue.state_machine import FINAL_STATES, OPEN_STATES, HandoffStatus
+from handoff.queue.wait_estimate import estimated_wait_seconds
+from handoff.realtime.group_commit import GroupCommitter
+from handoff.realtime.live_feed import LiveFeed
+from handoff.staff import permissions
+from handoff.storage.models import (
+    Agent,
+    Delivery,
+    Handoff,
+    HandoffTransfer,
+    Message,
+    MessageRole,
+    utcnow,
+)
+from handoff.vocabulary import AgentStatus, HandoffMode, Resolution
+
+# Finished handoffs pile up forever; a listing shows only the latest ones.
+FINISHED_LISTING_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class PositionedHandoff:
+    handoff: Handoff
+    # 1 for the next one out of its skill queue; None unless queued.
+    queue_position: int | None
+
+
+@dataclass(frozen=True)
+class HandoffDetail:
+    handoff: Handoff
+    queue_position: int | None
+    messages: Sequence[Message]
+    transfers: Sequence[HandoffTransfer]
+
+
+@dataclass(frozen=True)
+class HandoffCreation:
+    result: PositionedHandoff
+    created: bool
+    estimated_wait_seconds: int | None
+
+
+@dataclass(frozen=True)
+class TranscriptEntry:
+    # "bot": said before the handoff, from the bot's transcript; "handoff": after.
+    phase: str
+    role: str
+    text: str
+    timestamp: float
+    message_id: int | None
+    agent_id: int | None
+
+
+class HandoffService:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        rasa: RasaGateway,
+        feed: LiveFeed,
+        dispatcher: Dispatcher,
+        committer: GroupCommitter,
+    ) -> None:
+        self._sessions = sessions
+        self._replies = ReplyStore(committer)
+        self._rasa = rasa
+        self._feed = feed
+        self._dispatcher = dispatcher
+
+    async def create_handoff(self, request: HandoffRequest) -> HandoffCreation:
+        offline = request.mode is not HandoffMode.QUEUE
+        try:
+            async with self._sessions.begin() as session:
+                if not offline:
+                    existing = await _open_handoff(session, request.sender_id)
+                    if existing is not None:
+                        return await self._creation(session, existing, created=False)
+                handoff = Handoff(
+                    sender_id=request.sender_id,
+                    channel=request.channel,
+                    language=request.language,
+                    reason=request.reason,
+                    status=HandoffStatus.OFFLINE if offline else HandoffStatus.QUEUED,
+                    context=request.context,
+                    transcript_until=request.transcript_until,
+                    mode=request.mode,
+                    skill=request.skill,
+                    priority=request.priority,
+                    trigger=request.trigger,
+                    last_customer_activity_at=utcnow(),
+                )
+                session.add(handoff)
+                await session.flush()
+                first = await self._creation(session, handoff, created=True)
+        except IntegrityError:
+            # A concurrent request for the same customer got there first; the
+            # unique index on open handoffs refused the second one.
+            async with self._sessions.begin() as session:
+                existing = await _open_handoff(session, request.sender_id)
+                if existing is None:
+                    raise
+                return await self._creation(session, existing, created=False)
+        await self._feed.publish(
+            handoff_created_frame(handoff, first.result.queue_position)
+        )
+        if offline or not await self._dispatcher.dispatch():
+            return first
+        async with self._sessions.begin() as session:
+            handoff = await _get_handoff(session, handoff.id)
+            return await self._creation(session, handoff, created=True)
+
+    async def _creation(
+        self, session: AsyncSession, handoff: Handoff, *, created: bool
+    ) -> HandoffCreation:
+        position = await queue_position(session, handoff)
+        wait = None
+        if position is not None:
+            now = utcnow()
+            wait = await estimated_wait_seconds(session, handoff.skill, position, now)
+            if created:
+                # The bot tells the customer this; later updates compare with it.
+                handoff.notice_at = now
+                handoff.notice_position = position
+                handoff.notice_wait_seconds = wait
+        return HandoffCreation(PositionedHandoff(handoff, position), created, wait)
+
+    async def list_handoffs(
+        self, viewer: Agent, listing: HandoffFilter
+    ) -> list[PositionedHandoff]:
+        status = listing.status
+        query = select(Handoff)
+        if status is None:
+            query = query.where(Handoff.status.in_(OPEN_STATES))
+        else:
+            query = query.where(Handoff.status == status)
+        if listing.skill is not None:
+            query = query.where(Handoff.skill == listing.skill)
+        visible = permissions.visible_to(viewer)
+        if visible is not None:
+            query = query.where(visible)
+        if status in FINAL_STATES:
+            query = query.order_by(Handoff.created_at.desc(), Handoff.id.desc()).limit(
+                FINISHED_LISTING_LIMIT
+            )
+        else:
+            query = query.order_by(*QUEUE_ORDER)
+        async with self._sessions.begin() as session:
+            handoffs = (await session.scalars(query)).all()
+            positions = await queue_positions(session)
+        return [
+            PositionedHandoff(handoff, positions.get(handoff.id))
+            for handoff in handoffs
+        ]
+
+    async def get_handoff(self, viewer: Agent, handoff_id: int) -> HandoffDetail:
+        async with self._sessions.begin() as session:
+            handoff = await _get_handoff(session, handoff_id)
+            permissions.ensure_can_view(viewer, handoff)
+            messages = (
+                await session.scalars(
+                    select(Message)
+                    .where(Message.handoff_id == handoff_id)
+                    .order_by(Message.created_at, Message.id)
+                )
+            ).all()
+            transfers = (
+                await session.scalars(
+                    select(HandoffTransfer)
+                    .where(HandoffTransfer.handoff_id == handoff_id)
+                    .order_by(HandoffTransfer.id)
+                )
+            ).all()
+            position = await queue_position(session, handoff)
+        return HandoffDetail(handoff, position, messages, transfers)
+
+    async def transcript(self, viewer: Agent, handoff_id: int) -> list[TranscriptEntry]:
+        """Everything the customer and the bot said, then the handoff's
+        conversation with agents; internal notes are not part of it."""
+        detail = await self.get_handoff(viewer, handoff_id)
+        before = [
+            TranscriptEntry(
+                "bot", entry["role"], entry["text"], entry["timestamp"], None, None
+            )
+            for entry in detail.handoff.context.get("transcript", [])
+            if entry.get("text")
+        ]
+        after = [
+            TranscriptEntry(
+                "handoff",
+                message.role.value,
+                message.text,
+                message.rasa_timestamp or message.created_at.timestamp(),
+                message.id,
+                message.agent_id,
+            )
+            for message in detail.messages
+            if message.role is not MessageRole.NOTE
+        ]
+        return sorted(before, key=lambda entry: entry.timestamp) + after
+
+    async def claim(self, handoff_id: int, agent: Agent) -> PositionedHandoff:
+        async with self._sessions.begin() as session:
+            handoff = await _get_handoff(session, handoff_id)
+            if handoff.status is HandoffStatus.OFFLINE:
+                changed = await _take_offline(session, handoff, agent)
+            else:
+                changed = await _claim_queued(session, handoff, agent)
+        if changed:
+            await self._feed.publish(handoff_frame("handoff.updated", handoff, None))
+        return PositionedHandoff(handoff, None)
+
+    async def post_agent_message(
+        self, handoff_id: int, agent: Agent, text: str
+    ) -> Message:
+        stored = await self._replies.store(Reply(handoff_id, agent, text))
+        message = stored.message
+        if stored.unflagged is not None:
+            await self._feed.publish(
+                handoff_frame("handoff.updated", stored.unflagged, None)
+            )
+        try:
+            await self._rasa.append_bot_message(
+                stored.sender_id, text, message.id, agent.display_name
+            )
+        except RasaUnavailable as error:
+            message = await self._replies.record_delivery(message.id, Delivery.FAILED)
+            await self._feed.publish(message_frame(message), stored.audience)
+            # Rasa may have taken it after all and its echo already confirmed it.
+            if message.delivery is Delivery.FAILED:
+                raise RasaUnavailable(error.message, message_id=message.id) from error
+            return message
+        message = await self._replies.record_delivery(message.id, Delivery.DELIVERED)
+        await self._feed.publish(message_frame(message), stored.audience)
+        return message
+
+    async def add_note(self, handoff_id: int, agent: Agent, text: str) -> Message:
+        async with self._sessions.begin() as session:
+            handoff = await _get_handoff(session, handoff_id)
+            if handoff.status in FINAL_STATES:
+                raise InvalidTransition(
+                    f"handoff {handoff_id} is {handoff.status.value}",
+                    handoff_status=handoff.status.value,
+                )
+            if handoff.status is not HandoffStatus.QUEUED:
+                permissions.ensure_owner_or_supervisor(agent, handoff)
+            note = Message(
+                handoff_id=handoff_id,
+                role=MessageRole.NOTE,
+                text=text,
+                agent_id=agent.id,
+            )
+            session.add(note)
+        await self._feed.publish(message_frame(note), permissions.audience_for(handoff))
+        return note
+
+    async def transfer(
+        self, handoff_id: int, actor: Agent, request: TransferRequest
+    ) -> PositionedHandoff:
+        async with self._sessions.begin() as session:
+            handoff = await _get_handoff(session, handoff_id, for_update=True)
+            if handoff.status is HandoffStatus.QUEUED:
+                permissions.require_supervisor(actor)
+            elif handoff.status is HandoffStatus.ASSIGNED:
+                permissions.ensure_owner_or_supervisor(actor, handoff)
+            else:
+                raise InvalidTransition(
+                    f"a {handoff.status.value} handoff cannot be transferred",
+                    handoff_status=handoff.status.value,
+                )
+            previous_agent_id = handoff.assigned_agent_id
+            now = utcnow()
+            if request.to_agent_id is not None:
+                target = await session.get(Agent, request.to_agent_id)
+                _ensure_can_receive(target, request.to_agent_id, handoff)
+                if handoff.status is HandoffStatus.QUEUED:
+                    state_machine.transition(handoff, HandoffStatus.ASSIGNED)
+                handoff.assigned_agent_id = request.to_agent_id
+                handoff.assigned_at = handoff.assigned_at or now
+            else:
+                assert request.to_skill is not None
+                if handoff.status is HandoffStatus.ASSIGNED:
+                    state_machine.transition(handoff, HandoffStatus.QUEUED)
+                # The customer keeps their place: the queue orders by arrival.
+                handoff.assigned_agent_id = None
+                handoff.skill = request.to_skill
+            handoff.awaiting_agent_since = (
+                now if handoff.status is HandoffStatus.ASSIGNED else None
+            )
+            handoff.flagged_at = None
+            session.add(
+                HandoffTransfer(
+                    handoff_id=handoff.id,
+                    from_agent_id=previous_agent_id,
+                    to_agent_id=request.to_agent_id,
+                    to_skill=request.to_skill,
+                    note=request.note,
+                    created_at=now,
+                )
+            )
+            await session.flush()
+            position = await queue_position(session, handoff)
+        await self._feed.publish(handoff_frame("handoff.updated", handoff, position))
+        await self._dispatcher.dispatch()
+        return await self._positioned(handoff_id)
+
+    async def close(
+        self, handoff_id: int, agent: Agent, resolution: Resolution
+    ) -> PositionedHandoff:
+        async with self._sessions.begin() as session:
+            handoff = await _get_handoff(session, handoff_id)
+            offline = handoff.status is HandoffStatus.OFFLINE
+            if offline:
+                await _close_offline(session, handoff, agent, resolution)
+            else:
+                _ensure_assigned_to(handoff, agent, supervisor_may=True)
+        if offline:
+            await self._feed.publish(handoff_frame("handoff.updated", handoff, None))
+            return PositionedHandoff(handoff, None)
+        # Rasa first: if it is down the handoff stays assigned and the agent
+        # can close again, instead of leaving the customer paused forever.
+        await self._rasa.resume_and_trigger(
+            handoff.sender_id, HANDOFF_CLOSED_INTENT, {"handoff_id": handoff_id}
+        )
+        async with self._sessions.begin() as session:
+            handoff = await _get_handoff(session, handoff_id, for_update=True)
+            _ensure_assigned_to(handoff, agent, supervisor_may=True)
+            state_machine.transition(handoff, HandoffStatus.RESOLVED)
+            handoff.resolved_at = utcnow()
+            handoff.resolution = resolution
+            handoff.awaiting_agent_since = None
+        await self._feed.publish(handoff_frame("handoff.updated", handoff, None))
+        await self._dispatcher.dispatch()
+        return PositionedHandoff(handoff, None)
+
+    async def requeue_agent_conversations(self, agent_id: int) -> None:
+        """Put a deactivated agent's live conversations back in their queues."""
+        async with self._sessions.begin() as session:
+            handoffs = (
+                await session.scalars(
+                    select(Handoff).where(
+                        Handoff.assigned_agent_id == agent_id,
+                        Handoff.status == HandoffStatus.ASSIGNED,
+                    )
+                )
+            ).all()
+            for handoff in handoffs:
+                state_machine.transition(handoff, HandoffStatus.QUEUED)
+                handoff.assigned_agent_id = None
+                handoff.awaiting_agent_since = None
+                handoff.flagged_at = None
+        for handoff in handoffs:
+            await self._feed.publish(handoff_frame("handoff.updated", handoff, None))
+        await self._dispatcher.dispatch()
+
+    async def _positioned(self, handoff_id: int) -> PositionedHandoff:
+        async with self._sessions.begin() as session:
+            handoff = await _get_handoff(session, handoff_id)
+            return PositionedHandoff(handoff, await queue_position(session, handoff))
+
+
+async def _claim_queued(session: AsyncSession, handoff: Handoff, agent: Agent) -> bool:
+    # One conditional UPDATE decides the race: whoever changes the row first
+    # wins, on SQLite and PostgreSQL alike.
+    now = utcnow()
+    result = cast(
+        CursorResult[Any],
+        await session.execute(
+            update(Handoff)
+            .where(
+                Handoff.id == handoff.id,
+                Handoff.status.in_(state_machine.sources_of(HandoffStatus.ASSIGNED)),
+            )
+            .values(
+                status=HandoffStatus.ASSIGNED,
+                assigned_agent_id=agent.id,
+                assigned_at=now,
+                awaiting_agent_since=now,
+                flagged_at=None,
+            )
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    await session.refresh(handoff)
+    if result.rowcount == 1:
+        return True
+    if handoff.status is HandoffStatus.ASSIGNED:
+        if handoff.assigned_agent_id == agent.id:
+            return False
+        raise AlreadyAssigned(
+            f"handoff {handoff.id} is already assigned to another agent"
+        )
+    state_machine.ensure_allowed(handoff.status, HandoffStatus.ASSIGNED)
+    # It went back to the queue between the update and the read.
+    raise AlreadyAssigned(f"handoff {handoff.id} changed meanwhile; try again")
+
+
+async def _take_offline(session: AsyncSession, handoff: Handoff, agent: Agent) -> bool:
+    # An offline callback or ticket stays offline while someone works it.
+    result = cast(
+        CursorResult[Any],
+        await session.execute(
+            update(Handoff)
+            .where(
+                Handoff.id == handoff.id,
+                Handoff.status == HandoffStatus.OFFLINE,
+                Handoff.assigned_agent_id.is_(None),
+            )
+            .values(assigned_agent_id=agent.id, assigned_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    await session.refresh(handoff)
+    if result.rowcount != 1 and handoff.assigned_agent_id != agent.id:
+        raise AlreadyAssigned(f"handoff {handoff.id} is already taken")
+    return result.rowcount == 1
+
+
+async def _close_offline(
+    session: AsyncSession, handoff: Handoff, agent: Agent, resolution: Resolution
+) -> None:
+    # The customer is not waiting in a paused chat, so Rasa is not involved.
+    if handoff.assigned_agent_id is None:
+        raise InvalidTransition(
+            f"take handoff {handoff.id} from the offline worklist first",
+            handoff_status=handoff.status.value,
+        )
+    permissions.ensure_owner_or_supervisor(agent, handoff)
+    result = cast(
+        CursorResult[Any],
+        await session.execute(
+            update(Handoff)
+            .where(
+                Handoff.id == handoff.id,
+                Handoff.status == HandoffStatus.OFFLINE,
+                Handoff.assigned_agent_id == handoff.assigned_agent_id,
+            )
+            .values(
+                status=HandoffStatus.RESOLVED,
+                resolved_at=utcnow(),
+                resolution=resolution,
+            )
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    await session.refresh(handoff)
+    if result.rowcount != 1:
+        raise InvalidTransition(
+            f"handoff {handoff.id} changed meanwhile",
+            handoff_status=handoff.status.value,
+        )
+
+
+async def _get_handoff(
+    session: AsyncSession, handoff_id: int, *, for_update: bool = False
+) -> Handoff:
+    handoff = await session.get(Handoff, handoff_id, with_for_update=for_update)
+    if handoff is None:
+        raise NotFound(f"handoff {handoff_id} does not exist")
+    return handoff
+
+
+async def _open_handoff(session: AsyncSession, sender_id: str) -> Handoff | None:
+    return await session.scalar(
+        select(Handoff).where(
+            Handoff.sender_id == sender_id, Handoff.status.in_(OPEN_STATES)
+        )
+    )
+
+
+def _ensure_assigned_to(
+    handoff: Handoff, agent: Agent, *, supervisor_may: bool = False
+) -> None:
+    if handoff.status is not HandoffStatus.ASSIGNED:
+        raise InvalidTransition(
+            f"handoff {handoff.id} is {handoff.status.value}, not assigned",
+            handoff_status=handoff.status.value,
+        )
+    if supervisor_may and permissions.is_supervisor(agent):
+        return
+    if handoff.assigned_agent_id != agent.id:
+        raise Forbidden(f"handoff {handoff.id} is assigned to another agent")
+
+
+def _ensure_can_receive(target: Agent | None, target_id: int, handoff: Handoff) -> None:
+    if target is None or not target.active:
+        raise InvalidRequest(f"agent {target_id} does not exist or is deactivated")
+    if target.id == handoff.assigned_agent_id:
+        raise InvalidRequest(f"handoff {handoff.id} is already assigned to them")
+    if target.status is AgentStatus.OFFLINE:
+        raise AgentUnavailable(f"{target.display_name} is offline")

@@ -1,0 +1,2 @@
+"""Storage: the SQLAlchemy models, engine and sessions, and the Alembic
+migrations."""

@@ -1,0 +1,372 @@
+"""Database tables of the handoff service."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+from typing import Any, cast
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Dialect,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    column,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from handoff.queue.state_machine import OPEN_STATES, HandoffStatus
+from handoff.vocabulary import (
+    DEFAULT_CAPACITY,
+    AgentStatus,
+    HandoffMode,
+    Priority,
+    Resolution,
+    Skill,
+    Trigger,
+)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every engine.
+
+    SQLite keeps no time zone, so values are normalised to UTC on the way in
+    and marked as UTC on the way out.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(
+        self, value: datetime | None, dialect: Dialect
+    ) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous; pass an aware one")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(
+        self, value: datetime | None, dialect: Dialect
+    ) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def _string_enum(enum_class: type[enum.Enum], name: str) -> Enum:
+    # Stored as plain strings so SQLite and PostgreSQL agree and new values
+    # need no type migration.
+    return Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        length=32,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+class AgentRole(str, enum.Enum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+
+
+class MessageRole(str, enum.Enum):
+    USER = "user"
+    BOT = "bot"
+    AGENT = "agent"
+    # An agent's internal note: shown to agents only, never sent to the customer.
+    NOTE = "note"
+
+
+class Delivery(str, enum.Enum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Agent(Base):
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[AgentRole] = mapped_column(_string_enum(AgentRole, "agent_role"))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    status: Mapped[AgentStatus] = mapped_column(
+        _string_enum(AgentStatus, "agent_status"), default=AgentStatus.OFFLINE
+    )
+    capacity: Mapped[int] = mapped_column(Integer, default=DEFAULT_CAPACITY)
+    # A deactivated agent keeps their history but can no longer sign in.
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class AgentSkill(Base):
+    __tablename__ = "agent_skills"
+
+    agent_id: Mapped[int] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True
+    )
+    skill: Mapped[Skill] = mapped_column(
+        _string_enum(Skill, "skill"), primary_key=True, index=True
+    )
+
+
+class AuthToken(Base):
+    """A login session; only the SHA-256 of the bearer token is kept."""
+
+    __tablename__ = "auth_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    agent_id: Mapped[int] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+_OPEN_STATUS = column("status", String).in_(
+    sorted(state.value for state in OPEN_STATES)
+)
+
+
+class Handoff(Base):
+    __tablename__ = "handoffs"
+    __table_args__ = (
+        Index("ix_handoffs_status_created_at", "status", "created_at"),
+        # What auto-assignment reads: the queued handoffs of a skill, by priority.
+        Index(
+            "ix_handoffs_status_skill_priority",
+            "status",
+            "skill",
+            "priority",
+            "created_at",
+        ),
+        # At most one open handoff per customer, even under concurrent requests.
+        Index(
+            "uq_handoffs_open_sender_id",
+            "sender_id",
+            unique=True,
+            sqlite_where=_OPEN_STATUS,
+            postgresql_where=_OPEN_STATUS,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sender_id: Mapped[str] = mapped_column(String(255), index=True)
+    channel: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(String(64))
+    status: Mapped[HandoffStatus] = mapped_column(
+        _string_enum(HandoffStatus, "handoff_status")
+    )
+    assigned_agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL"), index=True
+    )
+    context: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Events up to this Rasa timestamp are already part of ``context``.
+    transcript_until: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    mode: Mapped[HandoffMode] = mapped_column(
+        _string_enum(HandoffMode, "handoff_mode"), default=HandoffMode.QUEUE
+    )
+    skill: Mapped[Skill] = mapped_column(
+        _string_enum(Skill, "skill"), default=Skill.GENERAL
+    )
+    priority: Mapped[Priority] = mapped_column(
+        _string_enum(Priority, "priority"), default=Priority.NORMAL
+    )
+    trigger: Mapped[Trigger | None] = mapped_column(_string_enum(Trigger, "trigger"))
+    resolution: Mapped[Resolution | None] = mapped_column(
+        _string_enum(Resolution, "resolution")
+    )
+    # The customer's latest message (or the request itself): a queued customer
+    # silent for too long is taken to have left.
+    last_customer_activity_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow
+    )
+    # Since when the customer waits for the agent's next reply; None when the
+    # agent has answered everything.
+    awaiting_agent_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when the customer has waited too long for an agent reply.
+    flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The last queue position and wait the customer was told, and when.
+    notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    notice_position: Mapped[int | None] = mapped_column(Integer)
+    notice_wait_seconds: Mapped[int | None] = mapped_column(Integer)
+
+
+class HandoffTransfer(Base):
+    """A handoff moved to another agent or skill queue, with the agent's note."""
+
+    __tablename__ = "handoff_transfers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    handoff_id: Mapped[int] = mapped_column(
+        ForeignKey("handoffs.id", ondelete="CASCADE"), index=True
+    )
+    from_agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL")
+    )
+    to_agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL")
+    )
+    to_skill: Mapped[Skill | None] = mapped_column(_string_enum(Skill, "skill"))
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CannedResponse(Base):
+    __tablename__ = "canned_responses"
+    __table_args__ = (
+        UniqueConstraint("language", "title", name="uq_canned_responses_title"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    language: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LoginFailure(Base):
+    """A failed sign-in, counted by username and by client address."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    client_address: Mapped[str] = mapped_column(String(64), index=True)
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_handoff_id_created_at", "handoff_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    handoff_id: Mapped[int] = mapped_column(
+        ForeignKey("handoffs.id", ondelete="CASCADE")
+    )
+    role: Mapped[MessageRole] = mapped_column(_string_enum(MessageRole, "message_role"))
+    text: Mapped[str] = mapped_column(Text)
+    agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL")
+    )
+    rasa_timestamp: Mapped[float | None] = mapped_column(Float)
+    delivery: Mapped[Delivery | None] = mapped_column(
+        _string_enum(Delivery, "delivery")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ProcessedEvent(Base):
+    """A Rasa event already ingested, so a redelivered one is stored only once."""
+
+    __tablename__ = "processed_events"
+    __table_args__ = (
+        UniqueConstraint(
+            "sender_id",
+            "event_type",
+            "rasa_timestamp",
+            "text_sha256",
+            name="uq_processed_events_event",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sender_id: Mapped[str] = mapped_column(String(255))
+    event_type: Mapped[str] = mapped_column(String(32))
+    rasa_timestamp: Mapped[float] = mapped_column(Float)
+    text_sha256: Mapped[str] = mapped_column(String(64))
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Conversation(Base):
+    """One session of one customer with the bot, from Rasa's event stream.
+
+    Whether it was handed off is not stored: a handoff of the same sender
+    created during the session says so, whichever way the handoff was requested.
+    """
+
+    __tablename__ = "conversations"
+    __table_args__ = (
+        UniqueConstraint("sender_id", "started_at", name="uq_conversations_session"),
+        Index("ix_conversations_first_message_at", "first_message_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sender_id: Mapped[str] = mapped_column(String(255))
+    channel: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(8))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # A session the customer never wrote in is not a conversation to count.
+    first_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class CsatRating(Base):
+    """A customer's rating of a handoff, or of a conversation the bot handled alone."""
+
+    __tablename__ = "csat_ratings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sender_id: Mapped[str] = mapped_column(String(255))
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    # Unique: a handoff is rated once. Bot-only ratings have none.
+    handoff_id: Mapped[int | None] = mapped_column(
+        ForeignKey("handoffs.id", ondelete="CASCADE"), unique=True
+    )
+    # The agent who handled the handoff when it was rated.
+    agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL"), index=True
+    )
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, index=True
+    )
+
+
+# The tables themselves, for Core statements on the hot paths (no ORM objects).
+HANDOFFS = cast(Table, Handoff.__table__)
+MESSAGES = cast(Table, Message.__table__)
