@@ -6,15 +6,18 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import aiohttp
 from aiohttp import web
 
 from handoff.analytics.conversations import ConversationRecorder
+from handoff.analytics.service import Analytics
 from handoff.api.error_middleware import error_middleware
 from handoff.api.routes import setup_routes
 from handoff.app_keys import (
     AGENTS,
+    ANALYTICS,
     AUTH,
     CANNED_RESPONSES,
     CONVERSATIONS,
@@ -24,12 +27,14 @@ from handoff.app_keys import (
     INGESTOR,
     LIVE_FEED,
     RASA,
+    RATINGS,
     SESSIONS,
     SETTINGS,
     SWEEPER,
 )
 from handoff.conversation.ingest import EventIngestor
 from handoff.conversation.rasa_client import RasaGateway, RasaHttpClient
+from handoff.conversation.ratings import RatingService
 from handoff.queue.assignment import Dispatcher
 from handoff.queue.handoffs import HandoffService
 from handoff.queue.sweeper import Sweeper, SweepTimings
@@ -130,6 +135,10 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         sessions, app[AUTH], app[HANDOFFS], app[DISPATCHER], feed
     )
     app[CANNED_RESPONSES] = CannedResponses(sessions)
+    app[RATINGS] = RatingService(sessions)
+    app[ANALYTICS] = Analytics(
+        sessions, ZoneInfo(settings.time_zone), settings.service_level_seconds
+    )
     app[SWEEPER] = Sweeper(
         sessions,
         app[RASA],

@@ -6,8 +6,10 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from handoff.analytics.conversations import ConversationRecorder
+from handoff.analytics.service import Analytics
 from handoff.conversation.ingest import EventIngestor
 from handoff.conversation.rasa_client import RasaGateway
+from handoff.conversation.ratings import RatingService
 from handoff.queue.assignment import Dispatcher
 from handoff.queue.handoffs import HandoffService
 from handoff.queue.sweeper import Sweeper
@@ -30,3 +32,5 @@ AGENTS = web.AppKey("agents", AgentDirectory)
 CANNED_RESPONSES = web.AppKey("canned_responses", CannedResponses)
 SWEEPER = web.AppKey("sweeper", Sweeper)
 CONVERSATIONS = web.AppKey("conversations", ConversationRecorder)
+RATINGS = web.AppKey("ratings", RatingService)
+ANALYTICS = web.AppKey("analytics", Analytics)

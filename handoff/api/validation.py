@@ -16,6 +16,7 @@ from typing import Any, NoReturn, TypeVar
 
 from aiohttp import web
 
+from handoff.analytics.presenters import CsvTable
 from handoff.errors import InvalidRequest, MalformedJson, NotFound
 from handoff.queue.state_machine import HandoffStatus
 from handoff.vocabulary import (
@@ -42,6 +43,14 @@ TRANSCRIPT_ROLES = frozenset({"user", "bot"})
 EMOTIONS = frozenset({"anger", "frustration", "distress"})
 MAX_DATABASE_ID = 2**31 - 1
 MIN_PASSWORD_LENGTH = 10
+MIN_SCORE = 1
+MAX_SCORE = 5
+MAX_COMMENT_LENGTH = 1000
+CSAT_REQUIRED_FIELDS = {"sender_id", "score"}
+CSAT_OPTIONAL_FIELDS = {"comment", "handoff_id"}
+COMMENT_FIELDS = {"sender_id", "comment"}
+REPORT_PARAMETERS = frozenset({"from", "to", "bucket", "format", "table"})
+REPORT_FORMATS = frozenset({"json", "csv"})
 # Placeholders a canned response may use; the console fills them in.
 CANNED_PLACEHOLDERS = frozenset({"name", "agent_name"})
 
@@ -125,8 +134,38 @@ class RasaEvent:
     tandem_message_id: int | None
 
 
-async def read_json_object(request: web.Request) -> dict[str, Any]:
-    return parse_json_object(await request.read())
+@dataclass(frozen=True)
+class ReportQuery:
+    # Raw local dates and bucket, read against the business's time zone.
+    first_day: str | None
+    last_day: str | None
+    bucket: str | None
+    as_csv: bool
+    table: CsvTable
+
+
+@dataclass(frozen=True)
+class CsatRequest:
+    sender_id: str
+    score: int
+    comment: str | None
+    handoff_id: int | None
+
+
+@dataclass(frozen=True)
+class CommentRequest:
+    sender_id: str
+    comment: str
+
+
+async def read_json_object(
+    request: web.Request, *, optional: bool = False
+) -> dict[str, Any]:
+    """The body as a JSON object; an optional body may be left out entirely."""
+    raw = await request.read()
+    if optional and not raw.strip():
+        return {}
+    return parse_json_object(raw)
 
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:
@@ -358,6 +397,62 @@ def parse_event_batch(body: Mapping[str, Any]) -> list[RasaEvent]:
     return [
         _rasa_event(event, f"events[{index}]") for index, event in enumerate(events)
     ]
+
+
+def parse_csat_request(body: Mapping[str, Any]) -> CsatRequest:
+    _check_fields(
+        body, "body", required=CSAT_REQUIRED_FIELDS, optional=CSAT_OPTIONAL_FIELDS
+    )
+    score = body["score"]
+    if (
+        isinstance(score, bool)
+        or not isinstance(score, int)
+        or not MIN_SCORE <= score <= MAX_SCORE
+    ):
+        _invalid(f"score must be a whole number from {MIN_SCORE} to {MAX_SCORE}")
+    comment = body.get("comment")
+    if comment is not None:
+        if not isinstance(comment, str):
+            _invalid("comment must be a string or null")
+        comment = _checked_comment(comment)
+    handoff_id = body.get("handoff_id")
+    if handoff_id is not None and (
+        isinstance(handoff_id, bool)
+        or not isinstance(handoff_id, int)
+        or handoff_id < 1
+    ):
+        _invalid("handoff_id must be a handoff id or null")
+    return CsatRequest(_rating_sender_id(body), score, comment, handoff_id)
+
+
+def parse_comment_request(body: Mapping[str, Any]) -> CommentRequest:
+    _check_fields(body, "body", required=COMMENT_FIELDS)
+    comment = body["comment"]
+    if not isinstance(comment, str):
+        _invalid("comment must be a string")
+    checked = _checked_comment(comment)
+    if checked is None:
+        _invalid("comment must not be empty")
+    return CommentRequest(_rating_sender_id(body), checked)
+
+
+def parse_no_query(query: Mapping[str, str]) -> None:
+    if query:
+        _invalid("this resource takes no query parameters")
+
+
+def parse_report_query(query: Mapping[str, str], accept: str) -> ReportQuery:
+    unknown = query.keys() - REPORT_PARAMETERS
+    if unknown:
+        _invalid(f"unknown query parameter(s): {', '.join(sorted(unknown))}")
+    as_csv = _wants_csv(query, accept)
+    return ReportQuery(
+        first_day=query.get("from"),
+        last_day=query.get("to"),
+        bucket=query.get("bucket"),
+        as_csv=as_csv,
+        table=_csv_table(query.get("table"), as_csv),
+    )
 
 
 def parse_path_id(raw: str, kind: str) -> int:
@@ -645,6 +740,44 @@ def _number(value: Any, name: str) -> float:
     if not math.isfinite(number):
         _invalid(f"{name} must be finite")
     return number
+
+
+def _rating_sender_id(body: Mapping[str, Any]) -> str:
+    sender_id = body["sender_id"]
+    if not isinstance(sender_id, str) or not sender_id.strip():
+        _invalid("sender_id must be a non-empty string")
+    if len(sender_id) > 255:
+        _invalid("sender_id must be at most 255 characters")
+    return sender_id
+
+
+def _checked_comment(comment: str) -> str | None:
+    stripped = comment.strip() or None
+    if stripped is not None and len(stripped) > MAX_COMMENT_LENGTH:
+        _invalid(f"comment must be at most {MAX_COMMENT_LENGTH} characters")
+    return stripped
+
+
+def _wants_csv(query: Mapping[str, str], accept: str) -> bool:
+    requested = query.get("format")
+    if requested is not None:
+        if requested not in REPORT_FORMATS:
+            _invalid("format must be json or csv")
+        return requested == "csv"
+    media_types = {part.split(";")[0].strip().lower() for part in accept.split(",")}
+    return "text/csv" in media_types and "application/json" not in media_types
+
+
+def _csv_table(raw: str | None, as_csv: bool) -> CsvTable:
+    if raw is None:
+        return CsvTable.BUCKETS
+    if not as_csv:
+        _invalid("table applies to the CSV export only")
+    try:
+        return CsvTable(raw)
+    except ValueError:
+        valid = ", ".join(table.value for table in CsvTable)
+        _invalid(f"table must be one of: {valid}")
 
 
 def _reject_constant(name: str) -> NoReturn:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
-from handoff.api.validation import parse_json_object, parse_path_id
+from handoff.api.validation import parse_path_id
 from handoff.app_keys import AUTH, SETTINGS
 from handoff.staff.auth import bearer_token, check_service_secret
 from handoff.staff.permissions import require_supervisor
@@ -33,9 +31,3 @@ def handoff_id(request: web.Request) -> int:
 
 def path_id(request: web.Request, kind: str) -> int:
     return parse_path_id(request.match_info["id"], kind)
-
-
-async def read_optional_json_object(request: web.Request) -> dict[str, Any]:
-    """A JSON object body, or an empty one when the request has no body."""
-    raw = await request.read()
-    return parse_json_object(raw) if raw.strip() else {}

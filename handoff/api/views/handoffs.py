@@ -13,11 +13,7 @@ from handoff.api.validation import (
     parse_transfer,
     read_json_object,
 )
-from handoff.api.views.common import (
-    current_agent,
-    handoff_id,
-    read_optional_json_object,
-)
+from handoff.api.views.common import current_agent, handoff_id
 from handoff.app_keys import HANDOFFS
 
 
@@ -99,6 +95,6 @@ async def transfer(request: web.Request) -> web.Response:
 async def close(request: web.Request) -> web.Response:
     agent = await current_agent(request)
     target = handoff_id(request)
-    resolution = parse_close(await read_optional_json_object(request))
+    resolution = parse_close(await read_json_object(request, optional=True))
     closed = await request.app[HANDOFFS].close(target, agent, resolution)
     return web.json_response(handoff_json(closed.handoff, closed.queue_position))

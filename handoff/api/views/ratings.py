@@ -5,21 +5,19 @@ from __future__ import annotations
 from aiohttp import web
 
 from handoff.api.presenters import rating_json
-from handoff.api.validation import read_json_object
-from handoff.api.views.common import path_id, require_bot
-from handoff.app_keys import SESSIONS
-from handoff.conversation.ratings import (
-    add_comment,
+from handoff.api.validation import (
     parse_comment_request,
     parse_csat_request,
-    record_rating,
+    read_json_object,
 )
+from handoff.api.views.common import path_id, require_bot
+from handoff.app_keys import RATINGS
 
 
 async def post_rating(request: web.Request) -> web.Response:
     require_bot(request)
     csat_request = parse_csat_request(await read_json_object(request))
-    rating = await record_rating(request.app[SESSIONS], csat_request)
+    rating = await request.app[RATINGS].record(csat_request)
     return web.json_response(rating_json(rating), status=201)
 
 
@@ -27,5 +25,5 @@ async def patch_rating(request: web.Request) -> web.Response:
     require_bot(request)
     rating_id = path_id(request, "rating")
     comment_request = parse_comment_request(await read_json_object(request))
-    rating = await add_comment(request.app[SESSIONS], rating_id, comment_request)
+    rating = await request.app[RATINGS].add_comment(rating_id, comment_request)
     return web.json_response(rating_json(rating))
