@@ -1,7 +1,10 @@
-"""Run the handoff service: ``python -m handoff``."""
+"""Run the handoff service (``python -m handoff``), or create a staff account
+(``python -m handoff create-agent``)."""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import logging
 import sys
 
@@ -11,22 +14,37 @@ from handoff.api.access_log import AccessLogger
 from handoff.app import create_app
 from handoff.bootstrap import prepare_database
 from handoff.settings import ConfigurationError, Settings
+from handoff.staff import create_agent
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m handoff", description=__doc__)
+    commands = parser.add_subparsers(dest="command")
+    create_agent.add_parser(commands)
+    arguments = parser.parse_args(argv)
+    if arguments.command == "create-agent":
+        try:
+            print(asyncio.run(create_agent.create_agent(arguments)))
+        except create_agent.CommandLineError as error:
+            sys.exit(f"handoff create-agent: {error}")
+        return
+    serve()
+
+
+def serve() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
         settings = Settings.from_env()
+        app = create_app(settings)
+        # Runs after the cleanup contexts have opened the database.
+        app.on_startup.append(prepare_database)
+        web.run_app(
+            app, host=settings.host, port=settings.port, access_log_class=AccessLogger
+        )
     except ConfigurationError as error:
         sys.exit(f"handoff: {error}")
-    app = create_app(settings)
-    # Runs after the cleanup contexts have opened the database.
-    app.on_startup.append(prepare_database)
-    web.run_app(
-        app, host=settings.host, port=settings.port, access_log_class=AccessLogger
-    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""First start of the embedded service: schema and demo agents."""
+"""Start-up checks: the embedded schema, demo agents only in the demo, and no
+published password on any other set-up."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
 from handoff.app_keys import AUTH, ENGINE, SESSIONS, SETTINGS
+from handoff.settings import PUBLISHED_DEMO_PASSWORD, ConfigurationError
 from handoff.staff.agents import seed_demo_agents
 from handoff.storage.db import is_sqlite
 
@@ -45,3 +47,24 @@ async def prepare_database(app: web.Application) -> None:
             await connection.run_sync(upgrade_to_head)
     if settings.seed_demo_agents:
         await seed_demo_agents(app[SESSIONS], app[AUTH], settings.demo_agent_password)
+        return
+    await refuse_demo_passwords(app)
+
+
+async def refuse_demo_passwords(app: web.Application) -> None:
+    """Outside the demo, an account with a published password stops the start."""
+    settings = app[SETTINGS]
+    published = {PUBLISHED_DEMO_PASSWORD, settings.demo_agent_password}
+    exposed = sorted(
+        {
+            username
+            for password in published
+            for username in await app[AUTH].usernames_with_password(password)
+        }
+    )
+    if exposed:
+        raise ConfigurationError(
+            f"account(s) {', '.join(exposed)} still have the demo password: give "
+            "them their own (PATCH /api/agents/{id}) or deactivate them, then start "
+            "again"
+        )

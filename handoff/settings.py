@@ -18,6 +18,9 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
+PUBLISHED_DEMO_PASSWORD = "tandem-demo"
+
+
 class ConfigurationError(Exception):
     """The environment does not describe a usable configuration."""
 
@@ -32,8 +35,9 @@ class Settings:
     rasa_token: str = ""
     rasa_socket_url: str = "http://127.0.0.1:5005"
     token_ttl_seconds: int = DEFAULT_TOKEN_TTL_SECONDS
-    demo_agent_password: str = "tandem-demo"
-    seed_demo_agents: bool = True
+    demo_agent_password: str = PUBLISHED_DEMO_PASSWORD
+    # Only the embedded SQLite demo seeds staff with a published password.
+    seed_demo_agents: bool = False
     # Supervisors' numbers: the wait that counts as answered in time, and the
     # time zone whose days and hours the numbers are grouped by.
     service_level_seconds: int = 60
@@ -51,11 +55,21 @@ class Settings:
                 "TANDEM_SERVICE_SECRET must be set: the bot authenticates with it"
             )
         rasa_url = environ.get("TANDEM_RASA_URL", cls.rasa_url)
+        database_url = database_url_from_env(environ)
+        seed_demo_agents = _boolean(
+            environ, "TANDEM_SEED_DEMO_AGENTS", cls.seed_demo_agents
+        )
+        if seed_demo_agents and not database_url.startswith("sqlite"):
+            raise ConfigurationError(
+                "TANDEM_SEED_DEMO_AGENTS seeds staff with a published password and is "
+                "only for the embedded SQLite demo; create staff with "
+                "'python -m handoff create-agent' instead"
+            )
         return cls(
             service_secret=service_secret,
             host=environ.get("TANDEM_HANDOFF_HOST", cls.host),
             port=_integer(environ, "TANDEM_HANDOFF_PORT", cls.port),
-            database_url=database_url_from_env(environ),
+            database_url=database_url,
             rasa_url=rasa_url,
             rasa_token=environ.get("TANDEM_RASA_TOKEN", cls.rasa_token),
             rasa_socket_url=environ.get("TANDEM_RASA_SOCKET_URL") or rasa_url,
@@ -65,9 +79,7 @@ class Settings:
             demo_agent_password=environ.get(
                 "TANDEM_DEMO_AGENT_PASSWORD", cls.demo_agent_password
             ),
-            seed_demo_agents=_boolean(
-                environ, "TANDEM_SEED_DEMO_AGENTS", cls.seed_demo_agents
-            ),
+            seed_demo_agents=seed_demo_agents,
             service_level_seconds=_integer(
                 environ, "TANDEM_SERVICE_LEVEL_SECONDS", cls.service_level_seconds
             ),

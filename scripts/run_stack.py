@@ -75,6 +75,10 @@ def stack_environment(
     env.setdefault("TANDEM_RASA_SOCKET_URL", env["TANDEM_RASA_URL"])
     env.setdefault("TANDEM_ACTIONS_URL", f"http://{host}:{actions_port}/webhook")
     env.setdefault("TANDEM_DATABASE_URL", f"sqlite+aiosqlite:///{var_dir}/handoff.db")
+    # The one-command demo on the embedded database has demo staff to sign in with;
+    # the service refuses them anywhere else.
+    if env["TANDEM_DATABASE_URL"].startswith("sqlite"):
+        env.setdefault("TANDEM_SEED_DEMO_AGENTS", "true")
     env.setdefault("TANDEM_TRACKER_DB", str(var_dir / "rasa_tracker.db"))
     env.setdefault("TANDEM_DEMO_BACKEND_DB", str(var_dir / "demo_backend.db"))
     env.setdefault("SANIC_HOST", host)
@@ -208,12 +212,18 @@ class Stack:
 
 def banner(env: Mapping[str, str]) -> str:
     handoff = env["TANDEM_HANDOFF_URL"]
+    if env.get("TANDEM_SEED_DEMO_AGENTS", "").lower() in ("true", "1", "yes", "on"):
+        staff = (
+            "  Demo staff (embedded SQLite demo only): agents mina, joon; supervisor"
+            f" sora; password {env.get('TANDEM_DEMO_AGENT_PASSWORD', 'tandem-demo')}\n"
+        )
+    else:
+        staff = "  Staff accounts: python -m handoff create-agent --help\n"
     return (
         "\nTandem is up.\n"
         f"  Customer web chat:  {handoff}/chat\n"
-        f"  Agent console:      {handoff}/console"
-        f"  (agents mina, joon; supervisor sora; password"
-        f" {env.get('TANDEM_DEMO_AGENT_PASSWORD', 'tandem-demo')})\n"
+        f"  Agent console:      {handoff}/console\n"
+        f"{staff}"
         f"  Rasa server:        {env['TANDEM_RASA_URL']}"
         " (its API needs TANDEM_RASA_TOKEN)\n"
         "Press Ctrl-C to stop.\n"

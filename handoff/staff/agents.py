@@ -64,27 +64,8 @@ class AgentDirectory:
         return profiles[0]
 
     async def create(self, request: NewAgent) -> AgentProfile:
-        agent = Agent(
-            username=request.username,
-            display_name=request.display_name,
-            role=AgentRole(request.role),
-            password_hash=await self._auth.hash_password(request.password),
-            status=AgentStatus.OFFLINE,
-            capacity=request.capacity,
-            active=True,
-            status_changed_at=utcnow(),
-        )
-        try:
-            async with self._sessions.begin() as session:
-                session.add(agent)
-                await session.flush()
-                session.add_all(
-                    AgentSkill(agent_id=agent.id, skill=skill)
-                    for skill in request.skills
-                )
-        except IntegrityError:
-            raise AlreadyExists(f"username {request.username} is taken") from None
-        return await self.profile(agent.id)
+        agent_id = await insert_agent(self._sessions, self._auth, request)
+        return await self.profile(agent_id)
 
     async def update(self, agent_id: int, changes: AgentChanges) -> AgentProfile:
         password_hash = (
@@ -163,6 +144,32 @@ async def _replace_skills(
 ) -> None:
     await session.execute(delete(AgentSkill).where(AgentSkill.agent_id == agent_id))
     session.add_all(AgentSkill(agent_id=agent_id, skill=skill) for skill in skills)
+
+
+async def insert_agent(
+    sessions: async_sessionmaker[AsyncSession], auth: AuthService, request: NewAgent
+) -> int:
+    """A new account, offline until its first sign-in; returns its id."""
+    agent = Agent(
+        username=request.username,
+        display_name=request.display_name,
+        role=AgentRole(request.role),
+        password_hash=await auth.hash_password(request.password),
+        status=AgentStatus.OFFLINE,
+        capacity=request.capacity,
+        active=True,
+        status_changed_at=utcnow(),
+    )
+    try:
+        async with sessions.begin() as session:
+            session.add(agent)
+            await session.flush()
+            session.add_all(
+                AgentSkill(agent_id=agent.id, skill=skill) for skill in request.skills
+            )
+    except IntegrityError:
+        raise AlreadyExists(f"username {request.username} is taken") from None
+    return agent.id
 
 
 async def seed_demo_agents(

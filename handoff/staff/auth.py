@@ -189,6 +189,22 @@ class AuthService:
         await session.flush()
         return IssuedToken(token=token, expires_at=expires_at, agent=agent)
 
+    async def usernames_with_password(self, password: str) -> list[str]:
+        """Active accounts whose password is ``password``, checked one by one."""
+        async with self._sessions() as session:
+            agents = (
+                await session.execute(
+                    select(Agent.username, Agent.password_hash)
+                    .where(Agent.active.is_(True))
+                    .order_by(Agent.id)
+                )
+            ).all()
+        return [
+            username
+            for username, password_hash in agents
+            if await self._verify(password_hash, password)
+        ]
+
     async def _verify(self, password_hash: str, password: str) -> bool:
         try:
             return await asyncio.to_thread(self._hasher.verify, password_hash, password)

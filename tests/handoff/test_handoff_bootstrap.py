@@ -31,6 +31,7 @@ async def test_first_start_creates_the_schema_and_demo_agents(
         service_secret="secret",
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'fresh' / 'handoff.db'}",
         demo_agent_password="demo-password",
+        seed_demo_agents=True,
     )
     app = create_app(settings)
     app.on_startup.append(prepare_database)

@@ -20,7 +20,7 @@ def test_defaults() -> None:
         rasa_socket_url="http://127.0.0.1:5005",
         token_ttl_seconds=8 * 60 * 60,
         demo_agent_password="tandem-demo",
-        seed_demo_agents=True,
+        seed_demo_agents=False,
     )
 
 
@@ -77,3 +77,19 @@ def test_relative_sqlite_paths_are_anchored_at_the_repository() -> None:
 def test_unusable_environments_are_refused(environ: dict[str, str]) -> None:
     with pytest.raises(ConfigurationError):
         Settings.from_env(environ)
+
+
+def test_demo_staff_are_seeded_only_into_the_embedded_database() -> None:
+    demo = Settings.from_env(
+        {"TANDEM_SERVICE_SECRET": "s", "TANDEM_SEED_DEMO_AGENTS": "true"}
+    )
+    assert demo.seed_demo_agents is True
+
+    with pytest.raises(ConfigurationError, match="only for the embedded SQLite demo"):
+        Settings.from_env(
+            {
+                "TANDEM_SERVICE_SECRET": "s",
+                "TANDEM_DATABASE_URL": "postgresql+asyncpg://u:p@db/tandem",
+                "TANDEM_SEED_DEMO_AGENTS": "true",
+            }
+        )
