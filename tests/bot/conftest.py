@@ -16,7 +16,7 @@ from actions.handoff_client import HandoffClient
 SEED_DAY = dt.date(2026, 11, 22)
 # Actions that reach the handoff service have tests of their own with a local
 # server; the others get a client whose calls fail at once.
-NO_HANDOFF_SERVICE = HandoffClient("http://127.0.0.1:9", "", timeout_seconds=1)
+NO_HANDOFF_SERVICE_URL = "http://127.0.0.1:9"
 # The secret the local stand-ins for the handoff service accept.
 SERVICE_SECRET = "shared"
 
@@ -64,19 +64,12 @@ def with_backend(clock: Clock) -> Callable[[CustomerBackend], Dependencies]:
     def dependencies(backend: CustomerBackend) -> Dependencies:
         return Dependencies(
             backend=backend,
-            handoff_client=NO_HANDOFF_SERVICE,
+            handoff_client=HandoffClient(NO_HANDOFF_SERVICE_URL, "", timeout_seconds=1),
             business_hours=read_business_hours(Path("business_hours.yml")),
             clock=clock,
         )
 
     return dependencies
-
-
-@pytest.fixture
-def dependencies(
-    with_backend: Callable[[CustomerBackend], Dependencies], demo_backend: DemoBackend
-) -> Dependencies:
-    return with_backend(demo_backend)
 
 
 def outbox_lines(outbox_path: Path) -> list[str]:
@@ -100,3 +93,19 @@ def connect(
         return replace(with_backend(demo_backend), handoff_client=client)
 
     return connected
+
+
+@pytest.fixture
+def handoff_url() -> str:
+    """Where the actions find the handoff service; modules that test the calls to it
+    override this with a local server's address."""
+    return NO_HANDOFF_SERVICE_URL
+
+
+@pytest.fixture
+def dependencies(
+    connect: Callable[..., Dependencies], handoff_url: str
+) -> Dependencies:
+    """The demo back end at the test's clock, and the handoff service at
+    ``handoff_url``."""
+    return connect(handoff_url)

@@ -95,10 +95,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def dependencies(
-    service: FakeHandoffService, connect: Callable[..., Dependencies]
-) -> Dependencies:
-    return connect(service.url)
+def handoff_url(service: FakeHandoffService) -> str:
+    return service.url
 
 
 async def run_handoff(

@@ -62,10 +62,8 @@ async def service(
 
 
 @pytest.fixture
-def dependencies(
-    service: FakeHandoffService, connect: Callable[..., Dependencies]
-) -> Dependencies:
-    return connect(service.url)
+def handoff_url(service: FakeHandoffService) -> str:
+    return service.url
 
 
 async def submit(
