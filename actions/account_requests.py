@@ -15,7 +15,8 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import billing, payments, plans
-from actions.backend import BackendUnavailable, Customer, CustomerBackend, get_backend
+from actions.backend import BackendUnavailable, Customer, CustomerBackend
+from actions.dependencies import UsesDependencies
 from actions.verification import (
     handoff_after_failed_verification,
     verification_failed,
@@ -64,7 +65,7 @@ async def verified_customer(
     return customer
 
 
-class ActionAnswerVerifiedRequest(Action):
+class ActionAnswerVerifiedRequest(UsesDependencies, Action):
     def name(self) -> str:
         return "action_answer_verified_request"
 
@@ -80,7 +81,7 @@ class ActionAnswerVerifiedRequest(Action):
         if request is None:
             dispatcher.utter_message(response="utter_how_can_i_help")
             return []
-        backend = get_backend()
+        backend = self.dependencies.backend
         try:
             customer = await verified_customer(dispatcher, tracker, backend)
             if customer is None:

@@ -12,11 +12,11 @@ from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.business_hours import current_status
-from actions.handoff_client import HandoffClient, HandoffUnavailable
+from actions.dependencies import UsesDependencies
+from actions.handoff_client import HandoffUnavailable
 from actions.handoff_context import handoff_context
 from actions.handoff_decision import decide_handoff
 from actions.offline_contact import offer_offline_contact
-from actions.settings import load_settings
 
 logger = logging.getLogger(__name__)
 
@@ -29,15 +29,6 @@ CSAT_RATING_SLOT = "csat_rating_id"
 CSAT_COMMENT_SLOT = "csat_comment"
 # The handoff service keeps comments up to this length.
 MAX_COMMENT_LENGTH = 1000
-
-
-def handoff_client() -> HandoffClient:
-    settings = load_settings()
-    return HandoffClient(
-        settings.handoff_url,
-        settings.service_secret,
-        settings.handoff_timeout_seconds,
-    )
 
 
 def end_active_form(tracker: Tracker) -> list[EventType]:
@@ -58,7 +49,7 @@ def rating_from(text: str) -> int | None:
     return None
 
 
-class ActionHandoff(Action):
+class ActionHandoff(UsesDependencies, Action):
     """Queues the conversation for an agent with its context, then pauses the bot.
 
     Outside business hours nothing is queued: the bot says when people are back and
@@ -76,7 +67,9 @@ class ActionHandoff(Action):
     ) -> list[EventType]:
         decision = decide_handoff(tracker)
         events = end_active_form(tracker)
-        hours = current_status()
+        hours = current_status(
+            self.dependencies.clock(), self.dependencies.business_hours
+        )
         if not hours.open:
             return [
                 *events,
@@ -98,7 +91,7 @@ class ActionHandoff(Action):
             priority=decision.priority,
         )
         try:
-            queued = await handoff_client().request_handoff(context)
+            queued = await self.dependencies.handoff_client.request_handoff(context)
         except HandoffUnavailable as error:
             logger.error("Handoff for %s failed: %s", tracker.sender_id, error)
             dispatcher.utter_message(response="utter_handoff_unavailable")
@@ -149,7 +142,7 @@ class ActionHandoffCancelled(Action):
         return []
 
 
-class ActionSubmitCsat(Action):
+class ActionSubmitCsat(UsesDependencies, Action):
     """Sends the customer's 1–5 rating to the handoff service's numbers."""
 
     def name(self) -> str:
@@ -167,7 +160,7 @@ class ActionSubmitCsat(Action):
             return []
         handoff_id = tracker.get_slot("handoff_id")
         try:
-            rating_id = await handoff_client().submit_rating(
+            rating_id = await self.dependencies.handoff_client.submit_rating(
                 tracker.sender_id,
                 score,
                 int(handoff_id) if handoff_id is not None else None,
@@ -187,7 +180,7 @@ class ActionSubmitCsat(Action):
         ]
 
 
-class ActionSubmitCsatComment(Action):
+class ActionSubmitCsatComment(UsesDependencies, Action):
     """Adds the customer's comment to the rating they just gave."""
 
     def name(self) -> str:
@@ -203,7 +196,7 @@ class ActionSubmitCsatComment(Action):
         comment = str(tracker.get_slot(CSAT_COMMENT_SLOT) or "").strip()
         if rating_id is not None and comment:
             try:
-                await handoff_client().comment_on_rating(
+                await self.dependencies.handoff_client.comment_on_rating(
                     int(rating_id), tracker.sender_id, comment[:MAX_COMMENT_LENGTH]
                 )
             except HandoffUnavailable as error:

@@ -23,10 +23,10 @@ from actions.business_hours import (
     describe_next_open,
     load_business_hours,
 )
-from actions.handoff_client import HandoffClient, HandoffUnavailable
+from actions.dependencies import UsesDependencies
+from actions.handoff_client import HandoffUnavailable
 from actions.handoff_context import current_session_events, handoff_context
 from actions.phone_numbers import normalize_mobile_number
-from actions.settings import load_settings
 
 logger = logging.getLogger(__name__)
 
@@ -283,7 +283,7 @@ def finished_events() -> list[EventType]:
     ]
 
 
-class ActionSubmitOfflineContact(Action):
+class ActionSubmitOfflineContact(UsesDependencies, Action):
     """Stores the confirmed callback or ticket as an offline handoff."""
 
     def name(self) -> str:
@@ -300,14 +300,8 @@ class ActionSubmitOfflineContact(Action):
             logger.error("Offline contact of %s is incomplete", tracker.sender_id)
             dispatcher.utter_message(response="utter_offline_contact_unavailable")
             return finished_events()
-        settings = load_settings()
-        client = HandoffClient(
-            settings.handoff_url,
-            settings.service_secret,
-            settings.handoff_timeout_seconds,
-        )
         try:
-            created = await client.request_handoff(request)
+            created = await self.dependencies.handoff_client.request_handoff(request)
         except HandoffUnavailable as error:
             logger.error("Offline contact of %s failed: %s", tracker.sender_id, error)
             dispatcher.utter_message(response="utter_offline_contact_unavailable")

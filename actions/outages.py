@@ -9,7 +9,8 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.backend import BackendUnavailable, get_backend
+from actions.backend import BackendUnavailable
+from actions.dependencies import UsesDependencies
 from actions.districts import find_district
 from actions.formatting import ENGLISH, format_time
 
@@ -37,7 +38,7 @@ class ValidateOutageForm(FormValidationAction):
         return {"district": district}
 
 
-class ActionCheckOutage(Action):
+class ActionCheckOutage(UsesDependencies, Action):
     def name(self) -> str:
         return "action_check_outage"
 
@@ -53,7 +54,7 @@ class ActionCheckOutage(Action):
             dispatcher.utter_message(response="utter_unknown_district")
             return []
         try:
-            outages = await get_backend().active_outages(district)
+            outages = await self.dependencies.backend.active_outages(district)
         except BackendUnavailable:
             dispatcher.utter_message(response="utter_backend_unavailable")
             return []

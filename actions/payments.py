@@ -15,9 +15,9 @@ from actions.backend import (
     Customer,
     CustomerBackend,
     PaymentAccount,
-    get_backend,
 )
 from actions.dates import parse_day_of_month
+from actions.dependencies import UsesDependencies
 from actions.formatting import (
     ENGLISH,
     format_date,
@@ -105,7 +105,7 @@ class ValidateAutopayDateForm(VerificationSlots, FormValidationAction):
         if customer_id is None:
             return {"autopay_day": None}
         try:
-            account = await get_backend().payment_account(customer_id)
+            account = await self.dependencies.backend.payment_account(customer_id)
         except BackendUnavailable:
             dispatcher.utter_message(response="utter_backend_unavailable")
             return {"autopay_day": None}
@@ -119,7 +119,7 @@ class ValidateAutopayDateForm(VerificationSlots, FormValidationAction):
         return {"autopay_day": str(day)}
 
 
-class ActionChangeAutopayDay(Action):
+class ActionChangeAutopayDay(UsesDependencies, Action):
     def name(self) -> str:
         return "action_change_autopay_day"
 
@@ -145,7 +145,9 @@ class ActionChangeAutopayDay(Action):
             return reset
         language = str(tracker.get_slot("language") or "ko")
         try:
-            account = await get_backend().change_autopay_day(customer_id, int(day))
+            account = await self.dependencies.backend.change_autopay_day(
+                customer_id, int(day)
+            )
         except BackendUnavailable:
             dispatcher.utter_message(response="utter_backend_unavailable")
             return reset

@@ -14,8 +14,8 @@ from actions.backend import (
     Customer,
     CustomerBackend,
     Plan,
-    get_backend,
 )
+from actions.dependencies import UsesDependencies
 from actions.formatting import ENGLISH, format_data, format_won
 from actions.plan_names import find_plan_names
 
@@ -65,7 +65,7 @@ def mentioned_plans(tracker: Tracker) -> list[str]:
     return find_plan_names(entities or [tracker.latest_message.get("text") or ""])
 
 
-class ActionListPlans(Action):
+class ActionListPlans(UsesDependencies, Action):
     def name(self) -> str:
         return "action_list_plans"
 
@@ -77,7 +77,7 @@ class ActionListPlans(Action):
     ) -> list[EventType]:
         language = language_of(tracker)
         try:
-            catalogue = await get_backend().plans()
+            catalogue = await self.dependencies.backend.plans()
         except BackendUnavailable:
             dispatcher.utter_message(response="utter_backend_unavailable")
             return []
@@ -91,7 +91,7 @@ class ActionListPlans(Action):
         return []
 
 
-class ActionComparePlans(Action):
+class ActionComparePlans(UsesDependencies, Action):
     def name(self) -> str:
         return "action_compare_plans"
 
@@ -107,7 +107,9 @@ class ActionComparePlans(Action):
             dispatcher.utter_message(response="utter_compare_needs_two_plans")
             return []
         try:
-            catalogue = {plan.name: plan for plan in await get_backend().plans()}
+            catalogue = {
+                plan.name: plan for plan in await self.dependencies.backend.plans()
+            }
         except BackendUnavailable:
             dispatcher.utter_message(response="utter_backend_unavailable")
             return []

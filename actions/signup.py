@@ -18,8 +18,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.addresses import is_plausible_address
-from actions.backend import BackendUnavailable, OrderRequest, get_backend
+from actions.backend import BackendUnavailable, OrderRequest
 from actions.dates import parse_date
+from actions.dependencies import UsesDependencies
 from actions.formatting import ENGLISH, format_date
 from actions.phone_numbers import find_mobile_number
 from actions.plan_names import find_plan_name
@@ -46,10 +47,6 @@ FIELD_WORDS = [
 ]
 
 
-def today() -> dt.date:
-    return dt.date.today()
-
-
 def field_named_in(text: str) -> str | None:
     lowered = text.lower()
     for slot, words in FIELD_WORDS:
@@ -62,7 +59,7 @@ def language_of(tracker: Tracker) -> str:
     return str(tracker.get_slot("language") or "ko")
 
 
-class ValidateSignupForm(FormValidationAction):
+class ValidateSignupForm(UsesDependencies, FormValidationAction):
     def name(self) -> str:
         return "validate_signup_form"
 
@@ -75,7 +72,7 @@ class ValidateSignupForm(FormValidationAction):
     ) -> dict[str, Any]:
         plan_name = find_plan_name(str(slot_value))
         try:
-            catalogue = await get_backend().plans()
+            catalogue = await self.dependencies.backend.plans()
         except BackendUnavailable:
             dispatcher.utter_message(response="utter_backend_unavailable")
             return {"signup_plan": None}
@@ -135,7 +132,7 @@ class ValidateSignupForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
-        now = today()
+        now = self.dependencies.clock().date()
         day = parse_date(str(slot_value), now)
         if day is None:
             dispatcher.utter_message(response="utter_invalid_date")
@@ -161,7 +158,7 @@ class ValidateSignupForm(FormValidationAction):
         return {"signup_confirmed": None}
 
 
-class ActionAskSignupConfirmed(Action):
+class ActionAskSignupConfirmed(UsesDependencies, Action):
     """Shows the order to confirm, with the date written the customer's way."""
 
     def name(self) -> str:
@@ -182,7 +179,9 @@ class ActionAskSignupConfirmed(Action):
         )
         plan_name = str(tracker.get_slot("signup_plan"))
         try:
-            catalogue = {plan.name: plan for plan in await get_backend().plans()}
+            catalogue = {
+                plan.name: plan for plan in await self.dependencies.backend.plans()
+            }
         except BackendUnavailable:
             catalogue = {}
         plan = catalogue.get(plan_name)
@@ -194,7 +193,7 @@ class ActionAskSignupConfirmed(Action):
         return []
 
 
-class ActionSubmitSignup(Action):
+class ActionSubmitSignup(UsesDependencies, Action):
     def name(self) -> str:
         return "action_submit_signup"
 
@@ -223,7 +222,7 @@ class ActionSubmitSignup(Action):
             dispatcher.utter_message(response="utter_signup_incomplete")
             return reset
         try:
-            order = await get_backend().create_order(request)
+            order = await self.dependencies.backend.create_order(request)
         except (BackendUnavailable, ValueError):
             dispatcher.utter_message(response="utter_backend_unavailable")
             return reset

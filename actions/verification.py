@@ -20,8 +20,9 @@ from actions.backend import (
     BackendUnavailable,
     CodeCheck,
     Customer,
-    get_backend,
+    CustomerBackend,
 )
+from actions.dependencies import UsesDependencies
 from actions.formatting import mask_phone_number
 from actions.phone_numbers import find_mobile_number
 
@@ -84,14 +85,16 @@ def _refuse_phone_number(
     return {"phone_number": None, "phone_number_failures": failures}
 
 
-async def customer_for_phone(tracker: Tracker) -> Customer | None:
+async def customer_for_phone(
+    tracker: Tracker, backend: CustomerBackend
+) -> Customer | None:
     phone_number = tracker.get_slot("phone_number")
     if not phone_number:
         return None
-    return await get_backend().find_customer_by_phone(str(phone_number))
+    return await backend.find_customer_by_phone(str(phone_number))
 
 
-class VerificationSlots:
+class VerificationSlots(UsesDependencies):
     """Validation of the phone number and the one-time code, shared by every form
     that needs a verified customer."""
 
@@ -114,7 +117,9 @@ class VerificationSlots:
                 dispatcher, tracker, "utter_invalid_phone_number", str(slot_value)
             )
         try:
-            customer = await get_backend().find_customer_by_phone(phone_number)
+            customer = await self.dependencies.backend.find_customer_by_phone(
+                phone_number
+            )
         except BackendUnavailable:
             dispatcher.utter_message(response="utter_backend_unavailable")
             return {"phone_number": None}
@@ -136,9 +141,9 @@ class VerificationSlots:
         if len(code) != CODE_LENGTH:
             dispatcher.utter_message(response="utter_otp_code_format")
             return {"otp_code": None}
-        backend = get_backend()
+        backend = self.dependencies.backend
         try:
-            customer = await customer_for_phone(tracker)
+            customer = await customer_for_phone(tracker, backend)
             if customer is None:
                 return {"otp_code": None, "phone_number": None, "otp_sent_to": None}
             result = await backend.check_verification_code(customer.id, code)
@@ -185,7 +190,7 @@ class ValidateVerificationForm(VerificationSlots, FormValidationAction):
         return self.verification_slots(tracker)
 
 
-class ActionAskOtpCode(Action):
+class ActionAskOtpCode(UsesDependencies, Action):
     """Asking for the code is sending it: once per phone number, again only when
     a code expired (the validator re-sends then)."""
 
@@ -202,12 +207,13 @@ class ActionAskOtpCode(Action):
         if phone_number and tracker.get_slot("otp_sent_to") == phone_number:
             dispatcher.utter_message(response="utter_ask_otp_code")
             return []
+        backend = self.dependencies.backend
         try:
-            customer = await customer_for_phone(tracker)
+            customer = await customer_for_phone(tracker, backend)
             if customer is None:
                 dispatcher.utter_message(response="utter_ask_phone_number")
                 return [SlotSet("phone_number", None)]
-            await get_backend().send_verification_code(customer.id)
+            await backend.send_verification_code(customer.id)
         except BackendUnavailable:
             dispatcher.utter_message(response="utter_backend_unavailable")
             return []

@@ -2,23 +2,23 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from actions import (
-    account_requests,
-    outages,
-    payments,
-    plans,
-    signup,
-    verification,
-)
+from actions.backend import CustomerBackend
 from actions.backend.demo import DemoBackend
+from actions.business_hours import read_business_hours
+from actions.dependencies import Dependencies
+from actions.handoff_client import HandoffClient
 
 SEED_DAY = dt.date(2026, 11, 22)
-# Every module that reaches the back end through get_backend().
-BACKEND_USERS = [account_requests, outages, payments, plans, signup, verification]
+# Actions that reach the handoff service have tests of their own with a local
+# server; the others get a client whose calls fail at once.
+NO_HANDOFF_SERVICE_URL = "http://127.0.0.1:9"
+# The secret the local stand-ins for the handoff service accept.
+SERVICE_SECRET = "shared"
 
 
 class Clock:
@@ -58,12 +58,18 @@ def broken_backend(tmp_path: Path) -> DemoBackend:
 
 
 @pytest.fixture
-def use_backend(monkeypatch: pytest.MonkeyPatch) -> Callable[[DemoBackend], None]:
-    def install(backend: DemoBackend) -> None:
-        for module in BACKEND_USERS:
-            monkeypatch.setattr(module, "get_backend", lambda: backend)
+def with_backend(clock: Clock) -> Callable[[CustomerBackend], Dependencies]:
+    """The actions' dependencies on ``backend``, at the test's clock."""
 
-    return install
+    def dependencies(backend: CustomerBackend) -> Dependencies:
+        return Dependencies(
+            backend=backend,
+            handoff_client=HandoffClient(NO_HANDOFF_SERVICE_URL, "", timeout_seconds=1),
+            business_hours=read_business_hours(Path("business_hours.yml")),
+            clock=clock,
+        )
+
+    return dependencies
 
 
 def outbox_lines(outbox_path: Path) -> list[str]:
@@ -74,3 +80,32 @@ def outbox_lines(outbox_path: Path) -> list[str]:
 def last_code(outbox_path: Path) -> str:
     """The code in the latest message of the development outbox."""
     return outbox_lines(outbox_path)[-1].split("인증번호 ")[1].split(" ")[0]
+
+
+@pytest.fixture
+def connect(
+    with_backend: Callable[[CustomerBackend], Dependencies], demo_backend: DemoBackend
+) -> Callable[..., Dependencies]:
+    """The actions' dependencies with the handoff service at ``url``."""
+
+    def connected(url: str, secret: str = SERVICE_SECRET) -> Dependencies:
+        client = HandoffClient(url, secret, timeout_seconds=2)
+        return replace(with_backend(demo_backend), handoff_client=client)
+
+    return connected
+
+
+@pytest.fixture
+def handoff_url() -> str:
+    """Where the actions find the handoff service; modules that test the calls to it
+    override this with a local server's address."""
+    return NO_HANDOFF_SERVICE_URL
+
+
+@pytest.fixture
+def dependencies(
+    connect: Callable[..., Dependencies], handoff_url: str
+) -> Dependencies:
+    """The demo back end at the test's clock, and the handoff service at
+    ``handoff_url``."""
+    return connect(handoff_url)

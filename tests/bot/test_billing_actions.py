@@ -10,6 +10,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.account_requests import ActionAnswerVerifiedRequest
+from actions.dependencies import Dependencies
 from tests.bot.tracker_fixtures import load_tracker
 
 
@@ -21,15 +22,18 @@ def asked(intent: str, language: str = "ko", **slots: Any):
     return tracker
 
 
-async def answer(tracker) -> tuple[list[Any], list[dict[str, Any]]]:
+async def answer(
+    dependencies: Dependencies, tracker
+) -> tuple[list[Any], list[dict[str, Any]]]:
     dispatcher = CollectingDispatcher()
-    events = await ActionAnswerVerifiedRequest().run(dispatcher, tracker, {})
+    events = await ActionAnswerVerifiedRequest(dependencies).run(
+        dispatcher, tracker, {}
+    )
     return events, dispatcher.messages
 
 
-async def test_current_bill_in_korean(use_backend, demo_backend) -> None:
-    use_backend(demo_backend)
-    events, [message] = await answer(asked("ask_bill"))
+async def test_current_bill_in_korean(dependencies) -> None:
+    events, [message] = await answer(dependencies, asked("ask_bill"))
     assert events == []
     assert message["response"] == "utter_current_bill"
     assert {
@@ -47,9 +51,8 @@ async def test_current_bill_in_korean(use_backend, demo_backend) -> None:
     )
 
 
-async def test_current_bill_in_english(use_backend, demo_backend) -> None:
-    use_backend(demo_backend)
-    _, [message] = await answer(asked("ask_bill", language="en"))
+async def test_current_bill_in_english(dependencies) -> None:
+    _, [message] = await answer(dependencies, asked("ask_bill", language="en"))
     assert message["period"] == "November 2026"
     assert message["amount"] == "₩35,200"
     assert message["due_date"] == "December 25, 2026"
@@ -57,11 +60,8 @@ async def test_current_bill_in_english(use_backend, demo_backend) -> None:
     assert message["items"].startswith("· LTE Senior monthly fee: ₩29,700")
 
 
-async def test_bill_history_lists_six_months_newest_first(
-    use_backend, demo_backend
-) -> None:
-    use_backend(demo_backend)
-    _, [message] = await answer(asked("ask_bill_history"))
+async def test_bill_history_lists_six_months_newest_first(dependencies) -> None:
+    _, [message] = await answer(dependencies, asked("ask_bill_history"))
     assert message["response"] == "utter_bill_history"
     assert message["months"] == 6
     lines = message["bills"].splitlines()
@@ -71,20 +71,18 @@ async def test_bill_history_lists_six_months_newest_first(
     assert lines[-1].startswith("· 2026년 6월:")
 
 
-async def test_a_higher_bill_names_the_items_that_changed(
-    use_backend, demo_backend
-) -> None:
-    use_backend(demo_backend)
-    _, [message] = await answer(asked("ask_bill_breakdown"))
+async def test_a_higher_bill_names_the_items_that_changed(dependencies) -> None:
+    _, [message] = await answer(dependencies, asked("ask_bill_breakdown"))
     assert message["response"] == "utter_bill_higher"
     assert message["difference"] == "5,500원"
     assert message["previous_amount"] == "29,700원"
     assert message["changes"] == "· 부가서비스 (컬러링): +5,500원 (이번 달 새로 청구)"
 
 
-async def test_bill_change_in_english(use_backend, demo_backend) -> None:
-    use_backend(demo_backend)
-    _, [message] = await answer(asked("ask_bill_breakdown", language="en"))
+async def test_bill_change_in_english(dependencies) -> None:
+    _, [message] = await answer(
+        dependencies, asked("ask_bill_breakdown", language="en")
+    )
     assert message["changes"] == (
         "· Add-on service (ringback tone): +₩5,500 (new this month)"
     )
@@ -109,19 +107,17 @@ def test_item_changes_cover_gone_and_changed_items() -> None:
     ]
 
 
-async def test_an_unverified_customer_sees_no_account_data(
-    use_backend, demo_backend
-) -> None:
-    use_backend(demo_backend)
-    events, messages = await answer(load_tracker("account_question_unverified_en"))
+async def test_an_unverified_customer_sees_no_account_data(dependencies) -> None:
+    events, messages = await answer(
+        dependencies, load_tracker("account_question_unverified_en")
+    )
     assert events == []
     assert [m["response"] for m in messages] == ["utter_verification_required"]
 
 
-async def test_a_failed_verification_hands_off(use_backend, demo_backend) -> None:
-    use_backend(demo_backend)
+async def test_a_failed_verification_hands_off(dependencies) -> None:
     tracker = asked("ask_bill", verified_customer_id=None, verification_failed=True)
-    events, messages = await answer(tracker)
+    events, messages = await answer(dependencies, tracker)
     assert events == [
         SlotSet("verification_failed", True),
         FollowupAction("action_handoff"),
@@ -140,18 +136,17 @@ async def test_a_failed_verification_hands_off(use_backend, demo_backend) -> Non
         "ask_plan_recommendation",
     ],
 )
-async def test_back_end_down_apologises(use_backend, broken_backend, intent) -> None:
-    use_backend(broken_backend)
-    events, messages = await answer(asked(intent))
+async def test_back_end_down_apologises(with_backend, broken_backend, intent) -> None:
+    dependencies = with_backend(broken_backend)
+    events, messages = await answer(dependencies, asked(intent))
     assert events == []
     assert [m["response"] for m in messages] == ["utter_backend_unavailable"]
 
 
 async def test_without_an_account_question_the_bot_asks_what_is_needed(
-    use_backend, demo_backend
+    dependencies,
 ) -> None:
-    use_backend(demo_backend)
-    _, messages = await answer(asked("greet"))
+    _, messages = await answer(dependencies, asked("greet"))
     assert [m["response"] for m in messages] == ["utter_how_can_i_help"]
 
 

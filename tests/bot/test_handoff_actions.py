@@ -13,8 +13,7 @@ from aiohttp.test_utils import TestServer
 from rasa_sdk.events import ActiveLoop, ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import handoff
-from actions.business_hours import HoursStatus
+from actions.dependencies import Dependencies
 from actions.handoff import (
     RESET_MOOD,
     ActionHandoff,
@@ -25,31 +24,15 @@ from actions.handoff import (
     ActionSubmitCsatComment,
     rating_from,
 )
-from actions.settings import ActionSettings
+from tests.bot.conftest import SERVICE_SECRET, Clock
 from tests.bot.tracker_fixtures import load_tracker
 
-SECRET = "shared"
 SEOUL = ZoneInfo("Asia/Seoul")
 
 
-def hours(open_now: bool) -> HoursStatus:
-    checked = dt.datetime(2026, 11, 23, 10, 0, tzinfo=SEOUL)
-    return HoursStatus(
-        open=open_now,
-        closes_at=checked.replace(hour=18) if open_now else None,
-        next_open=None if open_now else checked + dt.timedelta(days=1),
-        checked_at=checked,
-        holiday=None,
-    )
-
-
-@pytest.fixture(autouse=True)
-def business_hours(monkeypatch: pytest.MonkeyPatch) -> Callable[[bool], None]:
-    def set_open(open_now: bool) -> None:
-        monkeypatch.setattr(handoff, "current_status", lambda: hours(open_now))
-
-    set_open(True)
-    return set_open
+# By the shipped business_hours.yml: a working Monday, and the Sunday before it.
+AGENTS_AT_WORK = dt.datetime(2026, 11, 23, 10, 0, tzinfo=SEOUL)
+AGENTS_AWAY = AGENTS_AT_WORK - dt.timedelta(days=1)
 
 
 class FakeHandoffService:
@@ -60,15 +43,16 @@ class FakeHandoffService:
         self.status = 201
         self.position = 3
         self.wait: int | None = None
+        self.url = ""
 
     async def rate(self, request: web.Request) -> web.Response:
-        if request.headers.get("Authorization") != f"Bearer {SECRET}":
+        if request.headers.get("Authorization") != f"Bearer {SERVICE_SECRET}":
             return web.json_response({"error": "unauthorized"}, status=401)
         self.ratings.append(await request.json())
         return web.json_response({"id": 41}, status=self.status)
 
     async def comment(self, request: web.Request) -> web.Response:
-        if request.headers.get("Authorization") != f"Bearer {SECRET}":
+        if request.headers.get("Authorization") != f"Bearer {SERVICE_SECRET}":
             return web.json_response({"error": "unauthorized"}, status=401)
         self.comments.append((int(request.match_info["id"]), await request.json()))
         if self.status >= 400:
@@ -76,7 +60,7 @@ class FakeHandoffService:
         return web.json_response({"id": int(request.match_info["id"])})
 
     async def create(self, request: web.Request) -> web.Response:
-        if request.headers.get("Authorization") != f"Bearer {SECRET}":
+        if request.headers.get("Authorization") != f"Bearer {SERVICE_SECRET}":
             return web.json_response({"error": "unauthorized"}, status=401)
         self.requests.append(await request.json())
         if self.status >= 400:
@@ -93,7 +77,6 @@ class FakeHandoffService:
 @pytest.fixture
 async def service(
     aiohttp_server: Callable[..., Awaitable[TestServer]],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> FakeHandoffService:
     fake = FakeHandoffService()
     app = web.Application()
@@ -101,30 +84,33 @@ async def service(
     app.router.add_post("/api/rasa/csat", fake.rate)
     app.router.add_patch("/api/rasa/csat/{id}", fake.comment)
     server = await aiohttp_server(app)
-    use_service(monkeypatch, str(server.make_url("")), SECRET)
+    fake.url = str(server.make_url(""))
     return fake
 
 
-def use_service(monkeypatch: pytest.MonkeyPatch, url: str, secret: str) -> None:
-    settings = ActionSettings(
-        handoff_url=url,
-        service_secret=secret,
-        handoff_timeout_seconds=2,
-        demo_backend_path=None,  # type: ignore[arg-type]
-    )
-    monkeypatch.setattr(handoff, "load_settings", lambda: settings)
+@pytest.fixture
+def clock() -> Clock:
+    """Agents at work, unless a test moves the clock."""
+    return Clock(AGENTS_AT_WORK)
 
 
-async def run_handoff(name: str) -> tuple[list[Any], list[dict[str, Any]]]:
+@pytest.fixture
+def handoff_url(service: FakeHandoffService) -> str:
+    return service.url
+
+
+async def run_handoff(
+    dependencies: Dependencies, name: str
+) -> tuple[list[Any], list[dict[str, Any]]]:
     dispatcher = CollectingDispatcher()
-    events = await ActionHandoff().run(dispatcher, load_tracker(name), {})
+    events = await ActionHandoff(dependencies).run(dispatcher, load_tracker(name), {})
     return events, dispatcher.messages
 
 
 async def test_posts_the_context_tells_the_position_and_pauses(
-    service: FakeHandoffService,
+    service: FakeHandoffService, dependencies: Dependencies
 ) -> None:
-    events, messages = await run_handoff("handoff_requested_ko")
+    events, messages = await run_handoff(dependencies, "handoff_requested_ko")
     assert events == [*RESET_MOOD, ConversationPaused()]
     assert messages == [
         {**messages[0], "response": "utter_handoff_queued", "queue_position": 3}
@@ -171,9 +157,9 @@ async def test_posts_the_context_tells_the_position_and_pauses(
 
 
 async def test_angry_complaint_mid_form_ends_the_form_and_apologises(
-    service: FakeHandoffService,
+    service: FakeHandoffService, dependencies: Dependencies
 ) -> None:
-    events, messages = await run_handoff("complaint_mid_form_en")
+    events, messages = await run_handoff(dependencies, "complaint_mid_form_en")
     assert events == [
         ActiveLoop(None),
         SlotSet("requested_slot", None),
@@ -197,37 +183,37 @@ async def test_angry_complaint_mid_form_ends_the_form_and_apologises(
 
 @pytest.mark.parametrize("status", [500, 503, 400])
 async def test_service_error_apologises_and_does_not_pause(
-    service: FakeHandoffService, status: int
+    service: FakeHandoffService, status: int, dependencies: Dependencies
 ) -> None:
     service.status = status
-    events, messages = await run_handoff("handoff_requested_ko")
+    events, messages = await run_handoff(dependencies, "handoff_requested_ko")
     assert ConversationPaused() not in events
     assert [m["response"] for m in messages] == ["utter_handoff_unavailable"]
 
 
 async def test_wrong_secret_apologises_and_does_not_pause(
-    service: FakeHandoffService, monkeypatch: pytest.MonkeyPatch
+    service: FakeHandoffService, connect: Callable[..., Dependencies]
 ) -> None:
-    use_service(monkeypatch, handoff.load_settings().handoff_url, "wrong")
-    events, messages = await run_handoff("handoff_requested_ko")
+    dependencies = connect(service.url, "wrong")
+    events, messages = await run_handoff(dependencies, "handoff_requested_ko")
     assert events == []
     assert [m["response"] for m in messages] == ["utter_handoff_unavailable"]
 
 
 async def test_service_down_apologises_and_does_not_pause(
-    monkeypatch: pytest.MonkeyPatch, unused_tcp_port: int
+    connect: Callable[..., Dependencies], unused_tcp_port: int
 ) -> None:
-    use_service(monkeypatch, f"http://127.0.0.1:{unused_tcp_port}", SECRET)
-    events, messages = await run_handoff("complaint_mid_form_en")
+    dependencies = connect(f"http://127.0.0.1:{unused_tcp_port}")
+    events, messages = await run_handoff(dependencies, "complaint_mid_form_en")
     assert events == [ActiveLoop(None), SlotSet("requested_slot", None)]
     assert [m["response"] for m in messages] == ["utter_handoff_unavailable"]
 
 
 async def test_out_of_hours_offers_a_callback_or_ticket_and_queues_nothing(
-    service: FakeHandoffService, business_hours: Callable[[bool], None]
+    service: FakeHandoffService, dependencies: Dependencies, clock: Clock
 ) -> None:
-    business_hours(False)
-    events, messages = await run_handoff("complaint_mid_form_en")
+    clock.now = AGENTS_AWAY
+    events, messages = await run_handoff(dependencies, "complaint_mid_form_en")
     assert service.requests == []
     assert [m["response"] for m in messages] == ["utter_handoff_closed_hours"]
     assert ConversationPaused() not in events
@@ -244,7 +230,7 @@ async def test_out_of_hours_offers_a_callback_or_ticket_and_queues_nothing(
 
 
 async def test_sends_who_was_verified_and_what_was_looked_up(
-    service: FakeHandoffService,
+    service: FakeHandoffService, dependencies: Dependencies
 ) -> None:
     base = load_tracker("handoff_requested_ko")
     events = [
@@ -279,7 +265,7 @@ async def test_sends_who_was_verified_and_what_was_looked_up(
             "otp_sent_to": "010-1234-5678",
         },
     )
-    await ActionHandoff().run(CollectingDispatcher(), tracker, {})
+    await ActionHandoff(dependencies).run(CollectingDispatcher(), tracker, {})
     [context] = service.requests
     assert context["verified_identity"] == {
         "customer_id": "1",
@@ -298,14 +284,18 @@ async def test_sends_who_was_verified_and_what_was_looked_up(
     assert "verified as 김민준" in context["summary"]["en"]
 
 
-async def test_tells_the_expected_wait_in_minutes(service: FakeHandoffService) -> None:
+async def test_tells_the_expected_wait_in_minutes(
+    service: FakeHandoffService, dependencies: Dependencies
+) -> None:
     service.wait = 130
-    _, messages = await run_handoff("handoff_requested_ko")
+    _, messages = await run_handoff(dependencies, "handoff_requested_ko")
     assert messages[-1]["response"] == "utter_handoff_wait"
     assert messages[-1]["wait_minutes"] == 3
 
 
-async def test_sends_the_emotion_over_time(service: FakeHandoffService) -> None:
+async def test_sends_the_emotion_over_time(
+    service: FakeHandoffService, dependencies: Dependencies
+) -> None:
     history = [
         {"timestamp": 1.0, "anger": 0.1, "frustration": 0.2, "distress": 0.0},
         {"timestamp": 2.0, "anger": 0.9, "frustration": 0.9, "distress": 0.1},
@@ -314,7 +304,7 @@ async def test_sends_the_emotion_over_time(service: FakeHandoffService) -> None:
         "handoff_requested_ko",
         slots={"language": "ko", "emotion_history": history, "frustration": 0.9},
     )
-    await ActionHandoff().run(CollectingDispatcher(), tracker, {})
+    await ActionHandoff(dependencies).run(CollectingDispatcher(), tracker, {})
     [context] = service.requests
     assert context["emotion"] == {
         "scores": {"anger": 0.9, "frustration": 0.9, "distress": 0.1},
@@ -340,21 +330,23 @@ async def test_leaving_the_queue_hands_back_to_the_bot() -> None:
     assert [m["response"] for m in dispatcher.messages] == ["utter_handoff_cancelled"]
 
 
-async def rate(text: str, handoff_id: float | None) -> tuple[list[Any], list[Any]]:
+async def rate(
+    dependencies: Dependencies, text: str, handoff_id: float | None
+) -> tuple[list[Any], list[Any]]:
     dispatcher = CollectingDispatcher()
     tracker = load_tracker(
         "handoff_requested_ko",
         slots={"language": "ko", "handoff_id": handoff_id},
         latest_message={"text": text, "intent": {"name": "rate_service"}},
     )
-    events = await ActionSubmitCsat().run(dispatcher, tracker, {})
+    events = await ActionSubmitCsat(dependencies).run(dispatcher, tracker, {})
     return events, [m["response"] for m in dispatcher.messages]
 
 
 async def test_rating_of_a_handoff_is_sent_then_a_comment_asked_for(
-    service: FakeHandoffService,
+    service: FakeHandoffService, dependencies: Dependencies
 ) -> None:
-    events, responses = await rate("4점이요", 7.0)
+    events, responses = await rate(dependencies, "4점이요", 7.0)
     assert service.ratings == [
         {"sender_id": "customer-ko-1", "score": 4, "handoff_id": 7}
     ]
@@ -369,31 +361,35 @@ async def test_rating_of_a_handoff_is_sent_then_a_comment_asked_for(
 
 
 async def test_rating_of_the_bot_alone_has_no_handoff(
-    service: FakeHandoffService,
+    service: FakeHandoffService, dependencies: Dependencies
 ) -> None:
-    await rate("five stars", None)
+    await rate(dependencies, "five stars", None)
     assert service.ratings == [
         {"sender_id": "customer-ko-1", "score": 5, "handoff_id": None}
     ]
 
 
-async def test_no_score_asks_again(service: FakeHandoffService) -> None:
-    events, responses = await rate("음 글쎄요", 7.0)
+async def test_no_score_asks_again(
+    service: FakeHandoffService, dependencies: Dependencies
+) -> None:
+    events, responses = await rate(dependencies, "음 글쎄요", 7.0)
     assert (events, responses, service.ratings) == ([], ["utter_ask_csat"], [])
 
 
 async def test_rating_with_the_service_down_still_thanks_and_asks_no_comment(
-    monkeypatch: pytest.MonkeyPatch, unused_tcp_port: int
+    connect: Callable[..., Dependencies], unused_tcp_port: int
 ) -> None:
-    use_service(monkeypatch, f"http://127.0.0.1:{unused_tcp_port}", SECRET)
-    events, responses = await rate("3", 7.0)
+    dependencies = connect(f"http://127.0.0.1:{unused_tcp_port}")
+    events, responses = await rate(dependencies, "3", 7.0)
     assert responses == ["utter_csat_thanks"]
     assert events == [SlotSet("handoff_id", None)]
 
 
-async def test_a_refused_rating_still_thanks(service: FakeHandoffService) -> None:
+async def test_a_refused_rating_still_thanks(
+    service: FakeHandoffService, dependencies: Dependencies
+) -> None:
     service.status = 409
-    events, responses = await rate("3", 7.0)
+    events, responses = await rate(dependencies, "3", 7.0)
     assert responses == ["utter_csat_thanks"]
     assert events == [SlotSet("handoff_id", None)]
 
@@ -402,19 +398,21 @@ FORGET_RATING = [SlotSet("csat_rating_id", None), SlotSet("csat_comment", None)]
 
 
 async def comment(
-    text: str | None, rating_id: float | None = 41.0
+    dependencies: Dependencies, text: str | None, rating_id: float | None = 41.0
 ) -> tuple[list[Any], list[Any]]:
     dispatcher = CollectingDispatcher()
     tracker = load_tracker(
         "handoff_requested_ko",
         slots={"language": "ko", "csat_rating_id": rating_id, "csat_comment": text},
     )
-    events = await ActionSubmitCsatComment().run(dispatcher, tracker, {})
+    events = await ActionSubmitCsatComment(dependencies).run(dispatcher, tracker, {})
     return events, [m["response"] for m in dispatcher.messages]
 
 
-async def test_the_comment_joins_the_rating(service: FakeHandoffService) -> None:
-    events, responses = await comment("  상담원분이 친절했어요 ")
+async def test_the_comment_joins_the_rating(
+    service: FakeHandoffService, dependencies: Dependencies
+) -> None:
+    events, responses = await comment(dependencies, "  상담원분이 친절했어요 ")
     assert service.comments == [
         (41, {"sender_id": "customer-ko-1", "comment": "상담원분이 친절했어요"})
     ]
@@ -423,33 +421,35 @@ async def test_the_comment_joins_the_rating(service: FakeHandoffService) -> None
 
 
 async def test_a_long_comment_is_cut_to_what_the_service_keeps(
-    service: FakeHandoffService,
+    service: FakeHandoffService, dependencies: Dependencies
 ) -> None:
-    await comment("가" * 1500)
+    await comment(dependencies, "가" * 1500)
     [(_, body)] = service.comments
     assert body["comment"] == "가" * 1000
 
 
 async def test_a_comment_with_the_service_down_still_thanks(
-    monkeypatch: pytest.MonkeyPatch, unused_tcp_port: int
+    connect: Callable[..., Dependencies], unused_tcp_port: int
 ) -> None:
-    use_service(monkeypatch, f"http://127.0.0.1:{unused_tcp_port}", SECRET)
-    events, responses = await comment("좋았어요")
+    dependencies = connect(f"http://127.0.0.1:{unused_tcp_port}")
+    events, responses = await comment(dependencies, "좋았어요")
     assert responses == ["utter_csat_comment_thanks"]
     assert events == FORGET_RATING
 
 
-async def test_a_refused_comment_still_thanks(service: FakeHandoffService) -> None:
+async def test_a_refused_comment_still_thanks(
+    service: FakeHandoffService, dependencies: Dependencies
+) -> None:
     service.status = 409
-    events, responses = await comment("좋았어요")
+    events, responses = await comment(dependencies, "좋았어요")
     assert len(service.comments) == 1
     assert (events, responses) == (FORGET_RATING, ["utter_csat_comment_thanks"])
 
 
 async def test_without_a_rating_no_comment_is_sent(
-    service: FakeHandoffService,
+    service: FakeHandoffService, dependencies: Dependencies
 ) -> None:
-    _, responses = await comment("좋았어요", rating_id=None)
+    _, responses = await comment(dependencies, "좋았어요", rating_id=None)
     assert service.comments == []
     assert responses == ["utter_csat_comment_thanks"]
 

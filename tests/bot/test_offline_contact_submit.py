@@ -12,12 +12,11 @@ from aiohttp.test_utils import TestServer
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import offline_contact
+from actions.dependencies import Dependencies
 from actions.offline_contact import ActionSubmitOfflineContact
-from actions.settings import ActionSettings
+from tests.bot.conftest import SERVICE_SECRET
 from tests.bot.tracker_fixtures import load_tracker
 
-SECRET = "shared"
 FINISHED = [
     SlotSet("offline_contact_choice", None),
     SlotSet("callback_number", None),
@@ -33,9 +32,10 @@ class FakeHandoffService:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self.status = 201
+        self.url = ""
 
     async def create(self, request: web.Request) -> web.Response:
-        if request.headers.get("Authorization") != f"Bearer {SECRET}":
+        if request.headers.get("Authorization") != f"Bearer {SERVICE_SECRET}":
             return web.json_response({"error": "unauthorized"}, status=401)
         self.requests.append(await request.json())
         if self.status >= 400:
@@ -49,33 +49,29 @@ class FakeHandoffService:
         return web.json_response(body, status=self.status)
 
 
-def use_service(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
-    settings = ActionSettings(
-        handoff_url=url,
-        service_secret=SECRET,
-        handoff_timeout_seconds=2,
-        demo_backend_path=None,  # type: ignore[arg-type]
-    )
-    monkeypatch.setattr(offline_contact, "load_settings", lambda: settings)
-
-
 @pytest.fixture
 async def service(
     aiohttp_server: Callable[..., Awaitable[TestServer]],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> FakeHandoffService:
     fake = FakeHandoffService()
     app = web.Application()
     app.router.add_post("/api/rasa/handoffs", fake.create)
     server = await aiohttp_server(app)
-    use_service(monkeypatch, str(server.make_url("")))
+    fake.url = str(server.make_url(""))
     return fake
 
 
-async def submit(name: str, **changes: Any) -> tuple[list[Any], list[dict[str, Any]]]:
+@pytest.fixture
+def handoff_url(service: FakeHandoffService) -> str:
+    return service.url
+
+
+async def submit(
+    dependencies: Dependencies, name: str, **changes: Any
+) -> tuple[list[Any], list[dict[str, Any]]]:
     dispatcher = CollectingDispatcher()
     tracker = load_tracker(name, **changes)
-    events = await ActionSubmitOfflineContact().run(dispatcher, tracker, {})
+    events = await ActionSubmitOfflineContact(dependencies).run(dispatcher, tracker, {})
     return events, dispatcher.messages
 
 
@@ -90,9 +86,9 @@ def ticket_slots() -> dict[str, Any]:
 
 
 async def test_a_callback_is_booked_with_its_context(
-    service: FakeHandoffService,
+    service: FakeHandoffService, dependencies: Dependencies
 ) -> None:
-    events, messages = await submit("offline_contact_callback_en")
+    events, messages = await submit(dependencies, "offline_contact_callback_en")
     assert events == FINISHED
     assert [
         {
@@ -166,9 +162,11 @@ def user_turn(
 
 
 async def test_a_ticket_carries_the_issue_and_the_pending_routing(
-    service: FakeHandoffService,
+    service: FakeHandoffService, dependencies: Dependencies
 ) -> None:
-    events, messages = await submit("offline_contact_ticket_ko", slots=ticket_slots())
+    events, messages = await submit(
+        dependencies, "offline_contact_ticket_ko", slots=ticket_slots()
+    )
     assert events == FINISHED
     assert [(m["response"], m["reference"]) for m in messages] == [
         ("utter_offline_ticket_created", "42")
@@ -188,27 +186,33 @@ async def test_a_ticket_carries_the_issue_and_the_pending_routing(
 
 @pytest.mark.parametrize("status", [400, 500, 503])
 async def test_a_service_error_apologises(
-    service: FakeHandoffService, status: int
+    service: FakeHandoffService, status: int, dependencies: Dependencies
 ) -> None:
     service.status = status
-    events, messages = await submit("offline_contact_callback_en")
+    events, messages = await submit(dependencies, "offline_contact_callback_en")
     assert events == FINISHED
     assert [m["response"] for m in messages] == ["utter_offline_contact_unavailable"]
     assert len(service.requests) == 1
 
 
 async def test_the_service_down_apologises(
-    monkeypatch: pytest.MonkeyPatch, unused_tcp_port: int
+    connect: Callable[..., Dependencies], unused_tcp_port: int
 ) -> None:
-    use_service(monkeypatch, f"http://127.0.0.1:{unused_tcp_port}")
-    events, messages = await submit("offline_contact_ticket_ko", slots=ticket_slots())
+    dependencies = connect(f"http://127.0.0.1:{unused_tcp_port}")
+    events, messages = await submit(
+        dependencies, "offline_contact_ticket_ko", slots=ticket_slots()
+    )
     assert events == FINISHED
     assert [m["response"] for m in messages] == ["utter_offline_contact_unavailable"]
 
 
-async def test_an_unconfirmed_form_is_never_sent(service: FakeHandoffService) -> None:
+async def test_an_unconfirmed_form_is_never_sent(
+    service: FakeHandoffService, dependencies: Dependencies
+) -> None:
     slots = {**ticket_slots(), "offline_contact_confirmed": None}
-    events, messages = await submit("offline_contact_ticket_ko", slots=slots)
+    events, messages = await submit(
+        dependencies, "offline_contact_ticket_ko", slots=slots
+    )
     assert service.requests == []
     assert events == FINISHED
     assert [m["response"] for m in messages] == ["utter_offline_contact_unavailable"]

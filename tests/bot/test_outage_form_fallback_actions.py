@@ -7,18 +7,21 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.dependencies import Dependencies
 from actions.forms import ActionCancelForm
 from actions.outages import ActionCheckOutage, ValidateOutageForm
 from actions.signup import SIGNUP_SLOTS
 from tests.bot.tracker_fixtures import message_tracker
 
 
-async def check(district: str, language: str = "ko") -> list[dict]:
+async def check(
+    dependencies: Dependencies, district: str, language: str = "ko"
+) -> list[dict]:
     dispatcher = CollectingDispatcher()
     tracker = message_tracker(
         "x", language, {"language": language, "district": district}
     )
-    assert await ActionCheckOutage().run(dispatcher, tracker, {}) == []
+    assert await ActionCheckOutage(dependencies).run(dispatcher, tracker, {}) == []
     return dispatcher.messages
 
 
@@ -43,18 +46,16 @@ async def test_unknown_district_is_asked_again() -> None:
     assert [m["response"] for m in dispatcher.messages] == ["utter_unknown_district"]
 
 
-async def test_an_outage_in_the_district(use_backend, demo_backend) -> None:
-    use_backend(demo_backend)
-    [message] = await check("강남구")
+async def test_an_outage_in_the_district(dependencies) -> None:
+    [message] = await check(dependencies, "강남구")
     assert message["response"] == "utter_outage"
     assert (message["service"], message["cause"]) == ("인터넷", "광케이블 보수 공사")
     assert message["since"] == "11월 22일 11:00"
     assert message["expected_end"] == "11월 22일 15:00"
 
 
-async def test_an_outage_in_english(use_backend, demo_backend) -> None:
-    use_backend(demo_backend)
-    [message] = await check("해운대구", "en")
+async def test_an_outage_in_english(dependencies) -> None:
+    [message] = await check(dependencies, "해운대구", "en")
     assert (message["service"], message["cause"]) == (
         "mobile",
         "maintenance of a cell tower",
@@ -62,28 +63,26 @@ async def test_an_outage_in_english(use_backend, demo_backend) -> None:
 
 
 async def test_an_overdue_estimate_is_not_promised(
-    use_backend, demo_backend, clock
+    dependencies, demo_backend, clock
 ) -> None:
-    use_backend(demo_backend)
     await demo_backend.plans()
     clock.advance(hours=5)
-    [message] = await check("강남구")
+    [message] = await check(dependencies, "강남구")
     assert message["response"] == "utter_outage_no_estimate"
 
 
-async def test_no_outage_and_an_ended_one(use_backend, demo_backend) -> None:
-    use_backend(demo_backend)
+async def test_no_outage_and_an_ended_one(dependencies) -> None:
     for district in ("송파구", "마포구"):
-        [message] = await check(district)
+        [message] = await check(dependencies, district)
         assert (message["response"], message["district"]) == (
             "utter_no_outage",
             district,
         )
 
 
-async def test_back_end_down_apologises(use_backend, broken_backend) -> None:
-    use_backend(broken_backend)
-    assert [m["response"] for m in await check("강남구")] == [
+async def test_back_end_down_apologises(with_backend, broken_backend) -> None:
+    dependencies = with_backend(broken_backend)
+    assert [m["response"] for m in await check(dependencies, "강남구")] == [
         "utter_backend_unavailable"
     ]
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from actions.backend.demo import DemoBackend
 from actions.backend.demo_schema import PaymentAccountRow
+from actions.dependencies import Dependencies
 from actions.payments import ActionChangeAutopayDay, ValidateAutopayDateForm
 from tests.bot.test_billing_actions import answer, asked
 from tests.bot.tracker_fixtures import message_tracker
@@ -40,25 +41,24 @@ async def giro_customer(backend: DemoBackend) -> int:
         )
 
 
-async def validate_day(typed: str, customer_id: int = 1):
+async def validate_day(dependencies: Dependencies, typed: str, customer_id: int = 1):
     dispatcher = CollectingDispatcher()
-    result = await ValidateAutopayDateForm().validate_autopay_day(
+    result = await ValidateAutopayDateForm(dependencies).validate_autopay_day(
         typed, dispatcher, verified(customer_id), {}
     )
     return result, [m["response"] for m in dispatcher.messages]
 
 
-async def change(**slots: Any):
+async def change(dependencies: Dependencies, **slots: Any):
     dispatcher = CollectingDispatcher()
-    events = await ActionChangeAutopayDay().run(dispatcher, verified(**slots), {})
+    events = await ActionChangeAutopayDay(dependencies).run(
+        dispatcher, verified(**slots), {}
+    )
     return events, dispatcher.messages
 
 
-async def test_payment_status_tells_the_bill_and_the_auto_pay(
-    use_backend, demo_backend
-) -> None:
-    use_backend(demo_backend)
-    _, [bill, autopay] = await answer(asked("ask_payment_status"))
+async def test_payment_status_tells_the_bill_and_the_auto_pay(dependencies) -> None:
+    _, [bill, autopay] = await answer(dependencies, asked("ask_payment_status"))
     assert bill["response"] == "utter_bill_unpaid"
     assert (bill["amount"], bill["due_date"]) == ("35,200원", "2026년 12월 25일")
     assert autopay["response"] == "utter_autopay_info"
@@ -69,28 +69,23 @@ async def test_payment_status_tells_the_bill_and_the_auto_pay(
 @pytest.mark.parametrize(
     ("typed", "day"), [("25일", "25"), ("매달 3일로", "3"), ("the 28th", "28")]
 )
-async def test_a_day_from_1_to_28_is_taken(
-    use_backend, demo_backend, typed: str, day: str
-) -> None:
-    use_backend(demo_backend)
-    assert await validate_day(typed) == ({"autopay_day": day}, [])
+async def test_a_day_from_1_to_28_is_taken(dependencies, typed: str, day: str) -> None:
+    assert await validate_day(dependencies, typed) == ({"autopay_day": day}, [])
 
 
 @pytest.mark.parametrize("typed", ["31일", "0", "다음 주", "the 29th"])
-async def test_other_days_are_refused(use_backend, demo_backend, typed: str) -> None:
-    use_backend(demo_backend)
-    assert await validate_day(typed) == (
+async def test_other_days_are_refused(dependencies, typed: str) -> None:
+    assert await validate_day(dependencies, typed) == (
         {"autopay_day": None},
         ["utter_invalid_autopay_day"],
     )
 
 
 async def test_a_customer_without_auto_pay_is_told_so(
-    use_backend, demo_backend
+    dependencies, demo_backend
 ) -> None:
-    use_backend(demo_backend)
     customer_id = await giro_customer(demo_backend)
-    assert await validate_day("25일", customer_id) == (
+    assert await validate_day(dependencies, "25일", customer_id) == (
         {"autopay_day": None, "autopay_confirmed": False},
         ["utter_no_autopay"],
     )
@@ -105,19 +100,22 @@ async def test_a_customer_without_auto_pay_is_told_so(
         ({"verification_failed": True}, []),
     ],
 )
-async def test_required_slots(slots: dict[str, Any], required: list[str]) -> None:
+async def test_required_slots(
+    dependencies: Dependencies, slots: dict[str, Any], required: list[str]
+) -> None:
     tracker = message_tracker("x", None, {"language": "ko", **slots})
     assert (
-        await ValidateAutopayDateForm().required_slots(
+        await ValidateAutopayDateForm(dependencies).required_slots(
             [], CollectingDispatcher(), tracker, {}
         )
         == required
     )
 
 
-async def test_a_confirmed_change_is_stored(use_backend, demo_backend) -> None:
-    use_backend(demo_backend)
-    events, [message] = await change(autopay_day="25", autopay_confirmed=True)
+async def test_a_confirmed_change_is_stored(dependencies, demo_backend) -> None:
+    events, [message] = await change(
+        dependencies, autopay_day="25", autopay_confirmed=True
+    )
     assert events == RESET
     assert message["response"] == "utter_autopay_changed"
     assert message["autopay_day"] == "매월 25일"
@@ -125,45 +123,46 @@ async def test_a_confirmed_change_is_stored(use_backend, demo_backend) -> None:
     assert account is not None and account.autopay_day == 25
 
 
-async def test_a_declined_change_changes_nothing(use_backend, demo_backend) -> None:
-    use_backend(demo_backend)
-    events, messages = await change(autopay_day="25", autopay_confirmed=False)
+async def test_a_declined_change_changes_nothing(dependencies, demo_backend) -> None:
+    events, messages = await change(
+        dependencies, autopay_day="25", autopay_confirmed=False
+    )
     assert events == RESET
     assert [m["response"] for m in messages] == ["utter_autopay_unchanged"]
     account = await demo_backend.payment_account(1)
     assert account is not None and account.autopay_day == 15
 
 
-async def test_an_unverified_customer_cannot_change_it(
-    use_backend, demo_backend
-) -> None:
-    use_backend(demo_backend)
+async def test_an_unverified_customer_cannot_change_it(dependencies) -> None:
     dispatcher = CollectingDispatcher()
     tracker = message_tracker(
         "네", None, {"language": "ko", "autopay_day": "25", "autopay_confirmed": True}
     )
-    assert await ActionChangeAutopayDay().run(dispatcher, tracker, {}) == RESET
+    assert (
+        await ActionChangeAutopayDay(dependencies).run(dispatcher, tracker, {}) == RESET
+    )
     assert [m["response"] for m in dispatcher.messages] == [
         "utter_verification_required"
     ]
 
 
-async def test_a_failed_verification_hands_off(use_backend, demo_backend) -> None:
-    use_backend(demo_backend)
+async def test_a_failed_verification_hands_off(dependencies) -> None:
     dispatcher = CollectingDispatcher()
     tracker = message_tracker(
         "1", None, {"language": "ko", "verification_failed": True}
     )
-    events = await ActionChangeAutopayDay().run(dispatcher, tracker, {})
+    events = await ActionChangeAutopayDay(dependencies).run(dispatcher, tracker, {})
     assert events[-1] == FollowupAction("action_handoff")
 
 
-async def test_back_end_down_apologises(use_backend, broken_backend) -> None:
-    use_backend(broken_backend)
-    events, messages = await change(autopay_day="25", autopay_confirmed=True)
+async def test_back_end_down_apologises(with_backend, broken_backend) -> None:
+    dependencies = with_backend(broken_backend)
+    events, messages = await change(
+        dependencies, autopay_day="25", autopay_confirmed=True
+    )
     assert events == RESET
     assert [m["response"] for m in messages] == ["utter_backend_unavailable"]
-    assert await validate_day("25일") == (
+    assert await validate_day(dependencies, "25일") == (
         {"autopay_day": None},
         ["utter_backend_unavailable"],
     )

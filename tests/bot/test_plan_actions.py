@@ -7,6 +7,7 @@ from typing import Any
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backend import Plan
+from actions.dependencies import Dependencies
 from actions.plans import ActionComparePlans, ActionListPlans, recommend
 from tests.bot.test_billing_actions import answer, asked
 from tests.bot.tracker_fixtures import message_tracker
@@ -16,7 +17,9 @@ def plan_entities(*values: str) -> list[dict[str, Any]]:
     return [{"entity": "plan_name", "value": value} for value in values]
 
 
-async def run_compare(text: str, language: str, *entities: str):
+async def run_compare(
+    dependencies: Dependencies, text: str, language: str, *entities: str
+):
     dispatcher = CollectingDispatcher()
     tracker = message_tracker(
         text,
@@ -25,17 +28,14 @@ async def run_compare(text: str, language: str, *entities: str):
         intent="compare_plans",
         entities=plan_entities(*entities),
     )
-    assert await ActionComparePlans().run(dispatcher, tracker, {}) == []
+    assert await ActionComparePlans(dependencies).run(dispatcher, tracker, {}) == []
     return dispatcher.messages
 
 
-async def test_catalogue_lists_mobile_and_internet_plans(
-    use_backend, demo_backend
-) -> None:
-    use_backend(demo_backend)
+async def test_catalogue_lists_mobile_and_internet_plans(dependencies) -> None:
     dispatcher = CollectingDispatcher()
     tracker = message_tracker("plans", "en", {"language": "en"})
-    await ActionListPlans().run(dispatcher, tracker, {})
+    await ActionListPlans(dependencies).run(dispatcher, tracker, {})
     [message] = dispatcher.messages
     assert message["response"] == "utter_plan_catalogue"
     mobile = message["mobile_plans"].splitlines()
@@ -46,10 +46,9 @@ async def test_catalogue_lists_mobile_and_internet_plans(
     assert len(message["internet_plans"].splitlines()) == 2
 
 
-async def test_two_plans_are_compared(use_backend, demo_backend) -> None:
-    use_backend(demo_backend)
+async def test_two_plans_are_compared(dependencies) -> None:
     [message] = await run_compare(
-        "슬림이랑 스탠다드 비교", "ko", "슬림이랑", "스탠다드"
+        dependencies, "슬림이랑 스탠다드 비교", "ko", "슬림이랑", "스탠다드"
     )
     assert message["response"] == "utter_plan_comparison"
     assert message["first"].startswith("· 5G 슬림: 55,000원/월")
@@ -61,37 +60,36 @@ async def test_two_plans_are_compared(use_backend, demo_backend) -> None:
     )
 
 
-async def test_plans_are_found_in_the_text_without_entities(
-    use_backend, demo_backend
-) -> None:
-    use_backend(demo_backend)
-    [message] = await run_compare("giga internet 500m vs giga internet 1g", "en")
+async def test_plans_are_found_in_the_text_without_entities(dependencies) -> None:
+    [message] = await run_compare(
+        dependencies, "giga internet 500m vs giga internet 1g", "en"
+    )
     assert message["difference"] == "₩5,500"
 
 
-async def test_one_or_unknown_plans_cannot_be_compared(
-    use_backend, demo_backend
-) -> None:
-    use_backend(demo_backend)
+async def test_one_or_unknown_plans_cannot_be_compared(dependencies) -> None:
     for text, entities in [("5G 슬림 어때요", ["5G 슬림"]), ("5G 울트라 vs 6G", [])]:
-        messages = await run_compare(text, "ko", *entities)
+        messages = await run_compare(dependencies, text, "ko", *entities)
         assert [m["response"] for m in messages] == ["utter_compare_needs_two_plans"]
 
 
 async def test_catalogue_with_the_back_end_down_apologises(
-    use_backend, broken_backend
+    with_backend, broken_backend
 ) -> None:
-    use_backend(broken_backend)
+    dependencies = with_backend(broken_backend)
     dispatcher = CollectingDispatcher()
-    await ActionListPlans().run(dispatcher, message_tracker("x", "ko", {}), {})
+    await ActionListPlans(dependencies).run(
+        dispatcher, message_tracker("x", "ko", {}), {}
+    )
     assert [m["response"] for m in dispatcher.messages] == ["utter_backend_unavailable"]
-    messages = await run_compare("슬림 스탠다드", "ko", "슬림", "스탠다드")
+    messages = await run_compare(
+        dependencies, "슬림 스탠다드", "ko", "슬림", "스탠다드"
+    )
     assert [m["response"] for m in messages] == ["utter_backend_unavailable"]
 
 
-async def test_my_plan_and_the_data_left(use_backend, demo_backend) -> None:
-    use_backend(demo_backend)
-    _, [message] = await answer(asked("ask_my_plan"))
+async def test_my_plan_and_the_data_left(dependencies) -> None:
+    _, [message] = await answer(dependencies, asked("ask_my_plan"))
     assert message["response"] == "utter_my_plan"
     assert (message["plan"], message["monthly"]) == ("LTE 시니어", "29,700원")
     assert (message["allowance"], message["used"], message["left"]) == (
@@ -101,9 +99,10 @@ async def test_my_plan_and_the_data_left(use_backend, demo_backend) -> None:
     )
 
 
-async def test_recommendation_from_recent_usage(use_backend, demo_backend) -> None:
-    use_backend(demo_backend)
-    _, [message] = await answer(asked("ask_plan_recommendation", language="en"))
+async def test_recommendation_from_recent_usage(dependencies) -> None:
+    _, [message] = await answer(
+        dependencies, asked("ask_plan_recommendation", language="en")
+    )
     # 1.4 GB a month on average fits the current 2 GB plan.
     assert message["response"] == "utter_plan_recommendation_keep"
     assert (message["months"], message["average"], message["plan"]) == (

@@ -9,7 +9,7 @@ import pytest
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import signup
+from actions.dependencies import Dependencies
 from actions.signup import (
     SIGNUP_SLOTS,
     ActionAskSignupConfirmed,
@@ -17,18 +17,14 @@ from actions.signup import (
     ActionSubmitSignup,
     ValidateSignupForm,
 )
-from tests.bot.conftest import SEED_DAY
 from tests.bot.tracker_fixtures import load_tracker, message_tracker
 
 
-@pytest.fixture(autouse=True)
-def fixed_today(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(signup, "today", lambda: SEED_DAY)
-
-
-async def validate(slot: str, typed: Any) -> tuple[dict[str, Any], list[str]]:
+async def validate(
+    dependencies: Dependencies, slot: str, typed: Any
+) -> tuple[dict[str, Any], list[str]]:
     dispatcher = CollectingDispatcher()
-    method = getattr(ValidateSignupForm(), f"validate_{slot}")
+    method = getattr(ValidateSignupForm(dependencies), f"validate_{slot}")
     tracker = message_tracker(str(typed), None, {"language": "ko"}, intent="inform")
     result = await method(typed, dispatcher, tracker, {})
     return result, [m["response"] for m in dispatcher.messages]
@@ -44,17 +40,16 @@ async def validate(slot: str, typed: Any) -> tuple[dict[str, Any], list[str]]:
     ],
 )
 async def test_plan_is_read_in_either_language(
-    use_backend, demo_backend, typed: str, plan: str
+    dependencies, typed: str, plan: str
 ) -> None:
-    use_backend(demo_backend)
-    assert await validate("signup_plan", typed) == ({"signup_plan": plan}, [])
+    assert await validate(dependencies, "signup_plan", typed) == (
+        {"signup_plan": plan},
+        [],
+    )
 
 
-async def test_unknown_plan_is_refused_with_the_choices(
-    use_backend, demo_backend
-) -> None:
-    use_backend(demo_backend)
-    assert await validate("signup_plan", "6G 울트라") == (
+async def test_unknown_plan_is_refused_with_the_choices(dependencies) -> None:
+    assert await validate(dependencies, "signup_plan", "6G 울트라") == (
         {"signup_plan": None},
         ["utter_unknown_plan_choice"],
     )
@@ -64,24 +59,29 @@ async def test_unknown_plan_is_refused_with_the_choices(
     ("typed", "expected"),
     [("김철수", "김철수"), ("  Sarah   Lee ", "Sarah Lee"), ("O'Brien", "O'Brien")],
 )
-async def test_names(typed: str, expected: str) -> None:
-    assert await validate("signup_name", typed) == ({"signup_name": expected}, [])
+async def test_names(dependencies: Dependencies, typed: str, expected: str) -> None:
+    assert await validate(dependencies, "signup_name", typed) == (
+        {"signup_name": expected},
+        [],
+    )
 
 
 @pytest.mark.parametrize("typed", ["12345", "", "김철수 010-1234-5678", "x" * 60])
-async def test_bad_names_are_refused(typed: str) -> None:
-    assert await validate("signup_name", typed) == (
+async def test_bad_names_are_refused(dependencies: Dependencies, typed: str) -> None:
+    assert await validate(dependencies, "signup_name", typed) == (
         {"signup_name": None},
         ["utter_invalid_name"],
     )
 
 
-async def test_contact_number_is_normalised_or_refused() -> None:
-    assert await validate("signup_contact", "연락처는 010 9876 5432") == (
+async def test_contact_number_is_normalised_or_refused(
+    dependencies: Dependencies,
+) -> None:
+    assert await validate(dependencies, "signup_contact", "연락처는 010 9876 5432") == (
         {"signup_contact": "010-9876-5432"},
         [],
     )
-    assert await validate("signup_contact", "02-123-4567") == (
+    assert await validate(dependencies, "signup_contact", "02-123-4567") == (
         {"signup_contact": None},
         ["utter_invalid_phone_number"],
     )
@@ -97,15 +97,22 @@ async def test_contact_number_is_normalised_or_refused() -> None:
         "45 Sejong-daero, Jung-gu, Seoul",
     ],
 )
-async def test_addresses_in_korean_and_english(typed: str) -> None:
-    assert await validate("signup_address", typed) == ({"signup_address": typed}, [])
+async def test_addresses_in_korean_and_english(
+    dependencies: Dependencies, typed: str
+) -> None:
+    assert await validate(dependencies, "signup_address", typed) == (
+        {"signup_address": typed},
+        [],
+    )
 
 
 @pytest.mark.parametrize(
     "typed", ["우리집", "강남구", "테헤란로", "Seoul", "123", "near the station 5"]
 )
-async def test_what_cannot_be_an_address_is_refused(typed: str) -> None:
-    assert await validate("signup_address", typed) == (
+async def test_what_cannot_be_an_address_is_refused(
+    dependencies: Dependencies, typed: str
+) -> None:
+    assert await validate(dependencies, "signup_address", typed) == (
         {"signup_address": None},
         ["utter_invalid_address"],
     )
@@ -123,8 +130,10 @@ async def test_what_cannot_be_an_address_is_refused(typed: str) -> None:
         ("1월 3일", "2027-01-03"),
     ],
 )
-async def test_future_dates_are_taken(typed: str, day: str) -> None:
-    assert await validate("signup_install_date", typed) == (
+async def test_future_dates_are_taken(
+    dependencies: Dependencies, typed: str, day: str
+) -> None:
+    assert await validate(dependencies, "signup_install_date", typed) == (
         {"signup_install_date": day},
         [],
     )
@@ -140,30 +149,36 @@ async def test_future_dates_are_taken(typed: str, day: str) -> None:
         ("2026-02-30", "utter_invalid_date"),
     ],
 )
-async def test_other_dates_are_refused(typed: str, response: str) -> None:
-    assert await validate("signup_install_date", typed) == (
+async def test_other_dates_are_refused(
+    dependencies: Dependencies, typed: str, response: str
+) -> None:
+    assert await validate(dependencies, "signup_install_date", typed) == (
         {"signup_install_date": None},
         [response],
     )
 
 
-async def test_no_at_the_summary_asks_what_to_change() -> None:
-    assert await validate("signup_confirmed", True) == ({"signup_confirmed": True}, [])
-    assert await validate("signup_confirmed", False) == (
+async def test_no_at_the_summary_asks_what_to_change(
+    dependencies: Dependencies,
+) -> None:
+    assert await validate(dependencies, "signup_confirmed", True) == (
+        {"signup_confirmed": True},
+        [],
+    )
+    assert await validate(dependencies, "signup_confirmed", False) == (
         {"signup_confirmed": None},
         ["utter_signup_what_to_change"],
     )
 
 
-async def test_summary_writes_the_plan_and_date_the_customer_way(
-    use_backend, demo_backend
-) -> None:
-    use_backend(demo_backend)
+async def test_summary_writes_the_plan_and_date_the_customer_way(dependencies) -> None:
     dispatcher = CollectingDispatcher()
     tracker = load_tracker("signup_confirmed_en")
     tracker.slots["signup_confirmed"] = None
     tracker.latest_message["intent"]["name"] = "inform"
-    assert await ActionAskSignupConfirmed().run(dispatcher, tracker, {}) == []
+    assert (
+        await ActionAskSignupConfirmed(dependencies).run(dispatcher, tracker, {}) == []
+    )
     [message] = dispatcher.messages
     assert message["response"] == "utter_ask_signup_confirmed"
     assert message["install_date"] == "December 5, 2026"
@@ -171,11 +186,10 @@ async def test_summary_writes_the_plan_and_date_the_customer_way(
 
 
 async def test_confirmed_order_is_stored_with_a_number(
-    use_backend, demo_backend
+    dependencies, demo_backend
 ) -> None:
-    use_backend(demo_backend)
     dispatcher = CollectingDispatcher()
-    events = await ActionSubmitSignup().run(
+    events = await ActionSubmitSignup(dependencies).run(
         dispatcher, load_tracker("signup_confirmed_en"), {}
     )
     assert events == [SlotSet(slot, None) for slot in SIGNUP_SLOTS]
@@ -198,11 +212,13 @@ async def test_confirmed_order_is_stored_with_a_number(
 
 
 async def test_order_with_the_back_end_down_apologises(
-    use_backend, broken_backend
+    with_backend, broken_backend
 ) -> None:
-    use_backend(broken_backend)
+    dependencies = with_backend(broken_backend)
     dispatcher = CollectingDispatcher()
-    await ActionSubmitSignup().run(dispatcher, load_tracker("signup_confirmed_en"), {})
+    await ActionSubmitSignup(dependencies).run(
+        dispatcher, load_tracker("signup_confirmed_en"), {}
+    )
     assert [m["response"] for m in dispatcher.messages] == ["utter_backend_unavailable"]
 
 

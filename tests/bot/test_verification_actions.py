@@ -9,7 +9,7 @@ import pytest
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.backend.demo import DemoBackend
+from actions.dependencies import Dependencies
 from actions.verification import ActionAskOtpCode, ValidateVerificationForm
 from tests.bot.conftest import Clock, last_code, outbox_lines
 from tests.bot.tracker_fixtures import message_tracker
@@ -21,27 +21,33 @@ def responses(dispatcher: CollectingDispatcher) -> list[str]:
     return [message["response"] for message in dispatcher.messages]
 
 
-async def validate_phone(typed: str) -> tuple[dict[str, Any], list[str]]:
+async def validate_phone(
+    dependencies: Dependencies, typed: str
+) -> tuple[dict[str, Any], list[str]]:
     dispatcher = CollectingDispatcher()
-    result = await ValidateVerificationForm().validate_phone_number(
+    result = await ValidateVerificationForm(dependencies).validate_phone_number(
         typed, dispatcher, message_tracker(typed, None, {"language": "ko"}), {}
     )
     return result, responses(dispatcher)
 
 
-async def ask_code(slots: dict[str, Any]) -> tuple[list[Any], CollectingDispatcher]:
+async def ask_code(
+    dependencies: Dependencies, slots: dict[str, Any]
+) -> tuple[list[Any], CollectingDispatcher]:
     dispatcher = CollectingDispatcher()
     tracker = message_tracker(PHONE, None, {"language": "ko", **slots})
-    events = await ActionAskOtpCode().run(dispatcher, tracker, {})
+    events = await ActionAskOtpCode(dependencies).run(dispatcher, tracker, {})
     return events, dispatcher
 
 
-async def enter_code(code: str) -> tuple[dict[str, Any], CollectingDispatcher]:
+async def enter_code(
+    dependencies: Dependencies, code: str
+) -> tuple[dict[str, Any], CollectingDispatcher]:
     dispatcher = CollectingDispatcher()
     tracker = message_tracker(
         code, None, {"language": "ko", "phone_number": PHONE}, intent="inform_code"
     )
-    result = await ValidateVerificationForm().validate_otp_code(
+    result = await ValidateVerificationForm(dependencies).validate_otp_code(
         code, dispatcher, tracker, {}
     )
     return result, dispatcher
@@ -51,33 +57,27 @@ async def enter_code(code: str) -> tuple[dict[str, Any], CollectingDispatcher]:
     "typed", ["010-1234-5678", "01012345678", "010 1234 5678", "+82 10 1234 5678"]
 )
 async def test_known_number_in_any_format_is_normalised(
-    use_backend, demo_backend: DemoBackend, typed: str
+    dependencies, typed: str
 ) -> None:
-    use_backend(demo_backend)
-    assert await validate_phone(typed) == ({"phone_number": PHONE}, [])
+    assert await validate_phone(dependencies, typed) == ({"phone_number": PHONE}, [])
 
 
-async def test_malformed_number_is_refused(use_backend, demo_backend) -> None:
-    use_backend(demo_backend)
-    assert await validate_phone("12345") == (
+async def test_malformed_number_is_refused(dependencies) -> None:
+    assert await validate_phone(dependencies, "12345") == (
         {"phone_number": None, "phone_number_failures": 1},
         ["utter_invalid_phone_number"],
     )
 
 
-async def test_unknown_customer_is_refused(use_backend, demo_backend) -> None:
-    use_backend(demo_backend)
-    assert await validate_phone("010-0000-0000") == (
+async def test_unknown_customer_is_refused(dependencies) -> None:
+    assert await validate_phone(dependencies, "010-0000-0000") == (
         {"phone_number": None, "phone_number_failures": 1},
         ["utter_unknown_phone_number"],
     )
 
 
-async def test_the_third_number_of_no_customer_ends_verification(
-    use_backend, demo_backend
-) -> None:
-    use_backend(demo_backend)
-    validator = ValidateVerificationForm()
+async def test_the_third_number_of_no_customer_ends_verification(dependencies) -> None:
+    validator = ValidateVerificationForm(dependencies)
     failures: float = 0
     outcomes = []
     for typed in ["010-0000-0001", "12345", "010-0000-0003"]:
@@ -108,19 +108,18 @@ async def test_the_third_number_of_no_customer_ends_verification(
     ]
 
 
-async def test_back_end_down_apologises(use_backend, broken_backend) -> None:
-    use_backend(broken_backend)
-    assert await validate_phone(PHONE) == (
+async def test_back_end_down_apologises(with_backend, broken_backend) -> None:
+    dependencies = with_backend(broken_backend)
+    assert await validate_phone(dependencies, PHONE) == (
         {"phone_number": None},
         ["utter_backend_unavailable"],
     )
 
 
 async def test_asking_for_the_code_sends_it_once(
-    use_backend, demo_backend, outbox_path: Path
+    dependencies, outbox_path: Path
 ) -> None:
-    use_backend(demo_backend)
-    events, dispatcher = await ask_code({"phone_number": PHONE})
+    events, dispatcher = await ask_code(dependencies, {"phone_number": PHONE})
     assert events == [SlotSet("otp_sent_to", PHONE)]
     [sent] = dispatcher.messages
     assert sent["response"] == "utter_otp_sent"
@@ -130,16 +129,19 @@ async def test_asking_for_the_code_sends_it_once(
     assert line.split("\t")[1] == PHONE
     assert len(last_code(outbox_path)) == 6
 
-    events, dispatcher = await ask_code({"phone_number": PHONE, "otp_sent_to": PHONE})
+    events, dispatcher = await ask_code(
+        dependencies, {"phone_number": PHONE, "otp_sent_to": PHONE}
+    )
     assert events == []
     assert responses(dispatcher) == ["utter_ask_otp_code"]
     assert len(outbox_lines(outbox_path)) == 1
 
 
-async def test_the_right_code_verifies(use_backend, demo_backend, outbox_path) -> None:
-    use_backend(demo_backend)
-    await ask_code({"phone_number": PHONE})
-    result, dispatcher = await enter_code(f"인증번호 {last_code(outbox_path)}이에요")
+async def test_the_right_code_verifies(dependencies, outbox_path) -> None:
+    await ask_code(dependencies, {"phone_number": PHONE})
+    result, dispatcher = await enter_code(
+        dependencies, f"인증번호 {last_code(outbox_path)}이에요"
+    )
     assert result == {
         "otp_code": None,
         "verified_customer_id": "1",
@@ -149,73 +151,69 @@ async def test_the_right_code_verifies(use_backend, demo_backend, outbox_path) -
     assert dispatcher.messages[0]["customer_name"] == "김민준"
 
 
-async def test_a_code_works_once(use_backend, demo_backend, outbox_path) -> None:
-    use_backend(demo_backend)
-    await ask_code({"phone_number": PHONE})
+async def test_a_code_works_once(dependencies, outbox_path) -> None:
+    await ask_code(dependencies, {"phone_number": PHONE})
     code = last_code(outbox_path)
-    await enter_code(code)
-    result, dispatcher = await enter_code(code)
+    await enter_code(dependencies, code)
+    result, dispatcher = await enter_code(dependencies, code)
     assert "verified_customer_id" not in result
     # A spent code counts as none: a fresh one is sent.
     assert responses(dispatcher) == ["utter_otp_expired"]
 
 
 async def test_three_wrong_codes_fail_the_verification(
-    use_backend, demo_backend, outbox_path
+    dependencies, outbox_path
 ) -> None:
-    use_backend(demo_backend)
-    await ask_code({"phone_number": PHONE})
+    await ask_code(dependencies, {"phone_number": PHONE})
     wrong = f"{(int(last_code(outbox_path)) + 1) % 1_000_000:06d}"
     left = []
     for _ in range(2):
-        result, dispatcher = await enter_code(wrong)
+        result, dispatcher = await enter_code(dependencies, wrong)
         assert result == {"otp_code": None}
         assert responses(dispatcher) == ["utter_otp_wrong"]
         left.append(dispatcher.messages[0]["attempts_left"])
     assert left == [2, 1]
-    result, dispatcher = await enter_code(wrong)
+    result, dispatcher = await enter_code(dependencies, wrong)
     assert result == {"otp_code": None, "verification_failed": True}
     assert dispatcher.messages == []
     # Even the right code is refused now.
-    result, _ = await enter_code(last_code(outbox_path))
+    result, _ = await enter_code(dependencies, last_code(outbox_path))
     assert result == {"otp_code": None, "verification_failed": True}
 
 
 async def test_an_expired_code_is_refused_and_a_new_one_sent(
-    use_backend, demo_backend, outbox_path, clock: Clock
+    dependencies, outbox_path, clock: Clock
 ) -> None:
-    use_backend(demo_backend)
-    await ask_code({"phone_number": PHONE})
+    await ask_code(dependencies, {"phone_number": PHONE})
     first = last_code(outbox_path)
     clock.advance(minutes=5)
-    result, dispatcher = await enter_code(first)
+    result, dispatcher = await enter_code(dependencies, first)
     assert result == {"otp_code": None}
     assert responses(dispatcher) == ["utter_otp_expired"]
     assert len(outbox_lines(outbox_path)) == 2
-    result, _ = await enter_code(last_code(outbox_path))
+    result, _ = await enter_code(dependencies, last_code(outbox_path))
     assert result["verified_customer_id"] == "1"
 
 
 async def test_a_code_of_the_wrong_shape_costs_no_attempt(
-    use_backend, demo_backend, outbox_path
+    dependencies, outbox_path
 ) -> None:
-    use_backend(demo_backend)
-    await ask_code({"phone_number": PHONE})
+    await ask_code(dependencies, {"phone_number": PHONE})
     for typed in ["12345", "1234567", "abc"]:
-        result, dispatcher = await enter_code(typed)
+        result, dispatcher = await enter_code(dependencies, typed)
         assert (result, responses(dispatcher)) == (
             {"otp_code": None},
             ["utter_otp_code_format"],
         )
-    result, _ = await enter_code(last_code(outbox_path))
+    result, _ = await enter_code(dependencies, last_code(outbox_path))
     assert result["verified_customer_id"] == "1"
 
 
 async def test_checking_a_code_with_the_back_end_down_apologises(
-    use_backend, broken_backend
+    with_backend, broken_backend
 ) -> None:
-    use_backend(broken_backend)
-    result, dispatcher = await enter_code("123456")
+    dependencies = with_backend(broken_backend)
+    result, dispatcher = await enter_code(dependencies, "123456")
     assert (result, responses(dispatcher)) == (
         {"otp_code": None},
         ["utter_backend_unavailable"],
@@ -223,10 +221,10 @@ async def test_checking_a_code_with_the_back_end_down_apologises(
 
 
 async def test_sending_a_code_with_the_back_end_down_apologises(
-    use_backend, broken_backend
+    with_backend, broken_backend
 ) -> None:
-    use_backend(broken_backend)
-    events, dispatcher = await ask_code({"phone_number": PHONE})
+    dependencies = with_backend(broken_backend)
+    events, dispatcher = await ask_code(dependencies, {"phone_number": PHONE})
     assert events == []
     assert responses(dispatcher) == ["utter_backend_unavailable"]
 
@@ -240,11 +238,11 @@ async def test_sending_a_code_with_the_back_end_down_apologises(
     ],
 )
 async def test_verified_or_failed_customers_are_asked_nothing(
-    slots: dict[str, Any], required: list[str]
+    dependencies: Dependencies, slots: dict[str, Any], required: list[str]
 ) -> None:
     tracker = message_tracker("x", None, {"language": "ko", **slots})
     assert (
-        await ValidateVerificationForm().required_slots(
+        await ValidateVerificationForm(dependencies).required_slots(
             ["phone_number", "otp_code"], CollectingDispatcher(), tracker, {}
         )
         == required

@@ -1,0 +1,64 @@
+"""What the actions use outside themselves, built in one place from the settings.
+
+rasa-sdk instantiates every action with no arguments, so an action built that way
+uses the action server's own dependencies, built once per process from the
+environment; tests and other callers pass theirs to the constructor instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from actions.backend import CustomerBackend
+from actions.backend.demo import DemoBackend
+from actions.business_hours import BusinessHours, load_business_hours
+from actions.handoff_client import HandoffClient
+from actions.settings import ActionSettings, load_settings
+
+
+def local_now() -> dt.datetime:
+    return dt.datetime.now().astimezone()
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    backend: CustomerBackend
+    handoff_client: HandoffClient
+    business_hours: BusinessHours
+    # A naive moment is taken to be in the business hours' time zone.
+    clock: Callable[[], dt.datetime] = local_now
+
+
+def build_dependencies(settings: ActionSettings) -> Dependencies:
+    return Dependencies(
+        backend=DemoBackend(
+            settings.demo_backend_path, outbox_path=settings.dev_outbox_path
+        ),
+        handoff_client=HandoffClient(
+            settings.handoff_url,
+            settings.service_secret,
+            settings.handoff_timeout_seconds,
+        ),
+        business_hours=load_business_hours(),
+    )
+
+
+@lru_cache(maxsize=1)
+def server_dependencies() -> Dependencies:
+    return build_dependencies(load_settings())
+
+
+class UsesDependencies:
+    """Constructor injection for actions and form validators.
+
+    Not an ``Action`` itself, so rasa-sdk never registers it; the actions that
+    inherit it are instantiated by rasa-sdk without arguments.
+    """
+
+    def __init__(self, dependencies: Dependencies | None = None) -> None:
+        self.dependencies = (
+            dependencies if dependencies is not None else server_dependencies()
+        )
