@@ -1,7 +1,7 @@
 // Supervisor page: the live queue and team, today's numbers, trends per hour or
-// day, breakdowns and CSV downloads. Signs in like the console (same stored
-// token, /api/auth/login) but only supervisors get past it; the numbers come
-// from /api/metrics and /api/metrics/live (handoff/openapi.yaml).
+// day, breakdowns and CSV downloads. Signs in through session.js like the
+// console, but only supervisors get past it; the numbers come from
+// /api/metrics and /api/metrics/live (handoff/openapi.yaml).
 
 import {ApiError} from "./api.js";
 import {bi, biText, h, replace} from "./dom.js";
