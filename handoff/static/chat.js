@@ -3,7 +3,7 @@
 // the visible history is kept beside it, because Rasa does not replay it.
 
 import {api} from "./api.js";
-import {autoGrow, h, isSubmitEnter, nearBottom} from "./dom.js";
+import {autoGrow, h, nearBottom, submitOnEnter} from "./dom.js";
 import {clock} from "./format.js";
 
 const MAX_LENGTH = 2000;
@@ -322,17 +322,7 @@ function submit() {
   els.input.focus();
 }
 
-els.form.addEventListener("submit", (event) => {
-  event.preventDefault();
-  submit();
-});
-
-els.input.addEventListener("keydown", (event) => {
-  if (isSubmitEnter(event)) {
-    event.preventDefault();
-    submit();
-  }
-});
+submitOnEnter(els.form, els.input, submit);
 
 els.input.addEventListener("input", updateComposer);
 els.newConversation.addEventListener("click", newConversation);

@@ -53,9 +53,23 @@ export function biText(ko, en) {
 }
 
 /** True when the Enter key should submit (not Shift+Enter, not mid-IME composition). */
-export function isSubmitEnter(event) {
+function isSubmitEnter(event) {
   return event.key === "Enter" && !event.shiftKey && !event.isComposing &&
     event.keyCode !== 229;
+}
+
+/** Call `submit` from the form's button or from Enter in its text box (Shift+Enter is a new line). */
+export function submitOnEnter(form, textbox, submit) {
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    submit();
+  });
+  textbox.addEventListener("keydown", (event) => {
+    if (isSubmitEnter(event)) {
+      event.preventDefault();
+      submit();
+    }
+  });
 }
 
 /** Whether a scroll container is (nearly) scrolled to the bottom. */

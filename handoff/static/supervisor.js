@@ -1,16 +1,15 @@
 // Supervisor page: the live queue and team, today's numbers, trends per hour or
-// day, breakdowns and CSV downloads. Signs in like the console (same stored
-// token, /api/auth/login) but only supervisors get past it; the numbers come
-// from /api/metrics and /api/metrics/live (handoff/openapi.yaml).
+// day, breakdowns and CSV downloads. Signs in through session.js like the
+// console, but only supervisors get past it; the numbers come from
+// /api/metrics and /api/metrics/live (handoff/openapi.yaml).
 
-import {api, ApiError} from "./api.js";
+import {ApiError} from "./api.js";
 import {bi, biText, h, replace} from "./dom.js";
 import {reasonLabel} from "./format.js";
 import {openLive} from "./live.js";
+import {createSession} from "./session.js";
 import {columnChart, lineChart} from "./supervisor-charts.js";
 
-// The console's key: one sign-in serves both pages in a tab.
-const AUTH_KEY = "tandem.console.auth";
 const POLL_MS = 15000;
 // Live frames come in bursts (a claim, then its messages): refresh once after.
 const FRAME_DEBOUNCE_MS = 1500;
@@ -18,17 +17,19 @@ const SUPERVISORS_ONLY = biText("감독자만 볼 수 있습니다", "Only super
 
 const $ = (id) => document.getElementById(id);
 const els = {
-  loginView: $("login-view"), loginForm: $("login-form"), username: $("login-username"),
-  password: $("login-password"), loginError: $("login-error"), loginSubmit: $("login-submit"),
-  appView: $("app-view"), liveStatus: $("live-status"), agentName: $("agent-name"),
-  logout: $("logout"), pageError: $("page-error"), liveCards: $("live-cards"),
+  liveStatus: $("live-status"), agentName: $("agent-name"),
+  pageError: $("page-error"), liveCards: $("live-cards"),
   liveUpdated: $("live-updated"), agentsBody: $("agents-body"), todayCards: $("today-cards"),
   todayNote: $("today-note"), periodForm: $("period-form"), bucket: $("period-bucket"),
   from: $("period-from"), to: $("period-to"), reasons: $("reasons"), skills: $("skills"),
   agentNumbers: $("agent-numbers-body"), comments: $("comments-body"),
 };
 
-const state = {auth: null, live: null, poll: null, debounce: null, period: null};
+const state = {live: null, poll: null, debounce: null, period: null};
+const session = createSession({
+  expiredMessage: biText("세션이 만료되었습니다", "Your session has expired"),
+  refusal: (agent) => (agent.role === "supervisor" ? "" : SUPERVISORS_ONLY),
+});
 
 // ------------------------------------------------------------------ formatting
 
@@ -55,50 +56,7 @@ function score(value) {
 const STATUS_LABELS = {online: ["접속", "Online"], away: ["자리 비움", "Away"],
   offline: ["오프라인", "Offline"]};
 
-// ------------------------------------------------------------------ sign-in
-
-function loadAuth() {
-  try {
-    const auth = JSON.parse(sessionStorage.getItem(AUTH_KEY) || "null");
-    if (!auth?.token || !auth.agent) return null;
-    if (auth.expires_at && new Date(auth.expires_at).getTime() <= Date.now()) return null;
-    return auth;
-  } catch {
-    return null;
-  }
-}
-
-async function login(event) {
-  event.preventDefault();
-  const username = els.username.value.trim();
-  const password = els.password.value;
-  if (!username || !password) {
-    els.loginError.textContent = biText("아이디와 비밀번호를 입력하세요", "Enter your username and password");
-    return;
-  }
-  els.loginSubmit.disabled = true;
-  els.loginError.textContent = "";
-  try {
-    const auth = await api("/api/auth/login", {method: "POST", body: {username, password}});
-    sessionStorage.setItem(AUTH_KEY, JSON.stringify(auth));
-    els.password.value = "";
-    start(auth);
-  } catch (err) {
-    els.loginError.textContent = err.message;
-  } finally {
-    els.loginSubmit.disabled = false;
-  }
-}
-
-function signOut(message = "") {
-  stop();
-  sessionStorage.removeItem(AUTH_KEY);
-  state.auth = null;
-  els.appView.hidden = true;
-  els.loginView.hidden = false;
-  els.loginError.textContent = message;
-  els.username.focus();
-}
+// ------------------------------------------------------------------ live feed and polling
 
 function stop() {
   state.live?.close();
@@ -108,15 +66,6 @@ function stop() {
 }
 
 function start(auth) {
-  if (auth.agent.role !== "supervisor") {
-    els.loginView.hidden = false;
-    els.appView.hidden = true;
-    els.loginError.textContent = SUPERVISORS_ONLY;
-    return;
-  }
-  state.auth = auth;
-  els.loginView.hidden = true;
-  els.appView.hidden = false;
   els.agentName.textContent = auth.agent.display_name;
   state.live = openLive({
     token: auth.token,
@@ -129,7 +78,7 @@ function start(auth) {
       }[liveState] || liveState;
       if (info.reconnected) refreshNow();
     },
-    onUnauthorized: () => signOut(biText("세션이 만료되었습니다", "Your session has expired")),
+    onUnauthorized: session.expire,
   });
   state.poll = setInterval(refreshNow, POLL_MS);
   refreshNow();
@@ -137,15 +86,15 @@ function start(auth) {
 
 // ------------------------------------------------------------------ loading
 
+/** The answer, or null once the error is shown (a 401 has signed out already). */
 async function call(path) {
   try {
-    const data = await api(path, {token: state.auth?.token});
+    const data = await session.call(path);
     els.pageError.textContent = "";
     return data;
   } catch (err) {
-    if (err instanceof ApiError && err.status === 401) signOut(err.message);
-    else if (err instanceof ApiError && err.status === 403) signOut(SUPERVISORS_ONLY);
-    else els.pageError.textContent = err.message;
+    if (err instanceof ApiError && err.status === 403) session.signOut(SUPERVISORS_ONLY);
+    else if (!(err instanceof ApiError && err.status === 401)) els.pageError.textContent = err.message;
     return null;
   }
 }
@@ -156,7 +105,7 @@ function scheduleRefresh() {
 }
 
 async function refreshNow() {
-  if (!state.auth) return;
+  if (!session.auth) return;
   const trend = loadTrend();
   const [live, today] = await Promise.all([
     call("/api/metrics/live"),
@@ -195,7 +144,7 @@ async function downloadCsv(table) {
   let response;
   try {
     response = await fetch(`/api/metrics?${query}`, {
-      headers: {Authorization: `Bearer ${state.auth.token}`, Accept: "text/csv"},
+      headers: {Authorization: `Bearer ${session.auth.token}`, Accept: "text/csv"},
       cache: "no-store",
     });
   } catch {
@@ -345,13 +294,9 @@ function renderBreakdown(container, rows) {
 
 // ------------------------------------------------------------------ wiring
 
-els.loginForm.addEventListener("submit", login);
-els.logout.addEventListener("click", () => signOut());
 els.periodForm.addEventListener("submit", applyPeriod);
 for (const button of document.querySelectorAll("[data-table]")) {
   button.addEventListener("click", () => downloadCsv(button.dataset.table));
 }
 
-const saved = loadAuth();
-if (saved) start(saved);
-else els.username.focus();
+session.start({onSignIn: start, onSignOut: stop});

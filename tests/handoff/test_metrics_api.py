@@ -153,7 +153,12 @@ async def test_the_supervisor_page_is_served(client: Client) -> None:
     assert response.content_type == "text/html"
     page = await response.text()
     assert '<script type="module" src="/static/supervisor.js">' in page
-    for asset in ("supervisor.js", "supervisor-charts.js", "supervisor.css"):
+    for asset in (
+        "supervisor.js",
+        "supervisor-charts.js",
+        "session.js",
+        "supervisor.css",
+    ):
         served = await client.get(f"/static/{asset}")
         assert served.status == 200, asset
 

@@ -1,0 +1,303 @@
+// The open conversation: its header, the bot transcript before the handoff, the
+// messages and notes since, kept current by live frames; which one is open follows
+// the address (#handoff=<id>).
+
+import {statusBadge} from "./console-badges.js";
+import {drawComposer, swapDraft} from "./console-composer.js";
+import {drawContext} from "./console-context.js";
+import {claim, drawQueue, updateTitle} from "./console-queue.js";
+import {
+  OPEN_STATUSES, isMine, isMineOffline, isOpen, isTakeable, me, sameId, session, signedIn, state,
+} from "./console-state.js";
+import {toast} from "./console-toasts.js";
+import {bi, h, nearBottom, replace} from "./dom.js";
+import {channelLabel, clock, fullTime, languageLabel, percent, reasonLabel, valueText} from "./format.js";
+
+const $ = (id) => document.getElementById(id);
+const els = {
+  appView: $("app-view"), convEmpty: $("conv-empty"), convBody: $("conv-body"), convBack: $("conv-back"),
+  convTitle: $("conv-title"), convClaim: $("conv-claim"), convNotice: $("conv-notice"), thread: $("thread"),
+  transcript: $("transcript"), divider: $("handoff-divider"), messages: $("messages"),
+};
+
+// ------------------------------------------------------------------ opening and loading
+
+export function select(id) {
+  const previous = state.open;
+  state.unread.delete(String(id));
+  updateTitle();
+  state.open = {
+    id,
+    handoff: state.handoffs.find((x) => sameId(x.id, id)) || {id},
+    context: null,
+    messages: new Map(),
+    loading: true,
+    error: null,
+  };
+  if (idFromHash() !== String(id)) history.replaceState(null, "", `#handoff=${encodeURIComponent(id)}`);
+  els.appView.dataset.view = "conversation";
+  swapDraft(previous?.id, id);
+  drawQueue();
+  renderOpen({scroll: "bottom"});
+  loadConversation(id);
+}
+
+export async function loadConversation(id) {
+  const seq = ++state.openSeq;
+  try {
+    const data = await session.call(`/api/handoffs/${encodeURIComponent(id)}`);
+    if (seq !== state.openSeq || !isOpen(id)) return;
+    const {context, messages, transfers, ...handoff} = data || {};
+    state.open.handoff = handoff;
+    state.open.transfers = Array.isArray(transfers) ? transfers : [];
+    state.open.context = context && typeof context === "object" ? context : {};
+    for (const message of Array.isArray(messages) ? messages : []) {
+      if (message?.id !== undefined) state.open.messages.set(String(message.id), message);
+    }
+    state.open.loading = false;
+    state.open.error = null;
+    renderOpen({scroll: "bottom"});
+  } catch (err) {
+    if (!signedIn() || seq !== state.openSeq || !isOpen(id)) return;
+    state.open.loading = false;
+    state.open.error = err.message;
+    renderOpen();
+  }
+}
+
+/** Messages or notes of the open conversation, from the service or the live feed. */
+export function addMessages(messages) {
+  if (!state.open) return;
+  for (const message of messages) {
+    if (message?.id !== undefined) state.open.messages.set(String(message.id), message);
+  }
+  renderOpen();
+}
+
+/** A live frame about a handoff, which may be the open one. */
+export function handoffChanged(handoff) {
+  if (!isOpen(handoff.id)) return;
+  state.open.handoff = {...state.open.handoff, ...handoff};
+  renderOpen();
+}
+
+export function idFromHash() {
+  const match = /^#handoff=([\w-]+)$/.exec(location.hash);
+  return match ? match[1] : null;
+}
+
+/** Signed out: no conversation open, none in the address. */
+export function closeConversation() {
+  renderOpen();
+  if (location.hash) history.replaceState(null, "", location.pathname + location.search);
+}
+
+// ------------------------------------------------------------------ resending a failed reply
+
+async function retry(message) {
+  const open = state.open;
+  if (!open || !isMine(open.handoff)) return;
+  const key = String(message.id);
+  const id = open.id;
+  state.retrying.add(key);
+  renderOpen();
+  try {
+    const sent = await session.call(`/api/handoffs/${encodeURIComponent(id)}/messages`, {
+      method: "POST", body: {text: message.text},
+    });
+    state.retried.add(key);
+    if (isOpen(id) && sent?.id !== undefined) addMessages([sent]);
+  } catch (err) {
+    if (!signedIn()) return;
+    toast(err.message, "error", 7000);
+    if (isOpen(id)) loadConversation(id);
+  } finally {
+    state.retrying.delete(key);
+    if (state.open) renderOpen();
+  }
+}
+
+// ------------------------------------------------------------------ drawing
+
+/** Render the open conversation (header, notice, thread, context, composer). */
+export function renderOpen({scroll} = {}) {
+  const open = state.open;
+  els.convEmpty.hidden = Boolean(open);
+  els.convBody.hidden = !open;
+  if (!open) {
+    els.appView.dataset.view = "queue";
+    drawContext();
+    drawComposer();
+    return;
+  }
+  const handoff = open.handoff || {id: open.id};
+  const stick = scroll === "bottom" || nearBottom(els.thread);
+  const previousScroll = els.thread.scrollTop;
+
+  renderTitle(handoff);
+  els.convClaim.hidden = !isTakeable(handoff);
+  els.convClaim.disabled = state.claiming.has(String(open.id));
+  const notice = noticeFor(open);
+  els.convNotice.hidden = !notice;
+  els.convNotice.textContent = notice || "";
+
+  if (open.error && !open.context) {
+    els.transcript.replaceChildren(h("div", {class: "alert thread-error", role: "alert"},
+      `상담을 불러오지 못했습니다 / Could not load this conversation: ${open.error} `,
+      h("button", {type: "button", class: "link-btn", onclick: () => loadConversation(open.id)},
+        "다시 시도 / Retry")));
+    els.divider.hidden = true;
+    els.messages.replaceChildren();
+  } else if (open.loading && !open.context) {
+    els.transcript.replaceChildren(h("p", {class: "thread-note"}, "불러오는 중… / Loading…"));
+    els.divider.hidden = true;
+    els.messages.replaceChildren();
+  } else {
+    renderTranscript(open.context?.transcript);
+    els.divider.hidden = false;
+    renderDivider(handoff);
+    renderMessages(sortedMessages(), isMine(handoff));
+  }
+  drawContext();
+  drawComposer();
+  els.thread.scrollTop = stick ? els.thread.scrollHeight : previousScroll;
+}
+
+function noticeFor(open) {
+  const handoff = open.handoff || {};
+  if (open.loading && !handoff.status) return null;
+  if (handoff.status === "queued") {
+    return "대기 중인 상담입니다. 맡기를 눌러야 답장할 수 있습니다. / Queued — claim it to reply.";
+  }
+  if (handoff.status === "offline") {
+    return isMineOffline(handoff)
+      ? "업무 외 요청입니다. 고객에게 연락한 뒤 종료하세요. / Offline request — contact the customer, then close it."
+      : "업무 외 요청입니다. 맡기를 눌러 처리하세요. / Offline request — take it to work on it.";
+  }
+  if (handoff.status === "assigned" && !isMine(handoff)) {
+    return "다른 상담원이 응대 중입니다 (읽기 전용). / Another agent is handling this conversation (read-only).";
+  }
+  if (handoff.status && !OPEN_STATUSES.has(handoff.status) && handoff.status !== "offline") {
+    return "종료된 상담입니다. / This conversation is closed.";
+  }
+  return null;
+}
+
+function sortedMessages() {
+  const list = [...state.open.messages.values()];
+  return list.sort((a, b) => {
+    const byId = Number(a.id) - Number(b.id);
+    if (Number.isFinite(byId) && byId !== 0) return byId;
+    return String(a.created_at).localeCompare(String(b.created_at));
+  });
+}
+
+/** Header title: customer id plus status / language / channel badges. */
+function renderTitle(handoff) {
+  replace(els.convTitle,
+    h("h2", {class: "conv-name"}, `${handoff.sender_id ?? "…"}`, h("span", {class: "conv-id"}, ` #${handoff.id}`)),
+    h("div", {class: "conv-badges"},
+      handoff.status ? statusBadge(handoff.status) : null,
+      handoff.language ? h("span", {class: "badge"}, languageLabel(handoff.language)) : null,
+      handoff.channel ? h("span", {class: "badge"}, channelLabel(handoff.channel)) : null));
+}
+
+/** The bot conversation before the handoff (context.transcript), visually muted. */
+function renderTranscript(transcript) {
+  const items = Array.isArray(transcript) ? transcript : [];
+  replace(els.transcript,
+    h("div", {class: "divider transcript-title"}, bi("상담 전 대화 (봇)", "Before handoff (bot)")),
+    items.length
+      ? items.map((entry) => transcriptEntry(entry))
+      : h("p", {class: "thread-note"}, "봇 대화 기록이 없습니다 / No bot transcript"));
+}
+
+function transcriptEntry(entry) {
+  const role = entry?.role === "user" ? "user" : "bot";
+  const intent = role === "user" && entry.intent
+    ? h("span", {class: "badge badge-accent", title: "의도 / Intent"},
+      `${valueText(entry.intent?.name ?? entry.intent)}${entry.confidence !== undefined ? ` ${percent(entry.confidence)}` : ""}`)
+    : null;
+  return h("div", {class: "msg msg-transcript", "data-testid": "transcript-message", "data-role": role},
+    h("div", {class: "msg-head"},
+      h("span", {class: "msg-author"}, role === "user" ? bi("고객", "Customer") : bi("봇", "Bot")),
+      intent,
+      h("time", {title: fullTime(entry?.timestamp)}, clock(entry?.timestamp))),
+    h("div", {class: "msg-text"}, valueText(entry?.text ?? "")));
+}
+
+/** The handoff divider: "handoff requested at … · reason". */
+function renderDivider(handoff) {
+  const [ko, en] = reasonLabel(handoff.reason);
+  replace(els.divider, h("span", {},
+    `상담원 연결 / Handoff ${clock(handoff.created_at)}`,
+    handoff.reason ? ` · ${ko}${en !== ko ? ` / ${en}` : ""}` : ""));
+}
+
+/** The messages since the handoff; only the assigned agent may resend a failed one. */
+function renderMessages(messages, canRetry) {
+  replace(els.messages, messages.length
+    ? messages.map((message) => messageItem(message, canRetry))
+    : h("p", {class: "thread-note"}, "상담 시작 후 메시지가 아직 없습니다 / No messages since the handoff yet"));
+}
+
+function author(message) {
+  const agent = me();
+  if (message.role === "note") {
+    return `내부 메모 / Internal note · ${sameId(message.agent_id, agent?.id) ? "나 / you" : `#${message.agent_id ?? "?"}`}`;
+  }
+  if (message.role === "user") return bi("고객", "Customer");
+  if (message.role === "bot") return bi("봇", "Bot");
+  if (sameId(message.agent_id, agent?.id)) {
+    return `상담원 · ${agent.display_name || agent.username} (나 / you)`;
+  }
+  return `상담원 / Agent #${message.agent_id ?? "?"}`;
+}
+
+function messageItem(message, canRetry) {
+  const role = ["user", "bot", "agent", "note"].includes(message.role) ? message.role : "bot";
+  const key = String(message.id);
+  let foot = null;
+  if (role === "agent" && message.delivery) {
+    if (message.delivery === "failed") {
+      foot = h("div", {class: "msg-foot", "data-delivery": "failed"},
+        h("span", {}, "⚠ 전달 실패 / Not delivered"),
+        state.retried.has(key)
+          ? h("span", {class: "msg-resent"}, "다시 보냄 / Resent")
+          : h("button", {
+            type: "button",
+            class: "btn btn-small retry-button",
+            "data-testid": "retry-button",
+            disabled: !canRetry || state.retrying.has(key),
+            onclick: () => retry(message),
+          }, "다시 보내기 ", h("span", {lang: "en"}, "Retry")));
+    } else if (message.delivery === "pending") {
+      foot = h("div", {class: "msg-foot", "data-delivery": "pending"}, "전송 중 / Sending…");
+    } else if (message.delivery === "delivered") {
+      foot = h("div", {class: "msg-foot", "data-delivery": "delivered"}, "✓ 전달됨 / Delivered");
+    }
+  }
+  return h("article", {
+    class: role === "note" ? "msg msg-note" : "msg",
+    "data-testid": role === "note" ? "note" : "message",
+    "data-role": role,
+    "data-message-id": message.id,
+    "data-delivery": message.delivery || null,
+  },
+  h("div", {class: "msg-head"},
+    h("span", {class: "msg-author"}, author(message)),
+    h("time", {title: fullTime(message.created_at)}, clock(message.created_at))),
+  h("div", {class: "msg-text"}, valueText(message.text ?? "")),
+  foot);
+}
+
+export function wireConversation() {
+  els.convClaim.addEventListener("click", () => state.open && claim(state.open.id));
+  els.convBack.addEventListener("click", () => {
+    els.appView.dataset.view = "queue";
+  });
+  window.addEventListener("hashchange", () => {
+    const id = idFromHash();
+    if (signedIn() && id && !isOpen(id)) select(id);
+  });
+}
