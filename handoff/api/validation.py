@@ -17,7 +17,7 @@ from typing import Any, NoReturn, TypeVar
 from aiohttp import web
 
 from handoff.errors import InvalidRequest, MalformedJson, NotFound
-from handoff.queue.state_machine import HandoffStatus
+from handoff.queue.states import HandoffStatus
 from handoff.vocabulary import (
     AGENT_RESOLUTIONS,
     DEFAULT_CAPACITY,

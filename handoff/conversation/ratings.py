@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.api.validation import MAX_DATABASE_ID
 from handoff.errors import DomainError, Forbidden, InvalidRequest, NotFound
-from handoff.queue.state_machine import HandoffStatus
+from handoff.queue.states import HandoffStatus
 from handoff.storage.models import Conversation, CsatRating, Handoff
 
 MIN_SCORE = 1

@@ -10,7 +10,7 @@ from handoff_testing import AGENT_PASSWORD, BOT_HEADERS, bearer, handoff_body
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handoff.queue.state_machine import HandoffStatus
+from handoff.queue.states import HandoffStatus
 from handoff.storage.models import AuthToken, Handoff
 
 Client = TestClient[web.Request, web.Application]
