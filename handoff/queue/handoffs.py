@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
@@ -314,35 +314,28 @@ class HandoffService:
             if request.to_agent_id is not None:
                 target = await session.get(Agent, request.to_agent_id)
                 _ensure_can_receive(target, request.to_agent_id, handoff)
-                reassignment = {
+                status = HandoffStatus.ASSIGNED
+                changed: dict[str, Any] = {
                     "assigned_agent_id": request.to_agent_id,
                     "assigned_at": handoff.assigned_at or now,
                     "awaiting_agent_since": now,
-                    "flagged_at": None,
                 }
-                moved = await _move_or_update(
-                    changes,
-                    handoff,
-                    HandoffStatus.ASSIGNED,
-                    Actor.agent(actor.id),
-                    reassignment,
-                )
             else:
                 assert request.to_skill is not None
                 # The customer keeps their place: the queue orders by arrival.
-                requeueing = {
+                status = HandoffStatus.QUEUED
+                changed = {
                     "assigned_agent_id": None,
                     "skill": request.to_skill,
                     "awaiting_agent_since": None,
-                    "flagged_at": None,
                 }
-                moved = await _move_or_update(
-                    changes,
-                    handoff,
-                    HandoffStatus.QUEUED,
-                    Actor.agent(actor.id),
-                    requeueing,
-                )
+            moved = await _move_or_update(
+                changes,
+                handoff,
+                status,
+                Actor.agent(actor.id),
+                {**changed, "flagged_at": None},
+            )
             if not moved:
                 raise InvalidTransition(
                     f"handoff {handoff.id} changed meanwhile",
@@ -473,21 +466,16 @@ async def _claim_queued(changes: Changes, handoff: Handoff, agent: Agent) -> Non
 async def _take_offline(changes: Changes, handoff: Handoff, agent: Agent) -> None:
     # An offline callback or ticket stays offline while someone works it: a
     # change of owner, not of status, still guarded so only one agent takes it.
-    result = cast(
-        CursorResult[Any],
-        await changes.session.execute(
-            update(Handoff)
-            .where(
-                Handoff.id == handoff.id,
-                Handoff.status == HandoffStatus.OFFLINE,
-                Handoff.assigned_agent_id.is_(None),
-            )
-            .values(assigned_agent_id=agent.id, assigned_at=utcnow())
-            .execution_options(synchronize_session=False)
-        ),
+    taken = await changes.update(
+        handoff.id,
+        where=[
+            Handoff.status == HandoffStatus.OFFLINE,
+            Handoff.assigned_agent_id.is_(None),
+        ],
+        values={"assigned_agent_id": agent.id, "assigned_at": utcnow()},
     )
     await changes.session.refresh(handoff)
-    if result.rowcount == 1:
+    if taken:
         changes.announce(handoff_frame("handoff.updated", handoff, None))
     elif handoff.assigned_agent_id != agent.id:
         raise AlreadyAssigned(f"handoff {handoff.id} is already taken")
@@ -543,17 +531,11 @@ async def _move_or_update(
             announce_position=True,
         )
         return moved is not None
-    result = cast(
-        CursorResult[Any],
-        await changes.session.execute(
-            update(Handoff)
-            .where(Handoff.id == handoff.id, Handoff.status == target, *guard)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        ),
+    updated = await changes.update(
+        handoff.id, where=[Handoff.status == target, *guard], values=values
     )
     await changes.session.refresh(handoff)
-    if result.rowcount != 1:
+    if not updated:
         return False
     position = await queue_position(changes.session, handoff)
     changes.announce(handoff_frame("handoff.updated", handoff, position))

@@ -98,16 +98,11 @@ class Changes:
         if source is None:
             (source,) = sources_of(target)
         ensure_allowed(source, target)
-        result = cast(
-            CursorResult[Any],
-            await self.session.execute(
-                update(Handoff)
-                .where(Handoff.id == handoff_id, Handoff.status == source, *where)
-                .values(status=target, **(values or {}))
-                .execution_options(synchronize_session=False)
-            ),
-        )
-        if result.rowcount != 1:
+        if not await self._update(
+            handoff_id,
+            [Handoff.status == source, *where],
+            {**(values or {}), "status": target},
+        ):
             return None
         handoff = await self.session.get_one(
             Handoff, handoff_id, populate_existing=True
@@ -118,6 +113,36 @@ class Changes:
         )
         self.announce(handoff_frame("handoff.updated", handoff, position))
         return handoff
+
+    async def update(
+        self,
+        handoff_id: int,
+        *,
+        where: Sequence[ColumnElement[bool]],
+        values: Mapping[str, Any],
+    ) -> bool:
+        """Changes other columns of a handoff (its owner, its queue) under the
+        same kind of guard as a move; whether it landed. Not its status."""
+        if "status" in values:
+            raise ValueError("a handoff's status changes only with move()")
+        return await self._update(handoff_id, where, values)
+
+    async def _update(
+        self,
+        handoff_id: int,
+        where: Sequence[ColumnElement[bool]],
+        values: Mapping[str, Any],
+    ) -> bool:
+        result = cast(
+            CursorResult[Any],
+            await self.session.execute(
+                update(Handoff)
+                .where(Handoff.id == handoff_id, *where)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            ),
+        )
+        return result.rowcount == 1
 
     def _record(
         self,

@@ -45,6 +45,18 @@ class RecordingFeed(LiveFeed):
         self.frames.append(frame)
 
 
+@pytest.fixture
+def feed() -> RecordingFeed:
+    return RecordingFeed()
+
+
+@pytest.fixture
+def transitions(
+    sessions: async_sessionmaker[AsyncSession], feed: RecordingFeed
+) -> Transitions:
+    return Transitions(sessions, feed)
+
+
 def _pair_id(pair: tuple[HandoffStatus, HandoffStatus]) -> str:
     return f"{pair[0].value}->{pair[1].value}"
 
@@ -91,10 +103,10 @@ def test_the_table_covers_every_state() -> None:
 async def test_allowed_transition(
     pair: tuple[HandoffStatus, HandoffStatus],
     sessions: async_sessionmaker[AsyncSession],
+    feed: RecordingFeed,
+    transitions: Transitions,
 ) -> None:
     current, target = pair
-    feed = RecordingFeed()
-    transitions = Transitions(sessions, feed)
     handoff_id = await _opened(transitions, current)
 
     async with transitions.begin() as changes:
@@ -136,9 +148,9 @@ def test_refused_transition(pair: tuple[HandoffStatus, HandoffStatus]) -> None:
 
 async def test_a_move_from_a_state_the_handoff_left_changes_nothing(
     sessions: async_sessionmaker[AsyncSession],
+    feed: RecordingFeed,
+    transitions: Transitions,
 ) -> None:
-    feed = RecordingFeed()
-    transitions = Transitions(sessions, feed)
     handoff_id = await _opened(transitions, QUEUED)
     async with transitions.begin() as changes:
         await changes.move(
@@ -163,9 +175,9 @@ async def test_a_move_from_a_state_the_handoff_left_changes_nothing(
 
 async def test_a_rolled_back_move_is_neither_stored_nor_announced(
     sessions: async_sessionmaker[AsyncSession],
+    feed: RecordingFeed,
+    transitions: Transitions,
 ) -> None:
-    feed = RecordingFeed()
-    transitions = Transitions(sessions, feed)
     handoff_id = await _opened(transitions, QUEUED)
 
     with pytest.raises(RuntimeError):
@@ -180,9 +192,9 @@ async def test_a_rolled_back_move_is_neither_stored_nor_announced(
 
 
 async def test_the_orm_refuses_to_write_a_stored_handoffs_status(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession], transitions: Transitions
 ) -> None:
-    handoff_id = await _opened(Transitions(sessions, RecordingFeed()), QUEUED)
+    handoff_id = await _opened(transitions, QUEUED)
 
     async with sessions.begin() as session:
         handoff = await session.get_one(Handoff, handoff_id)
