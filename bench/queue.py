@@ -71,7 +71,7 @@ from bench.queue_processes import (
     sqlite_database,
     stand_in_rasa,
 )
-from handoff.queue.state_machine import HandoffStatus
+from handoff.queue.states import HandoffStatus
 from handoff.storage.db import create_engine
 from handoff.storage.models import Handoff
 

@@ -72,3 +72,27 @@ AGENT_RESOLUTIONS = frozenset(
 
 DEFAULT_CAPACITY = 3
 MAX_CAPACITY = 20
+
+
+class TransitionActor(str, enum.Enum):
+    """Who moved a handoff: an agent, or the part of the system that did it."""
+
+    AGENT = "agent"
+    # The bot's request that opened the handoff.
+    BOT = "bot"
+    DISPATCHER = "dispatcher"
+    SWEEPER = "sweeper"
+    INGEST = "ingest"
+    # The agent directory, when a supervisor deactivates an agent.
+    DIRECTORY = "directory"
+
+
+class TransitionReason(str, enum.Enum):
+    REQUESTED = "requested"
+    CLAIMED = "claimed"
+    AUTO_ASSIGNED = "auto_assigned"
+    TRANSFERRED = "transferred"
+    CLOSED = "closed"
+    TIMED_OUT = "timed_out"
+    CUSTOMER_CANCELLED = "customer_cancelled"
+    AGENT_DEACTIVATED = "agent_deactivated"

@@ -30,7 +30,7 @@ from sqlalchemy.orm import aliased
 
 from handoff.analytics.periods import ReportPeriod
 from handoff.analytics.statistics import mean, percentile, ratio
-from handoff.queue.state_machine import HandoffStatus
+from handoff.queue.states import HandoffStatus
 from handoff.storage.models import Agent, Conversation, CsatRating, Handoff
 from handoff.vocabulary import HandoffMode
 

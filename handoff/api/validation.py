@@ -18,7 +18,7 @@ from aiohttp import web
 
 from handoff.analytics.presenters import CsvTable
 from handoff.errors import InvalidRequest, MalformedJson, NotFound
-from handoff.queue.state_machine import HandoffStatus
+from handoff.queue.states import HandoffStatus
 from handoff.vocabulary import (
     AGENT_RESOLUTIONS,
     DEFAULT_CAPACITY,

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import insert
 
 from handoff.errors import DomainError, Forbidden, InvalidTransition, NotFound
-from handoff.queue.state_machine import HandoffStatus
+from handoff.queue.states import HandoffStatus
 from handoff.realtime.group_commit import Coalescer, GroupCommitter
 from handoff.realtime.live_feed import Audience
 from handoff.staff import permissions

@@ -8,7 +8,8 @@ messages among them cost four Core statements whatever their number: the open
 handoffs of their senders, the events' records (which tell the redelivered ones
 apart), the messages, the handoffs' timers. The rare events that may change a
 handoff's state (a cancel phrase) or confirm a delivery go one by one, in their
-place in the stream.
+place in the stream. The frames for the agents' consoles, messages and status
+changes alike, go out in the stream's order once the transaction has committed.
 A customer's message also keeps the handoff's timers (silence in the queue,
 waiting for an agent's reply), and a cancel phrase written while queued takes
 the customer out of the queue and gives the conversation back to the bot.
@@ -25,16 +26,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, case, insert, literal, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy import and_, case, insert, literal, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from handoff.api.presenters import handoff_frame, message_frame
+from handoff.api.presenters import message_frame
 from handoff.api.validation import RasaEvent
 from handoff.conversation.customer_notices import is_cancel_phrase
 from handoff.conversation.rasa_client import HANDOFF_CANCELLED_INTENT, RasaGateway
 from handoff.errors import RasaUnavailable
-from handoff.queue import state_machine
-from handoff.queue.state_machine import OPEN_STATES, HandoffStatus
+from handoff.queue.state_machine import INGEST, Changes, Transitions
+from handoff.queue.states import OPEN_STATES, HandoffStatus
 from handoff.realtime.group_commit import Coalescer, GroupCommitter
 from handoff.realtime.live_feed import Audience, LiveFeed
 from handoff.staff.permissions import audience_for_status
@@ -49,7 +50,7 @@ from handoff.storage.models import (
     ProcessedEvent,
     utcnow,
 )
-from handoff.vocabulary import Resolution
+from handoff.vocabulary import Resolution, TransitionReason
 
 logger = logging.getLogger(__name__)
 
@@ -107,10 +108,9 @@ _EventKey = tuple[str, str, float, str]
 
 @dataclass
 class _Ingested:
-    """What one batch stored: its counts, and what to announce after the commit."""
+    """What one batch stored: its counts, and whom to give back to the bot."""
 
     outcomes: Counter[Outcome] = field(default_factory=Counter)
-    stored: list[tuple[Message, Audience]] = field(default_factory=list)
     cancelled: list[Handoff] = field(default_factory=list)
 
 
@@ -125,6 +125,7 @@ class _Plain:
 class EventIngestor:
     def __init__(self, committer: GroupCommitter, feed: LiveFeed, rasa: RasaGateway):
         self._committer = committer
+        self._transitions = Transitions(committer.sessions, feed)
         self._feed = feed
         self._rasa = rasa
         self._batches: Coalescer[Sequence[RasaEvent], _Ingested] = Coalescer(
@@ -133,8 +134,6 @@ class EventIngestor:
 
     async def ingest(self, events: Sequence[RasaEvent]) -> IngestResult:
         ingested = await self._batches.submit(events)
-        for message, audience in ingested.stored:
-            await self._feed.publish(message_frame(message), audience)
         for handoff in ingested.cancelled:
             await self._give_back_to_bot(handoff)
         outcomes = ingested.outcomes
@@ -147,8 +146,8 @@ class EventIngestor:
     async def _ingest_together(
         self, batches: Sequence[Sequence[RasaEvent]]
     ) -> list[_Ingested]:
-        async def work(session: AsyncSession) -> list[_Ingested]:
-            stream = _Stream(session, await session.connection())
+        async def work(changes: Changes) -> list[_Ingested]:
+            stream = _Stream(changes, await changes.session.connection())
             results = []
             for events in batches:
                 ingested = _Ingested()
@@ -158,10 +157,9 @@ class EventIngestor:
             await stream.store_plain()
             return results
 
-        return await self._committer.run(work)
+        return await self._transitions.run(self._committer, work)
 
     async def _give_back_to_bot(self, handoff: Handoff) -> None:
-        await self._feed.publish(handoff_frame("handoff.updated", handoff, None))
         try:
             await self._rasa.resume_and_trigger(
                 handoff.sender_id, HANDOFF_CANCELLED_INTENT, {"handoff_id": handoff.id}
@@ -183,8 +181,8 @@ class _Stream:
     sees the ones before it.
     """
 
-    def __init__(self, session: AsyncSession, connection: AsyncConnection) -> None:
-        self._session = session
+    def __init__(self, changes: Changes, connection: AsyncConnection) -> None:
+        self._changes = changes
         self._connection = connection
         self._dialect_name = connection.dialect.name
         # Read inside the transaction and kept only for it: another instance may
@@ -250,7 +248,7 @@ class _Stream:
             fresh, messages, ids, strict=True
         ):
             message.id = message_id
-            item.ingested.stored.append((message, handoff.audience))
+            self._changes.announce(message_frame(message), handoff.audience)
             item.ingested.outcomes[Outcome.ACCEPTED] += 1
         await self._customers_wrote(
             {handoff.id for item, handoff in fresh if item.event.type == "user"}
@@ -281,37 +279,29 @@ class _Stream:
         message.id = await self._connection.scalar(
             insert(MESSAGES).values(_message_row(message)).returning(MESSAGES.c.id)
         )
-        ingested.stored.append((message, handoff.audience))
+        self._changes.announce(message_frame(message), handoff.audience)
         if handoff.status is not HandoffStatus.QUEUED:
             await self._customers_wrote({handoff.id})
             return Outcome.ACCEPTED
-        state_machine.ensure_allowed(handoff.status, HandoffStatus.ABANDONED)
         now = utcnow()
-        # Conditional, like every status change: an agent may have claimed the
+        # Guarded like every status change: an agent may have claimed the
         # handoff since it was read, and then the customer stays with them.
-        result = cast(
-            CursorResult[Any],
-            await self._connection.execute(
-                update(HANDOFFS)
-                .where(
-                    HANDOFFS.c.id == handoff.id,
-                    HANDOFFS.c.status == HandoffStatus.QUEUED,
-                )
-                .values(
-                    status=HandoffStatus.ABANDONED,
-                    resolution=Resolution.CUSTOMER_CANCELLED,
-                    resolved_at=now,
-                    last_customer_activity_at=now,
-                )
-            ),
+        cancelled = await self._changes.move(
+            handoff.id,
+            HandoffStatus.ABANDONED,
+            by=INGEST,
+            reason=TransitionReason.CUSTOMER_CANCELLED,
+            values={
+                "resolution": Resolution.CUSTOMER_CANCELLED,
+                "resolved_at": now,
+                "last_customer_activity_at": now,
+            },
         )
-        if result.rowcount != 1:
+        if cancelled is None:
             await self._customers_wrote({handoff.id})
             return Outcome.ACCEPTED
         self._open_handoffs[handoff.sender_id] = None
-        cancelled = await self._session.get(Handoff, handoff.id, populate_existing=True)
-        if cancelled is not None:
-            ingested.cancelled.append(cancelled)
+        ingested.cancelled.append(cancelled)
         return Outcome.ACCEPTED
 
     async def _customers_wrote(self, handoff_ids: set[int]) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.api.validation import MAX_DATABASE_ID, CommentRequest, CsatRequest
 from handoff.errors import DomainError, Forbidden, NotFound
-from handoff.queue.state_machine import HandoffStatus
+from handoff.queue.states import HandoffStatus
 from handoff.storage.models import Conversation, CsatRating, Handoff
 
 

@@ -10,8 +10,8 @@ with ``SKIP LOCKED`` too: a dispatcher never waits for a lock while holding
 one, so dispatchers that see the agents in different orders (their load
 snapshots differ) cannot deadlock. One that finds every suitable agent
 locked by another dispatcher tries again in a new transaction. The
-assignment itself is a conditional UPDATE from ``queued``, so even a manual
-claim racing with it leaves exactly one owner. SQLite has no row locks, but
+assignment itself is the state machine's guarded move from ``queued``, so even
+a manual claim racing with it leaves exactly one owner. SQLite has no row locks, but
 it runs one writing transaction at a time, which gives the same guarantees.
 """
 
@@ -22,18 +22,18 @@ import enum
 import random
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
-from handoff.api.presenters import handoff_frame
 from handoff.queue.order import QUEUE_ORDER
-from handoff.queue.state_machine import HandoffStatus
+from handoff.queue.state_machine import DISPATCHER, Changes, Transitions
+from handoff.queue.states import HandoffStatus
 from handoff.realtime.live_feed import LiveFeed
 from handoff.storage.models import Agent, AgentSkill, Handoff, utcnow
-from handoff.vocabulary import AgentStatus, Skill
+from handoff.vocabulary import AgentStatus, Skill, TransitionReason
 
 # One dispatch run stops after this many assignments so a huge backlog cannot
 # hold a request; the sweeper's next run carries on.
@@ -103,8 +103,7 @@ class Dispatcher:
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], feed: LiveFeed
     ) -> None:
-        self._sessions = sessions
-        self._feed = feed
+        self._transitions = Transitions(sessions, feed)
 
     async def dispatch(self) -> list[Handoff]:
         """Assign queued handoffs while someone can take them; return them."""
@@ -125,13 +124,13 @@ class Dispatcher:
             if handoff is None:
                 break
             assigned.append(handoff)
-            await self._feed.publish(handoff_frame("handoff.updated", handoff, None))
         return assigned
 
     async def _assign_one(self) -> Handoff | Literal[Slot.LOCKED] | None:
         """The handoff assigned, ``Slot.LOCKED`` when other dispatchers held every
         suitable agent, or None when there is nothing to assign."""
-        async with self._sessions.begin() as session:
+        async with self._transitions.begin() as changes:
+            session = changes.session
             candidates = await free_agents(session)
             skills = {skill for agent in candidates for skill in agent.skills}
             if not skills:
@@ -151,17 +150,15 @@ class Dispatcher:
             for candidate in candidates:
                 if handoff.skill not in candidate.skills:
                     continue
-                slot = await _assign_if_free(session, handoff, candidate.agent_id)
+                slot = await _assign_if_free(changes, handoff, candidate.agent_id)
                 if slot is Slot.ASSIGNED:
-                    await session.refresh(handoff)
                     return handoff
                 locked_out = locked_out or slot is Slot.LOCKED
         return Slot.LOCKED if locked_out else None
 
 
-async def _assign_if_free(
-    session: AsyncSession, handoff: Handoff, agent_id: int
-) -> Slot:
+async def _assign_if_free(changes: Changes, handoff: Handoff, agent_id: int) -> Slot:
+    session = changes.session
     # The agent's row lock makes counting the load and taking a slot one step.
     agent_row = await session.execute(
         select(Agent.id, Agent.status, Agent.active, Agent.capacity)
@@ -177,19 +174,16 @@ async def _assign_if_free(
     if (load or 0) >= agent.capacity:
         return Slot.TAKEN
     now = utcnow()
-    result = cast(
-        CursorResult[Any],
-        await session.execute(
-            update(Handoff)
-            .where(Handoff.id == handoff.id, Handoff.status == HandoffStatus.QUEUED)
-            .values(
-                status=HandoffStatus.ASSIGNED,
-                assigned_agent_id=agent_id,
-                assigned_at=now,
-                awaiting_agent_since=now,
-                flagged_at=None,
-            )
-            .execution_options(synchronize_session=False)
-        ),
+    assigned = await changes.move(
+        handoff.id,
+        HandoffStatus.ASSIGNED,
+        by=DISPATCHER,
+        reason=TransitionReason.AUTO_ASSIGNED,
+        values={
+            "assigned_agent_id": agent_id,
+            "assigned_at": now,
+            "awaiting_agent_since": now,
+            "flagged_at": None,
+        },
     )
-    return Slot.ASSIGNED if result.rowcount == 1 else Slot.TAKEN
+    return Slot.TAKEN if assigned is None else Slot.ASSIGNED

@@ -1,8 +1,9 @@
 """The handoff queue: requests from the bot, claims, replies, notes, transfers
 and closing.
 
-Each operation owns its transactions. Frames for the live feed are published
-only after the change they announce has been committed, and Rasa is called
+Each operation owns its transactions. Status changes go through the state
+machine, whose transactions publish the frames announcing them only after the
+commit (``handoff.queue.state_machine``), and Rasa is called
 outside any transaction so a slow Rasa never holds a database lock. Whatever
 frees an agent's slot or fills the queue ends with a dispatch, so auto-
 assignment happens the moment someone can take the work.
@@ -12,11 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 
 from handoff.api.presenters import handoff_created_frame, handoff_frame, message_frame
 from handoff.api.validation import HandoffFilter, HandoffRequest, TransferRequest
@@ -31,10 +33,15 @@ from handoff.errors import (
     NotFound,
     RasaUnavailable,
 )
-from handoff.queue import state_machine
 from handoff.queue.assignment import Dispatcher
 from handoff.queue.order import QUEUE_ORDER, queue_position, queue_positions
-from handoff.queue.state_machine import FINAL_STATES, OPEN_STATES, HandoffStatus
+from handoff.queue.state_machine import BOT, DIRECTORY, Actor, Changes, Transitions
+from handoff.queue.states import (
+    FINAL_STATES,
+    OPEN_STATES,
+    HandoffStatus,
+    ensure_allowed,
+)
 from handoff.queue.wait_estimate import estimated_wait_seconds
 from handoff.realtime.group_commit import GroupCommitter
 from handoff.realtime.live_feed import LiveFeed
@@ -48,7 +55,7 @@ from handoff.storage.models import (
     MessageRole,
     utcnow,
 )
-from handoff.vocabulary import AgentStatus, HandoffMode, Resolution
+from handoff.vocabulary import AgentStatus, HandoffMode, Resolution, TransitionReason
 
 # Finished handoffs pile up forever; a listing shows only the latest ones.
 FINISHED_LISTING_LIMIT = 100
@@ -97,6 +104,7 @@ class HandoffService:
         committer: GroupCommitter,
     ) -> None:
         self._sessions = sessions
+        self._transitions = Transitions(sessions, feed)
         self._replies = ReplyStore(committer)
         self._rasa = rasa
         self._feed = feed
@@ -105,7 +113,8 @@ class HandoffService:
     async def create_handoff(self, request: HandoffRequest) -> HandoffCreation:
         offline = request.mode is not HandoffMode.QUEUE
         try:
-            async with self._sessions.begin() as session:
+            async with self._transitions.begin() as changes:
+                session = changes.session
                 if not offline:
                     existing = await _open_handoff(session, request.sender_id)
                     if existing is not None:
@@ -124,9 +133,11 @@ class HandoffService:
                     trigger=request.trigger,
                     last_customer_activity_at=utcnow(),
                 )
-                session.add(handoff)
-                await session.flush()
+                await changes.open(handoff, BOT)
                 first = await self._creation(session, handoff, created=True)
+                changes.announce(
+                    handoff_created_frame(handoff, first.result.queue_position)
+                )
         except IntegrityError:
             # A concurrent request for the same customer got there first; the
             # unique index on open handoffs refused the second one.
@@ -135,9 +146,6 @@ class HandoffService:
                 if existing is None:
                     raise
                 return await self._creation(session, existing, created=False)
-        await self._feed.publish(
-            handoff_created_frame(handoff, first.result.queue_position)
-        )
         if offline or not await self._dispatcher.dispatch():
             return first
         async with self._sessions.begin() as session:
@@ -234,14 +242,12 @@ class HandoffService:
         return sorted(before, key=lambda entry: entry.timestamp) + after
 
     async def claim(self, handoff_id: int, agent: Agent) -> PositionedHandoff:
-        async with self._sessions.begin() as session:
-            handoff = await _get_handoff(session, handoff_id)
+        async with self._transitions.begin() as changes:
+            handoff = await _get_handoff(changes.session, handoff_id)
             if handoff.status is HandoffStatus.OFFLINE:
-                changed = await _take_offline(session, handoff, agent)
+                await _take_offline(changes, handoff, agent)
             else:
-                changed = await _claim_queued(session, handoff, agent)
-        if changed:
-            await self._feed.publish(handoff_frame("handoff.updated", handoff, None))
+                await _claim_queued(changes, handoff, agent)
         return PositionedHandoff(handoff, None)
 
     async def post_agent_message(
@@ -291,7 +297,8 @@ class HandoffService:
     async def transfer(
         self, handoff_id: int, actor: Agent, request: TransferRequest
     ) -> PositionedHandoff:
-        async with self._sessions.begin() as session:
+        async with self._transitions.begin() as changes:
+            session = changes.session
             handoff = await _get_handoff(session, handoff_id, for_update=True)
             if handoff.status is HandoffStatus.QUEUED:
                 permissions.require_supervisor(actor)
@@ -307,21 +314,33 @@ class HandoffService:
             if request.to_agent_id is not None:
                 target = await session.get(Agent, request.to_agent_id)
                 _ensure_can_receive(target, request.to_agent_id, handoff)
-                if handoff.status is HandoffStatus.QUEUED:
-                    state_machine.transition(handoff, HandoffStatus.ASSIGNED)
-                handoff.assigned_agent_id = request.to_agent_id
-                handoff.assigned_at = handoff.assigned_at or now
+                status = HandoffStatus.ASSIGNED
+                changed: dict[str, Any] = {
+                    "assigned_agent_id": request.to_agent_id,
+                    "assigned_at": handoff.assigned_at or now,
+                    "awaiting_agent_since": now,
+                }
             else:
                 assert request.to_skill is not None
-                if handoff.status is HandoffStatus.ASSIGNED:
-                    state_machine.transition(handoff, HandoffStatus.QUEUED)
                 # The customer keeps their place: the queue orders by arrival.
-                handoff.assigned_agent_id = None
-                handoff.skill = request.to_skill
-            handoff.awaiting_agent_since = (
-                now if handoff.status is HandoffStatus.ASSIGNED else None
+                status = HandoffStatus.QUEUED
+                changed = {
+                    "assigned_agent_id": None,
+                    "skill": request.to_skill,
+                    "awaiting_agent_since": None,
+                }
+            moved = await _move_or_update(
+                changes,
+                handoff,
+                status,
+                Actor.agent(actor.id),
+                {**changed, "flagged_at": None},
             )
-            handoff.flagged_at = None
+            if not moved:
+                raise InvalidTransition(
+                    f"handoff {handoff.id} changed meanwhile",
+                    handoff_status=handoff.status.value,
+                )
             session.add(
                 HandoffTransfer(
                     handoff_id=handoff.id,
@@ -332,59 +351,80 @@ class HandoffService:
                     created_at=now,
                 )
             )
-            await session.flush()
-            position = await queue_position(session, handoff)
-        await self._feed.publish(handoff_frame("handoff.updated", handoff, position))
         await self._dispatcher.dispatch()
         return await self._positioned(handoff_id)
 
     async def close(
         self, handoff_id: int, agent: Agent, resolution: Resolution
     ) -> PositionedHandoff:
-        async with self._sessions.begin() as session:
-            handoff = await _get_handoff(session, handoff_id)
+        async with self._transitions.begin() as changes:
+            handoff = await _get_handoff(changes.session, handoff_id)
             offline = handoff.status is HandoffStatus.OFFLINE
             if offline:
-                await _close_offline(session, handoff, agent, resolution)
+                await _close_offline(changes, handoff, agent, resolution)
             else:
                 _ensure_assigned_to(handoff, agent, supervisor_may=True)
         if offline:
-            await self._feed.publish(handoff_frame("handoff.updated", handoff, None))
             return PositionedHandoff(handoff, None)
         # Rasa first: if it is down the handoff stays assigned and the agent
         # can close again, instead of leaving the customer paused forever.
         await self._rasa.resume_and_trigger(
             handoff.sender_id, HANDOFF_CLOSED_INTENT, {"handoff_id": handoff_id}
         )
-        async with self._sessions.begin() as session:
-            handoff = await _get_handoff(session, handoff_id, for_update=True)
+        async with self._transitions.begin() as changes:
+            handoff = await _get_handoff(changes.session, handoff_id)
             _ensure_assigned_to(handoff, agent, supervisor_may=True)
-            state_machine.transition(handoff, HandoffStatus.RESOLVED)
-            handoff.resolved_at = utcnow()
-            handoff.resolution = resolution
-            handoff.awaiting_agent_since = None
-        await self._feed.publish(handoff_frame("handoff.updated", handoff, None))
+            closed = await changes.move(
+                handoff_id,
+                HandoffStatus.RESOLVED,
+                by=Actor.agent(agent.id),
+                reason=TransitionReason.CLOSED,
+                source=HandoffStatus.ASSIGNED,
+                where=[Handoff.assigned_agent_id == handoff.assigned_agent_id],
+                values={
+                    "resolved_at": utcnow(),
+                    "resolution": resolution,
+                    "awaiting_agent_since": None,
+                },
+            )
+            if closed is None:
+                await changes.session.refresh(handoff)
+                _ensure_assigned_to(handoff, agent, supervisor_may=True)
+                raise InvalidTransition(
+                    f"handoff {handoff_id} changed meanwhile",
+                    handoff_status=handoff.status.value,
+                )
         await self._dispatcher.dispatch()
-        return PositionedHandoff(handoff, None)
+        return PositionedHandoff(closed, None)
 
     async def requeue_agent_conversations(self, agent_id: int) -> None:
-        """Put a deactivated agent's live conversations back in their queues."""
-        async with self._sessions.begin() as session:
-            handoffs = (
-                await session.scalars(
-                    select(Handoff).where(
+        """Put a deactivated agent's live conversations back in their queues.
+
+        Each goes back with its own guarded move, so one closed or transferred
+        since the read stays as it is.
+        """
+        async with self._transitions.begin() as changes:
+            handoff_ids = (
+                await changes.session.scalars(
+                    select(Handoff.id).where(
                         Handoff.assigned_agent_id == agent_id,
                         Handoff.status == HandoffStatus.ASSIGNED,
                     )
                 )
             ).all()
-            for handoff in handoffs:
-                state_machine.transition(handoff, HandoffStatus.QUEUED)
-                handoff.assigned_agent_id = None
-                handoff.awaiting_agent_since = None
-                handoff.flagged_at = None
-        for handoff in handoffs:
-            await self._feed.publish(handoff_frame("handoff.updated", handoff, None))
+            for handoff_id in handoff_ids:
+                await changes.move(
+                    handoff_id,
+                    HandoffStatus.QUEUED,
+                    by=DIRECTORY,
+                    reason=TransitionReason.AGENT_DEACTIVATED,
+                    where=[Handoff.assigned_agent_id == agent_id],
+                    values={
+                        "assigned_agent_id": None,
+                        "awaiting_agent_since": None,
+                        "flagged_at": None,
+                    },
+                )
         await self._dispatcher.dispatch()
 
     async def _positioned(self, handoff_id: int) -> PositionedHandoff:
@@ -393,65 +433,56 @@ class HandoffService:
             return PositionedHandoff(handoff, await queue_position(session, handoff))
 
 
-async def _claim_queued(session: AsyncSession, handoff: Handoff, agent: Agent) -> bool:
-    # One conditional UPDATE decides the race: whoever changes the row first
-    # wins, on SQLite and PostgreSQL alike.
+async def _claim_queued(changes: Changes, handoff: Handoff, agent: Agent) -> None:
+    # The guarded move decides the race: whoever changes the row first wins,
+    # on SQLite and PostgreSQL alike.
     now = utcnow()
-    result = cast(
-        CursorResult[Any],
-        await session.execute(
-            update(Handoff)
-            .where(
-                Handoff.id == handoff.id,
-                Handoff.status.in_(state_machine.sources_of(HandoffStatus.ASSIGNED)),
-            )
-            .values(
-                status=HandoffStatus.ASSIGNED,
-                assigned_agent_id=agent.id,
-                assigned_at=now,
-                awaiting_agent_since=now,
-                flagged_at=None,
-            )
-            .execution_options(synchronize_session=False)
-        ),
+    claimed = await changes.move(
+        handoff.id,
+        HandoffStatus.ASSIGNED,
+        by=Actor.agent(agent.id),
+        reason=TransitionReason.CLAIMED,
+        values={
+            "assigned_agent_id": agent.id,
+            "assigned_at": now,
+            "awaiting_agent_since": now,
+            "flagged_at": None,
+        },
     )
-    await session.refresh(handoff)
-    if result.rowcount == 1:
-        return True
+    if claimed is not None:
+        return
+    await changes.session.refresh(handoff)
     if handoff.status is HandoffStatus.ASSIGNED:
         if handoff.assigned_agent_id == agent.id:
-            return False
+            return
         raise AlreadyAssigned(
             f"handoff {handoff.id} is already assigned to another agent"
         )
-    state_machine.ensure_allowed(handoff.status, HandoffStatus.ASSIGNED)
+    ensure_allowed(handoff.status, HandoffStatus.ASSIGNED)
     # It went back to the queue between the update and the read.
     raise AlreadyAssigned(f"handoff {handoff.id} changed meanwhile; try again")
 
 
-async def _take_offline(session: AsyncSession, handoff: Handoff, agent: Agent) -> bool:
-    # An offline callback or ticket stays offline while someone works it.
-    result = cast(
-        CursorResult[Any],
-        await session.execute(
-            update(Handoff)
-            .where(
-                Handoff.id == handoff.id,
-                Handoff.status == HandoffStatus.OFFLINE,
-                Handoff.assigned_agent_id.is_(None),
-            )
-            .values(assigned_agent_id=agent.id, assigned_at=utcnow())
-            .execution_options(synchronize_session=False)
-        ),
+async def _take_offline(changes: Changes, handoff: Handoff, agent: Agent) -> None:
+    # An offline callback or ticket stays offline while someone works it: a
+    # change of owner, not of status, still guarded so only one agent takes it.
+    taken = await changes.update(
+        handoff.id,
+        where=[
+            Handoff.status == HandoffStatus.OFFLINE,
+            Handoff.assigned_agent_id.is_(None),
+        ],
+        values={"assigned_agent_id": agent.id, "assigned_at": utcnow()},
     )
-    await session.refresh(handoff)
-    if result.rowcount != 1 and handoff.assigned_agent_id != agent.id:
+    await changes.session.refresh(handoff)
+    if taken:
+        changes.announce(handoff_frame("handoff.updated", handoff, None))
+    elif handoff.assigned_agent_id != agent.id:
         raise AlreadyAssigned(f"handoff {handoff.id} is already taken")
-    return result.rowcount == 1
 
 
 async def _close_offline(
-    session: AsyncSession, handoff: Handoff, agent: Agent, resolution: Resolution
+    changes: Changes, handoff: Handoff, agent: Agent, resolution: Resolution
 ) -> None:
     # The customer is not waiting in a paused chat, so Rasa is not involved.
     if handoff.assigned_agent_id is None:
@@ -460,29 +491,55 @@ async def _close_offline(
             handoff_status=handoff.status.value,
         )
     permissions.ensure_owner_or_supervisor(agent, handoff)
-    result = cast(
-        CursorResult[Any],
-        await session.execute(
-            update(Handoff)
-            .where(
-                Handoff.id == handoff.id,
-                Handoff.status == HandoffStatus.OFFLINE,
-                Handoff.assigned_agent_id == handoff.assigned_agent_id,
-            )
-            .values(
-                status=HandoffStatus.RESOLVED,
-                resolved_at=utcnow(),
-                resolution=resolution,
-            )
-            .execution_options(synchronize_session=False)
-        ),
+    closed = await changes.move(
+        handoff.id,
+        HandoffStatus.RESOLVED,
+        by=Actor.agent(agent.id),
+        reason=TransitionReason.CLOSED,
+        source=HandoffStatus.OFFLINE,
+        where=[Handoff.assigned_agent_id == handoff.assigned_agent_id],
+        values={"resolved_at": utcnow(), "resolution": resolution},
     )
-    await session.refresh(handoff)
-    if result.rowcount != 1:
+    if closed is None:
+        await changes.session.refresh(handoff)
         raise InvalidTransition(
             f"handoff {handoff.id} changed meanwhile",
             handoff_status=handoff.status.value,
         )
+
+
+async def _move_or_update(
+    changes: Changes,
+    handoff: Handoff,
+    target: HandoffStatus,
+    by: Actor,
+    values: dict[str, Any],
+) -> bool:
+    """A transfer: a move when the status changes, else a change of owner or
+    queue guarded the same way; False when the handoff changed meanwhile."""
+    guard: list[ColumnElement[bool]] = [Handoff.assigned_agent_id.is_(None)]
+    if handoff.assigned_agent_id is not None:
+        guard = [Handoff.assigned_agent_id == handoff.assigned_agent_id]
+    if handoff.status is not target:
+        moved = await changes.move(
+            handoff.id,
+            target,
+            by=by,
+            reason=TransitionReason.TRANSFERRED,
+            where=guard,
+            values=values,
+            announce_position=True,
+        )
+        return moved is not None
+    updated = await changes.update(
+        handoff.id, where=[Handoff.status == target, *guard], values=values
+    )
+    await changes.session.refresh(handoff)
+    if not updated:
+        return False
+    position = await queue_position(changes.session, handoff)
+    changes.announce(handoff_frame("handoff.updated", handoff, position))
+    return True
 
 
 async def _get_handoff(

@@ -8,7 +8,7 @@ from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from handoff.queue.state_machine import HandoffStatus
+from handoff.queue.states import HandoffStatus
 from handoff.storage.models import Handoff
 from handoff.vocabulary import PRIORITY_RANK, Skill
 

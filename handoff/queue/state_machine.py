@@ -1,62 +1,200 @@
-"""The states of a handoff and the only transitions allowed between them."""
+"""The one way a handoff changes status: a guarded UPDATE, recorded and announced.
+
+``Changes.move`` is the only code that writes a stored handoff's status (the
+model refuses an ORM assignment). It issues ``UPDATE handoffs … WHERE id = …
+AND status = <source>`` plus whatever the caller adds (the owner it expects,
+the silence it saw), where the source is a state the table in
+``handoff.queue.states`` allows to reach the target; so of two racing changes
+exactly one lands, and the loser learns it from the answer instead of
+overwriting the winner. The columns that go with the target come in the same
+statement. The winner's step is written to ``handoff_transitions`` with who
+took it and why, in the same transaction.
+
+A ``Changes`` exists only inside one of the two commit paths of this module:
+``Transitions.begin()`` (a transaction of the service layer) and
+``Transitions.run()`` (a unit of group commit). ``move`` and ``announce`` only
+queue their live-feed frames on it; the commit path publishes them once the
+transaction has committed, and drops them when it rolls back. So a frame can
+neither go out for a change that was not stored nor be forgotten.
+"""
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Mapping
-from typing import Protocol
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
 
-from handoff.errors import InvalidTransition
+from sqlalchemy import CursorResult, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 
+from handoff.api.presenters import handoff_frame
+from handoff.queue.order import queue_position
+from handoff.queue.states import HandoffStatus, ensure_allowed, sources_of
+from handoff.realtime.group_commit import GroupCommitter
+from handoff.realtime.live_feed import EVERYONE, Audience, LiveFeed
+from handoff.storage.models import Handoff, HandoffTransition, utcnow
+from handoff.vocabulary import TransitionActor, TransitionReason
 
-class HandoffStatus(str, enum.Enum):
-    # A handoff starts queued, or offline when nobody works the queue.
-    QUEUED = "queued"
-    ASSIGNED = "assigned"
-    RESOLVED = "resolved"
-    ABANDONED = "abandoned"
-    OFFLINE = "offline"
-
-
-ALLOWED_TRANSITIONS: Mapping[HandoffStatus, frozenset[HandoffStatus]] = {
-    HandoffStatus.QUEUED: frozenset({HandoffStatus.ASSIGNED, HandoffStatus.ABANDONED}),
-    # Back to the queue when an agent releases or transfers the conversation.
-    HandoffStatus.ASSIGNED: frozenset({HandoffStatus.RESOLVED, HandoffStatus.QUEUED}),
-    # Out of hours nobody works the queue: the callback or ticket is resolved later.
-    HandoffStatus.OFFLINE: frozenset({HandoffStatus.RESOLVED}),
-    HandoffStatus.RESOLVED: frozenset(),
-    HandoffStatus.ABANDONED: frozenset(),
-}
-
-OPEN_STATES = frozenset({HandoffStatus.QUEUED, HandoffStatus.ASSIGNED})
-FINAL_STATES = frozenset(
-    state for state, targets in ALLOWED_TRANSITIONS.items() if not targets
-)
+T = TypeVar("T")
 
 
-class Stateful(Protocol):
-    status: HandoffStatus
+@dataclass(frozen=True)
+class Actor:
+    """Who takes a step: an agent, or a part of the system."""
+
+    kind: TransitionActor
+    agent_id: int | None = None
+
+    @classmethod
+    def agent(cls, agent_id: int) -> Actor:
+        return cls(TransitionActor.AGENT, agent_id)
 
 
-def is_allowed(current: HandoffStatus, target: HandoffStatus) -> bool:
-    return target in ALLOWED_TRANSITIONS[current]
+BOT = Actor(TransitionActor.BOT)
+DISPATCHER = Actor(TransitionActor.DISPATCHER)
+SWEEPER = Actor(TransitionActor.SWEEPER)
+INGEST = Actor(TransitionActor.INGEST)
+DIRECTORY = Actor(TransitionActor.DIRECTORY)
 
 
-def ensure_allowed(current: HandoffStatus, target: HandoffStatus) -> None:
-    if not is_allowed(current, target):
-        raise InvalidTransition(
-            f"a {current.value} handoff cannot become {target.value}",
-            handoff_status=current.value,
+@dataclass
+class Changes:
+    """One transaction's status changes, and the frames that announce them."""
+
+    session: AsyncSession
+    _frames: list[tuple[dict[str, Any], Audience]] = field(default_factory=list)
+
+    def announce(self, frame: dict[str, Any], audience: Audience = EVERYONE) -> None:
+        """Publishes ``frame`` once this transaction has committed."""
+        self._frames.append((frame, audience))
+
+    async def open(self, handoff: Handoff, by: Actor) -> None:
+        """Stores a new handoff and records the state it starts in."""
+        self.session.add(handoff)
+        await self.session.flush()
+        self._record(handoff, None, by, TransitionReason.REQUESTED)
+
+    async def move(
+        self,
+        handoff_id: int,
+        target: HandoffStatus,
+        *,
+        by: Actor,
+        reason: TransitionReason,
+        source: HandoffStatus | None = None,
+        where: Sequence[ColumnElement[bool]] = (),
+        values: Mapping[str, Any] | None = None,
+        announce_position: bool = False,
+    ) -> Handoff | None:
+        """Moves the handoff from ``source`` to ``target`` if it is still there
+        and ``where`` holds; the handoff as it now is, or None when it was not.
+
+        ``source`` may be left out when only one state leads to ``target``.
+        ``values`` are the other columns to set with the status. The frame
+        carries the handoff's queue position when ``announce_position`` asks.
+        """
+        if source is None:
+            (source,) = sources_of(target)
+        ensure_allowed(source, target)
+        if not await self._update(
+            handoff_id,
+            [Handoff.status == source, *where],
+            {**(values or {}), "status": target},
+        ):
+            return None
+        handoff = await self.session.get_one(
+            Handoff, handoff_id, populate_existing=True
+        )
+        self._record(handoff, source, by, reason)
+        position = (
+            await queue_position(self.session, handoff) if announce_position else None
+        )
+        self.announce(handoff_frame("handoff.updated", handoff, position))
+        return handoff
+
+    async def update(
+        self,
+        handoff_id: int,
+        *,
+        where: Sequence[ColumnElement[bool]],
+        values: Mapping[str, Any],
+    ) -> bool:
+        """Changes other columns of a handoff (its owner, its queue) under the
+        same kind of guard as a move; whether it landed. Not its status."""
+        if "status" in values:
+            raise ValueError("a handoff's status changes only with move()")
+        return await self._update(handoff_id, where, values)
+
+    async def _update(
+        self,
+        handoff_id: int,
+        where: Sequence[ColumnElement[bool]],
+        values: Mapping[str, Any],
+    ) -> bool:
+        result = cast(
+            CursorResult[Any],
+            await self.session.execute(
+                update(Handoff)
+                .where(Handoff.id == handoff_id, *where)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            ),
+        )
+        return result.rowcount == 1
+
+    def _record(
+        self,
+        handoff: Handoff,
+        source: HandoffStatus | None,
+        by: Actor,
+        reason: TransitionReason,
+    ) -> None:
+        self.session.add(
+            HandoffTransition(
+                handoff_id=handoff.id,
+                from_status=source,
+                to_status=handoff.status,
+                actor=by.kind,
+                agent_id=by.agent_id,
+                reason=reason,
+                assigned_agent_id=handoff.assigned_agent_id,
+                created_at=utcnow(),
+            )
         )
 
-
-def sources_of(target: HandoffStatus) -> frozenset[HandoffStatus]:
-    """The states a guarded update may move from to reach ``target``."""
-    return frozenset(
-        source for source, targets in ALLOWED_TRANSITIONS.items() if target in targets
-    )
+    async def _publish(self, feed: LiveFeed) -> None:
+        for frame, audience in self._frames:
+            await feed.publish(frame, audience)
 
 
-def transition(handoff: Stateful, target: HandoffStatus) -> None:
-    ensure_allowed(handoff.status, target)
-    handoff.status = target
+class Transitions:
+    """The commit paths of status changes: each publishes after its commit."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], feed: LiveFeed
+    ) -> None:
+        self._sessions = sessions
+        self._feed = feed
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[Changes]:
+        async with self._sessions.begin() as session:
+            changes = Changes(session)
+            yield changes
+        await changes._publish(self._feed)
+
+    async def run(
+        self, committer: GroupCommitter, work: Callable[[Changes], Awaitable[T]]
+    ) -> T:
+        """``work``'s result, as a unit of group commit, once committed."""
+
+        async def unit(session: AsyncSession) -> tuple[T, Changes]:
+            # A unit may run again after its group failed: fresh frames each time.
+            changes = Changes(session)
+            return await work(changes), changes
+
+        result, changes = await committer.run(unit)
+        await changes._publish(self._feed)
+        return result

@@ -2,8 +2,9 @@
 catch-up dispatch, every few seconds.
 
 Several service instances may sweep the same database at once. Every change
-is a conditional UPDATE that only one of them can win, and only the winner
-announces it or calls Rasa, so nothing is done twice.
+is a conditional UPDATE that only one of them can win (for the abandon, the
+state machine's guarded move), and only the winner announces it or calls Rasa,
+so nothing is done twice.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from handoff.conversation.rasa_client import RasaGateway
 from handoff.errors import RasaUnavailable
 from handoff.queue.assignment import Dispatcher
 from handoff.queue.order import queue_positions
-from handoff.queue.state_machine import HandoffStatus
+from handoff.queue.state_machine import SWEEPER, Transitions
+from handoff.queue.states import HandoffStatus
 from handoff.queue.wait_estimate import estimated_wait_seconds
 from handoff.realtime.live_feed import LiveFeed
 from handoff.staff.permissions import audience_for
 from handoff.storage.models import Handoff, utcnow
-from handoff.vocabulary import Resolution
+from handoff.vocabulary import Resolution, TransitionReason
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +64,7 @@ class Sweeper:
         timings: SweepTimings,
     ) -> None:
         self._sessions = sessions
+        self._transitions = Transitions(sessions, feed)
         self._rasa = rasa
         self._feed = feed
         self._dispatcher = dispatcher
@@ -90,20 +93,29 @@ class Sweeper:
         )
 
     async def _abandon_silent(self, now: datetime) -> list[int]:
-        condition = (
-            Handoff.status == HandoffStatus.QUEUED,
-            Handoff.last_customer_activity_at <= now - self._timings.abandon_after,
-        )
-        abandoned = await self._claim_each(
-            condition,
-            {
-                "status": HandoffStatus.ABANDONED,
-                "resolution": Resolution.TIMED_OUT,
-                "resolved_at": now,
-            },
-        )
+        silent = Handoff.last_customer_activity_at <= now - self._timings.abandon_after
+        async with self._sessions.begin() as session:
+            candidates = (
+                await session.scalars(
+                    select(Handoff.id).where(
+                        Handoff.status == HandoffStatus.QUEUED, silent
+                    )
+                )
+            ).all()
+        abandoned: list[Handoff] = []
+        for handoff_id in candidates:
+            async with self._transitions.begin() as changes:
+                handoff = await changes.move(
+                    handoff_id,
+                    HandoffStatus.ABANDONED,
+                    by=SWEEPER,
+                    reason=TransitionReason.TIMED_OUT,
+                    where=[silent],
+                    values={"resolution": Resolution.TIMED_OUT, "resolved_at": now},
+                )
+            if handoff is not None:
+                abandoned.append(handoff)
         for handoff in abandoned:
-            await self._feed.publish(handoff_frame("handoff.updated", handoff, None))
             try:
                 await self._rasa.resume(handoff.sender_id)
             except RasaUnavailable:

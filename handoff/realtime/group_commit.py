@@ -128,7 +128,7 @@ class GroupCommitter:
         max_group: int = MAX_GROUP,
         concurrency: int = 1,
     ) -> None:
-        self._sessions = sessions
+        self.sessions = sessions
         self.concurrency = concurrency
         self._units: Coalescer[Work[Any], Any] = Coalescer(
             self._commit, max_group, concurrency
@@ -146,7 +146,7 @@ class GroupCommitter:
 
     async def _commit(self, units: Sequence[Work[Any]]) -> list[Any]:
         results = []
-        async with self._sessions.begin() as session:
+        async with self.sessions.begin() as session:
             for work in units:
                 results.append(await work(session))
                 # The next unit starts as if in a transaction of its own: with

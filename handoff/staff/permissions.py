@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, or_
 
 from handoff.errors import Forbidden
-from handoff.queue.state_machine import HandoffStatus
+from handoff.queue.states import HandoffStatus
 from handoff.realtime.live_feed import EVERYONE, Audience, agents_and_supervisors
 from handoff.storage.models import Agent, AgentRole, Handoff
 

@@ -23,10 +23,11 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     column,
+    inspect,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
-from handoff.queue.state_machine import OPEN_STATES, HandoffStatus
+from handoff.queue.states import OPEN_STATES, HandoffStatus
 from handoff.vocabulary import (
     DEFAULT_CAPACITY,
     AgentStatus,
@@ -34,6 +35,8 @@ from handoff.vocabulary import (
     Priority,
     Resolution,
     Skill,
+    TransitionActor,
+    TransitionReason,
     Trigger,
 )
 
@@ -230,6 +233,18 @@ class Handoff(Base):
     notice_position: Mapped[int | None] = mapped_column(Integer)
     notice_wait_seconds: Mapped[int | None] = mapped_column(Integer)
 
+    @validates("status")
+    def _refuse_status_writes(self, key: str, status: HandoffStatus) -> HandoffStatus:
+        # A stored handoff changes status only through the state machine's
+        # guarded UPDATE, which also records the transition; an assignment here
+        # would be an unguarded, unrecorded write-back.
+        if inspect(self).has_identity:
+            raise AttributeError(
+                "a stored handoff's status changes only through "
+                "handoff.queue.state_machine"
+            )
+        return status
+
 
 class HandoffTransfer(Base):
     """A handoff moved to another agent or skill queue, with the agent's note."""
@@ -248,6 +263,45 @@ class HandoffTransfer(Base):
     )
     to_skill: Mapped[Skill | None] = mapped_column(_string_enum(Skill, "skill"))
     note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class HandoffTransition(Base):
+    """One step of a handoff through the state machine: who took it, and why.
+
+    The first row of a handoff, with no ``from_status``, is the state it was
+    opened in.
+    """
+
+    __tablename__ = "handoff_transitions"
+    __table_args__ = (
+        Index("ix_handoff_transitions_handoff_id_id", "handoff_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    handoff_id: Mapped[int] = mapped_column(
+        ForeignKey("handoffs.id", ondelete="CASCADE")
+    )
+    from_status: Mapped[HandoffStatus | None] = mapped_column(
+        _string_enum(HandoffStatus, "handoff_status")
+    )
+    to_status: Mapped[HandoffStatus] = mapped_column(
+        _string_enum(HandoffStatus, "handoff_status")
+    )
+    actor: Mapped[TransitionActor] = mapped_column(
+        _string_enum(TransitionActor, "transition_actor")
+    )
+    # The agent who acted, when ``actor`` is an agent.
+    agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL")
+    )
+    reason: Mapped[TransitionReason] = mapped_column(
+        _string_enum(TransitionReason, "transition_reason")
+    )
+    # Who owns the handoff from this step on.
+    assigned_agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from handoff_testing import AGENT_PASSWORD, BOT_HEADERS, bearer, handoff_body
-from sqlalchemy import func, select
+from sqlalchemy import ScalarResult, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handoff.queue.state_machine import HandoffStatus
-from handoff.storage.models import AuthToken, Handoff
+from handoff.app_keys import HANDOFFS
+from handoff.queue.states import HandoffStatus
+from handoff.storage.models import AuthToken, Handoff, HandoffTransition
+from handoff.vocabulary import Resolution, TransitionReason
 
 Client = TestClient[web.Request, web.Application]
 
@@ -117,6 +120,59 @@ async def test_deactivating_signs_out_and_requeues_the_agents_chats(
         handoff = await session.get_one(Handoff, handoff_id)
         assert handoff.status is HandoffStatus.QUEUED
         assert handoff.assigned_agent_id is None
+
+
+@pytest.mark.postgres
+async def test_a_close_during_the_requeue_on_deactivation_wins(
+    client: Client,
+    team: Any,
+    tokens: Any,
+    sessions: async_sessionmaker[AsyncSession],
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite runs one transaction at a time: nothing lands between")
+    created = await client.post(
+        "/api/rasa/handoffs", json=handoff_body(), headers=BOT_HEADERS
+    )
+    handoff_id = (await created.json())["id"]
+    await client.post(f"/api/handoffs/{handoff_id}/claim", headers=tokens["mina"])
+    reads = AsyncSession.scalars
+    closes = []
+
+    async def read_then_close(
+        self: AsyncSession, *args: Any, **kwargs: Any
+    ) -> ScalarResult[Any]:
+        found = await reads(self, *args, **kwargs)
+        if not closes:
+            # Mina closes the chat after the requeue read her handoffs.
+            closes.append(
+                await client.app[HANDOFFS].close(
+                    handoff_id, team.mina, Resolution.RESOLVED
+                )
+            )
+        return found
+
+    monkeypatch.setattr(AsyncSession, "scalars", read_then_close)
+    await client.app[HANDOFFS].requeue_agent_conversations(team.mina.id)
+    monkeypatch.undo()
+
+    assert len(closes) == 1
+    async with sessions() as session:
+        handoff = await session.get_one(Handoff, handoff_id)
+        assert handoff.status is HandoffStatus.RESOLVED
+        last = await session.scalar(
+            select(HandoffTransition)
+            .where(HandoffTransition.handoff_id == handoff_id)
+            .order_by(HandoffTransition.id.desc())
+            .limit(1)
+        )
+    assert last is not None
+    assert (last.to_status, last.reason) == (
+        HandoffStatus.RESOLVED,
+        TransitionReason.CLOSED,
+    )
 
 
 async def test_supervisor_sets_skills_capacity_and_status(

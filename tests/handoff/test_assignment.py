@@ -9,10 +9,12 @@ from aiohttp.test_utils import TestClient
 from handoff_testing import BOT_HEADERS, add_agent, bearer, handoff_body
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handoff.app_keys import DISPATCHER
+from handoff.app_keys import DISPATCHER, LIVE_FEED
+from handoff.queue.state_machine import Actor, Transitions
+from handoff.queue.states import HandoffStatus
 from handoff.staff.auth import AuthService
 from handoff.storage.models import Handoff
-from handoff.vocabulary import AgentStatus, Skill
+from handoff.vocabulary import AgentStatus, Skill, TransitionReason
 
 Client = TestClient[web.Request, web.Application]
 
@@ -104,11 +106,17 @@ async def test_priority_first_then_first_come_first_served(
         assigned = await client.app[DISPATCHER].dispatch()
         assert len(assigned) == 1
         order.append(assigned[0].id)
-        async with sessions.begin() as session:
-            # Finish it so the single slot frees up for the next one.
-            finished = await session.get_one(Handoff, assigned[0].id)
-            assert finished.assigned_agent_id == agent.id
-            finished.status = finished.status.RESOLVED
+        # Finish it so the single slot frees up for the next one.
+        async with Transitions(sessions, client.app[LIVE_FEED]).begin() as changes:
+            finished = await changes.move(
+                assigned[0].id,
+                HandoffStatus.RESOLVED,
+                by=Actor.agent(agent.id),
+                reason=TransitionReason.CLOSED,
+                source=HandoffStatus.ASSIGNED,
+            )
+        assert finished is not None
+        assert finished.assigned_agent_id == agent.id
     assert order == [item["id"] for item in expected]
 
 

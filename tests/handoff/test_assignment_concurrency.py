@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from handoff.app import create_app
 from handoff.app_keys import DISPATCHER
 from handoff.queue.assignment import load_of
-from handoff.queue.state_machine import HandoffStatus
+from handoff.queue.states import HandoffStatus
 from handoff.settings import Settings
 from handoff.staff.auth import AuthService
 from handoff.storage.models import Agent, Handoff

@@ -14,7 +14,7 @@ from handoff_testing import BOT_HEADERS, handoff_body, user_event
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handoff.queue.state_machine import HandoffStatus
+from handoff.queue.states import HandoffStatus
 from handoff.realtime.group_commit import Coalescer, GroupCommitter
 from handoff.storage.models import MESSAGES, Handoff, Message, MessageRole, utcnow
 

@@ -40,7 +40,7 @@ from pytest_aiohttp import AiohttpClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from handoff.app import create_app
-from handoff.queue.state_machine import HandoffStatus
+from handoff.queue.states import HandoffStatus
 from handoff.settings import Settings
 from handoff.storage.models import Conversation, CsatRating, Handoff
 from handoff.vocabulary import HandoffMode, Skill

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from handoff.app import create_app
 from handoff.conversation.rasa_client import RasaHttpClient
 from handoff.errors import RasaUnavailable
-from handoff.queue.state_machine import HandoffStatus
+from handoff.queue.states import HandoffStatus
 from handoff.settings import Settings
 from handoff.storage.models import Delivery, Handoff, Message
 

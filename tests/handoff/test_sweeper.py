@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from handoff.app import create_app
 from handoff.app_keys import SWEEPER
-from handoff.queue.state_machine import HandoffStatus
+from handoff.queue.states import HandoffStatus
 from handoff.settings import Settings
 from handoff.storage.models import Handoff, utcnow
 from handoff.vocabulary import Resolution, Skill
