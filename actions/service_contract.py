@@ -36,9 +36,6 @@ class Choices:
             )
         return value
 
-    def __contains__(self, value: object) -> bool:
-        return value in self._values
-
 
 @lru_cache(maxsize=1)
 def openapi_document() -> dict[str, Any]:
@@ -77,4 +74,3 @@ SKILLS = choices("Skill")
 PRIORITIES = choices("Priority")
 TRIGGERS = choices("Trigger")
 MODES = choices("HandoffMode")
-LANGUAGES = choices("Language")
