@@ -17,6 +17,7 @@ from actions.handoff_client import HandoffUnavailable
 from actions.handoff_context import handoff_context
 from actions.handoff_decision import decide_handoff
 from actions.offline_contact import offer_offline_contact
+from actions.service_contract import field
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +28,7 @@ _SCORE_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 CSAT_COMMENT_FORM = "csat_comment_form"
 CSAT_RATING_SLOT = "csat_rating_id"
 CSAT_COMMENT_SLOT = "csat_comment"
-# The handoff service keeps comments up to this length.
-MAX_COMMENT_LENGTH = 1000
+MAX_COMMENT_LENGTH: int = field("CsatCommentRequest", "comment")["maxLength"]
 
 
 def end_active_form(tracker: Tracker) -> list[EventType]:

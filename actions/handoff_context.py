@@ -6,6 +6,8 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
+from actions.service_contract import PRIORITIES, SKILLS, TRIGGERS, field, schema
+
 # Slots that describe the bot's own machinery rather than the customer.
 INTERNAL_SLOTS = frozenset(
     {
@@ -57,8 +59,8 @@ LOOKUP_KINDS = {
 }
 # Metadata Rasa adds to every bot message; the rest are the answer's values.
 RASA_METADATA = frozenset({"utter_action", "template", "model_id", "assistant_id"})
-MAX_LOOKUPS = 20
-EMOTIONS = ("anger", "frustration", "distress")
+MAX_LOOKUPS: int = field("HandoffRequest", "lookups")["maxItems"]
+EMOTIONS = tuple(schema("EmotionScores")["properties"])
 
 
 def current_session_events(tracker: Tracker) -> list[dict[str, Any]]:
@@ -162,9 +164,9 @@ def handoff_context(
     tracker: Tracker,
     reason: str,
     *,
-    trigger: str = "other",
-    skill: str = "general",
-    priority: str = "normal",
+    trigger: str = TRIGGERS.OTHER,
+    skill: str = SKILLS.GENERAL,
+    priority: str = PRIORITIES.NORMAL,
 ) -> dict[str, Any]:
     latest = tracker.latest_message or {}
     intent = latest.get("intent") or {}

@@ -13,16 +13,18 @@ from dataclasses import dataclass
 from rasa_sdk import Tracker
 
 from actions.handoff_context import current_session_events
+from actions.service_contract import PRIORITIES, SKILLS, TRIGGERS
 
-EXPLICIT_REQUEST = "explicit_request"
-COMPLEX_TOPIC = "complex_topic"
-EMOTION = "emotion"
-REPEATED_FAILURE = "repeated_failure"
-VERIFICATION_FAILED = "verification_failed"
-OTHER = "other"
+EXPLICIT_REQUEST = TRIGGERS.EXPLICIT_REQUEST
+COMPLEX_TOPIC = TRIGGERS.COMPLEX_TOPIC
+EMOTION = TRIGGERS.EMOTION
+REPEATED_FAILURE = TRIGGERS.REPEATED_FAILURE
+VERIFICATION_FAILED = TRIGGERS.VERIFICATION_FAILED
+OTHER = TRIGGERS.OTHER
 
-GENERAL = "general"
-NORMAL, HIGH, URGENT = "normal", "high", "urgent"
+BILLING, TECHNICAL = SKILLS.BILLING, SKILLS.TECHNICAL
+RETENTION, GENERAL = SKILLS.RETENTION, SKILLS.GENERAL
+NORMAL, HIGH, URGENT = PRIORITIES.NORMAL, PRIORITIES.HIGH, PRIORITIES.URGENT
 
 
 @dataclass(frozen=True)
@@ -36,14 +38,14 @@ class Topic:
 # only after the basic troubleshooting failed: the bot's own (see
 # data/rules/handoff.yml) or the customer's, told in the first message.
 COMPLEX_TOPICS = {
-    "report_internet_down": Topic("technical_fault", "technical"),
-    "report_fix_failed": Topic("technical_fault", "technical"),
-    "report_broken_device": Topic("broken_device", "technical"),
-    "request_contract_change": Topic("contract_change", "retention"),
-    "request_cancellation": Topic("cancellation", "retention"),
-    "dispute_bill": Topic("billing_dispute", "billing"),
-    "request_discount": Topic("discount_request", "retention"),
-    "moving_abroad": Topic("moving_abroad", "retention"),
+    "report_internet_down": Topic("technical_fault", TECHNICAL),
+    "report_fix_failed": Topic("technical_fault", TECHNICAL),
+    "report_broken_device": Topic("broken_device", TECHNICAL),
+    "request_contract_change": Topic("contract_change", RETENTION),
+    "request_cancellation": Topic("cancellation", RETENTION),
+    "dispute_bill": Topic("billing_dispute", BILLING),
+    "request_discount": Topic("discount_request", RETENTION),
+    "moving_abroad": Topic("moving_abroad", RETENTION),
     "report_bereavement": Topic("bereavement", GENERAL, HIGH),
 }
 # The skill a conversation's subject belongs to, for handoffs that are not about a
@@ -59,9 +61,9 @@ SKILL_BY_INTENT = {
             "ask_payment_methods",
             "change_autopay_date",
         ),
-        "billing",
+        BILLING,
     ),
-    "ask_outage": "technical",
+    "ask_outage": TECHNICAL,
 }
 # Intents that carry no subject of their own.
 CONTENTLESS_INTENTS = frozenset(

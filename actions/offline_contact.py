@@ -27,6 +27,7 @@ from actions.dependencies import UsesDependencies
 from actions.handoff_client import HandoffUnavailable
 from actions.handoff_context import current_session_events, handoff_context
 from actions.phone_numbers import normalize_mobile_number
+from actions.service_contract import MODES, field
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ CONFIRMED = "offline_contact_confirmed"
 PENDING_REASON = "pending_handoff_reason"
 PENDING_ROUTING = "pending_handoff_routing"
 
-CALLBACK, TICKET = "callback", "ticket"
+CALLBACK, TICKET = MODES.CALLBACK, MODES.TICKET
 DETAIL_SLOTS = {
     CALLBACK: (CALLBACK_NUMBER, CALLBACK_TIME),
     TICKET: (TICKET_DESCRIPTION,),
@@ -50,7 +51,11 @@ ROUTING_FIELDS = ("trigger", "skill", "priority")
 # a person.
 DEFAULT_REASON = "human_requested"
 
-MAX_CALLBACK_TIME_CHARS = 100
+MAX_CALLBACK_TIME_CHARS: int = field("HandoffRequest", "callback", "preferred_time")[
+    "maxLength"
+]
+# The bot's own limit, within the service's (tests/bot/test_service_contract.py sends
+# a ticket this long).
 MAX_DESCRIPTION_CHARS = 1000
 # Shorter messages ("네", "ok") say nothing a ticket could carry.
 MIN_PREFILL_CHARS = 5

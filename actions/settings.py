@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+# The handoff service's API document, in the same repository as the actions.
+DEFAULT_OPENAPI_PATH = Path(__file__).resolve().parents[1] / "handoff" / "openapi.yaml"
+
 
 @dataclass(frozen=True)
 class ActionSettings:
@@ -16,6 +19,8 @@ class ActionSettings:
     demo_backend_path: Path
     # Where the demo back end "sends" one-time codes (docs/backend.md).
     dev_outbox_path: Path = Path("var/dev_outbox.log")
+    # The names and limits of the handoff API (actions/service_contract.py).
+    handoff_openapi_path: Path = DEFAULT_OPENAPI_PATH
 
 
 @lru_cache(maxsize=1)
@@ -31,4 +36,7 @@ def load_settings() -> ActionSettings:
         ),
         dev_outbox_path=Path(os.environ.get("TANDEM_VAR_DIR", "var"))
         / "dev_outbox.log",
+        handoff_openapi_path=Path(
+            os.environ.get("TANDEM_HANDOFF_OPENAPI", DEFAULT_OPENAPI_PATH)
+        ),
     )

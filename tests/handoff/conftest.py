@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from argon2 import PasswordHasher
+from document_check import DocumentCheck
 from handoff_testing import AGENT_PASSWORD, RASA_TOKEN, SERVICE_SECRET, StandInRasa
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 from sqlalchemy import text
@@ -21,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as create_plain_engine
 from sqlalchemy.pool import NullPool
 
+from handoff.api.views.api_document import openapi_document
 from handoff.app import create_app
 from handoff.settings import Settings
 from handoff.staff.auth import AuthService
@@ -72,6 +75,20 @@ class fresh_postgres_database:
                 text(f'DROP DATABASE IF EXISTS "{self._name}" WITH (FORCE)')
             )
         await self._admin.dispose()
+
+
+@pytest.fixture
+def aiohttp_client(aiohttp_client: AiohttpClient) -> Iterator[AiohttpClient]:
+    """pytest-aiohttp's client, with every JSON answer checked against the document."""
+    check = DocumentCheck(openapi_document())
+
+    async def checked_client(app: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(app, web.Application):
+            check.install(app)
+        return await aiohttp_client(app, *args, **kwargs)
+
+    yield checked_client
+    assert check.disagreements == []
 
 
 @pytest.fixture

@@ -1,0 +1,165 @@
+"""The service's enums and limits are the OpenAPI document's: a change to one side
+alone fails here."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+import pytest
+
+from handoff import vocabulary
+from handoff.api import validation
+from handoff.api.validation import parse_handoff_request
+from handoff.api.views.api_document import openapi_document
+from handoff.errors import InvalidRequest
+from handoff.queue.state_machine import HandoffStatus
+from handoff.vocabulary import DEFAULT_CAPACITY, MAX_CAPACITY
+
+
+def schema(name: str) -> dict[str, Any]:
+    found: dict[str, Any] = openapi_document()["components"]["schemas"][name]
+    return found
+
+
+def request_field(path: str, method: str, *names: str) -> dict[str, Any]:
+    operation = openapi_document()["paths"][path][method]
+    current = operation["requestBody"]["content"]["application/json"]["schema"]
+    for name in names:
+        if "$ref" in current:
+            current = schema(current["$ref"].rsplit("/", 1)[1])
+        current = current["properties"][name]
+    return current
+
+
+def handoff_field(*names: str) -> dict[str, Any]:
+    return request_field("/api/rasa/handoffs", "post", *names)
+
+
+@pytest.mark.parametrize(
+    "python_enum",
+    [
+        *(vocabulary.Skill, vocabulary.Priority, vocabulary.AgentStatus),
+        *(vocabulary.HandoffMode, vocabulary.Trigger, vocabulary.Resolution),
+        HandoffStatus,
+    ],
+)
+def test_each_enum_has_the_values_of_its_schema(python_enum: type[enum.Enum]) -> None:
+    documented = schema(python_enum.__name__)["enum"]
+    assert [member.value for member in python_enum] == documented
+
+
+@pytest.mark.parametrize(
+    ("accepted", "documented"),
+    [
+        (validation.LANGUAGES, schema("Language")["enum"]),
+        (validation.EMOTIONS, schema("EmotionScores")["properties"]),
+        (
+            validation.TRANSCRIPT_ROLES,
+            schema("TranscriptTurn")["properties"]["role"]["enum"],
+        ),
+        (
+            {resolution.value for resolution in vocabulary.AGENT_RESOLUTIONS},
+            request_field("/api/handoffs/{id}/close", "post", "resolution")["enum"],
+        ),
+    ],
+    ids=["languages", "emotions", "transcript roles", "agent resolutions"],
+)
+def test_closed_sets_match_the_document(accepted: Any, documented: Any) -> None:
+    assert set(accepted) == set(documented)
+
+
+@pytest.mark.parametrize(
+    ("limit", "documented"),
+    [
+        (
+            validation.MAX_TEXT_LENGTH,
+            schema("TextBody")["properties"]["text"]["maxLength"],
+        ),
+        (
+            validation.MAX_TEXT_LENGTH,
+            handoff_field("ticket", "description")["maxLength"],
+        ),
+        (
+            validation.MAX_NOTE_LENGTH,
+            request_field("/api/handoffs/{id}/transfer", "post", "note")["maxLength"],
+        ),
+        (validation.MAX_SUMMARY_LENGTH, handoff_field("summary", "ko")["maxLength"]),
+        (validation.MAX_SUMMARY_LENGTH, handoff_field("summary", "en")["maxLength"]),
+        (validation.MAX_LOOKUPS, handoff_field("lookups")["maxItems"]),
+        (
+            validation.MAX_EMOTION_HISTORY,
+            handoff_field("emotion", "history")["maxItems"],
+        ),
+        (
+            validation.MIN_PASSWORD_LENGTH,
+            request_field("/api/agents", "post", "password")["minLength"],
+        ),
+        (MAX_CAPACITY, request_field("/api/agents", "post", "capacity")["maximum"]),
+        (DEFAULT_CAPACITY, request_field("/api/agents", "post", "capacity")["default"]),
+    ],
+)
+def test_limits_match_the_document(limit: int, documented: int) -> None:
+    assert limit == documented
+
+
+def full_handoff_request(mode: str) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "sender_id": "c0ffee",
+        "channel": "socketio",
+        "language": "ko",
+        "reason": "human_requested",
+        "transcript": [{"role": "user", "text": "상담원", "timestamp": 1.0}],
+        "verified_identity": {
+            "customer_id": "C-1",
+            "name": "김민지",
+            "phone_number": "010-1234-5678",
+        },
+        "lookups": [{"kind": "bill", "summary": "55,000원"}],
+        "summary": {"ko": "요약", "en": "Summary"},
+        "mode": mode,
+    }
+    if mode == "callback":
+        body["callback"] = {"phone_number": "010-2222-3333", "preferred_time": "오후"}
+    else:
+        body["ticket"] = {"description": "인터넷이 끊겨요"}
+    return body
+
+
+def string_limits(
+    value: dict[str, Any], path: tuple[str, ...] = ()
+) -> list[tuple[tuple[str, ...], int]]:
+    """Every documented maxLength of a string inside the handoff request, by path."""
+    if "$ref" in value:
+        value = schema(value["$ref"].rsplit("/", 1)[1])
+    found = []
+    if "maxLength" in value:
+        found.append((path, value["maxLength"]))
+    for name, inner in value.get("properties", {}).items():
+        found.extend(string_limits(inner, (*path, name)))
+    if "items" in value:
+        found.extend(string_limits(value["items"], (*path, "0")))
+    return found
+
+
+HANDOFF_STRING_LIMITS = string_limits(handoff_field())
+
+
+@pytest.mark.parametrize(
+    ("path", "limit"),
+    HANDOFF_STRING_LIMITS,
+    ids=[".".join(path) for path, _ in HANDOFF_STRING_LIMITS],
+)
+def test_every_documented_length_is_the_one_the_service_enforces(
+    path: tuple[str, ...], limit: int
+) -> None:
+    body = full_handoff_request("callback" if "callback" in path else "ticket")
+    container: Any = body
+    for step in path[:-1]:
+        container = container[int(step)] if step.isdigit() else container[step]
+
+    container[path[-1]] = "가" * limit
+    parse_handoff_request(body)
+    container[path[-1]] = "가" * (limit + 1)
+    with pytest.raises(InvalidRequest):
+        parse_handoff_request(body)
