@@ -8,11 +8,9 @@ schema of its path in handoff/openapi.yaml.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp import web
@@ -21,8 +19,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import handoff
-from actions.business_hours import HoursStatus
+from actions.dependencies import Dependencies
 from actions.handoff import (
     MAX_COMMENT_LENGTH,
     ActionHandoff,
@@ -36,7 +33,7 @@ from actions.offline_contact import (
     ActionSubmitOfflineContact,
 )
 from actions.service_contract import openapi_document
-from actions.settings import load_settings
+from tests.bot.test_handoff_actions import AGENTS_AT_WORK, AGENTS_AWAY
 from tests.bot.tracker_fixtures import load_tracker
 from tests.openapi_schemas import request_validator, response_validator
 
@@ -45,7 +42,6 @@ HANDOFFS = "/api/rasa/handoffs"
 CSAT = "/api/rasa/csat"
 CSAT_COMMENT = "/api/rasa/csat/{id}"
 CREATED_AT = "2026-11-23T01:00:00+00:00"
-SEOUL = ZoneInfo("Asia/Seoul")
 
 
 @dataclass
@@ -61,6 +57,7 @@ class StandInService:
     a 400, the rest a documented answer."""
 
     posted: list[Posted] = field(default_factory=list)
+    url: str = ""
 
     async def answer(self, request: web.Request) -> web.Response:
         path = request.match_info.route.resource.canonical  # type: ignore[union-attr]
@@ -115,31 +112,28 @@ def documented_answer(
 @pytest.fixture
 async def service(
     aiohttp_server: Callable[..., Awaitable[TestServer]],
-    monkeypatch: pytest.MonkeyPatch,
-) -> AsyncIterator[StandInService]:
+) -> StandInService:
     stand_in = StandInService()
     app = web.Application()
     app.router.add_post(HANDOFFS, stand_in.answer)
     app.router.add_post(CSAT, stand_in.answer)
     app.router.add_patch(CSAT_COMMENT, stand_in.answer)
     server = await aiohttp_server(app)
-    monkeypatch.setenv("TANDEM_HANDOFF_URL", str(server.make_url("")))
-    monkeypatch.setenv("TANDEM_SERVICE_SECRET", SECRET)
-    load_settings.cache_clear()
-    yield stand_in
-    load_settings.cache_clear()
+    stand_in.url = str(server.make_url(""))
+    return stand_in
 
 
-def business_hours(monkeypatch: pytest.MonkeyPatch, open_now: bool) -> None:
-    checked = dt.datetime(2026, 11, 23, 10, 0, tzinfo=SEOUL)
-    status = HoursStatus(
-        open=open_now,
-        closes_at=checked.replace(hour=18) if open_now else None,
-        next_open=None if open_now else checked + dt.timedelta(days=1),
-        checked_at=checked,
-        holiday=None,
-    )
-    monkeypatch.setattr(handoff, "current_status", lambda: status)
+@pytest.fixture
+def connected(
+    service: StandInService, connect: Callable[..., Dependencies]
+) -> Dependencies:
+    return connect(service.url, secret=SECRET)
+
+
+def at(dependencies: Dependencies, agents_at_work: bool) -> Dependencies:
+    """The dependencies at a moment when agents work, or when nobody does."""
+    moment = AGENTS_AT_WORK if agents_at_work else AGENTS_AWAY
+    return replace(dependencies, clock=lambda: moment)
 
 
 @dataclass(frozen=True)
@@ -275,20 +269,20 @@ def schema_errors(method: str, path: str, body: dict[str, Any]) -> list[str]:
 @pytest.mark.parametrize("case", MOMENTS)
 async def test_every_handoff_request_keeps_to_the_document(
     service: StandInService,
-    monkeypatch: pytest.MonkeyPatch,
+    connected: Dependencies,
     case: str,
     language: str,
     verified: bool,
     mode: str,
 ) -> None:
     tracker = conversation(MOMENTS[case], language, verified)
-    business_hours(monkeypatch, open_now=mode == "queue")
+    dependencies = at(connected, agents_at_work=mode == "queue")
     dispatcher = CollectingDispatcher()
-    events = await ActionHandoff().run(dispatcher, tracker, {})
+    events = await ActionHandoff(dependencies).run(dispatcher, tracker, {})
     if mode != "queue":
         assert service.posted == []
         tracker = offline_form_filled(tracker, events, mode, language)
-        await ActionSubmitOfflineContact().run(dispatcher, tracker, {})
+        await ActionSubmitOfflineContact(dependencies).run(dispatcher, tracker, {})
 
     body = service.only(HANDOFFS)
     assert schema_errors("POST", HANDOFFS, body) == []
@@ -301,20 +295,20 @@ async def test_every_handoff_request_keeps_to_the_document(
 
 @pytest.mark.parametrize("handoff_id", [12, None], ids=["agent", "bot"])
 async def test_ratings_and_their_comments_keep_to_the_document(
-    service: StandInService, handoff_id: int | None
+    service: StandInService, connected: Dependencies, handoff_id: int | None
 ) -> None:
     rated = load_tracker(
         "handoff_requested_ko",
         slots={"language": "ko", "handoff_id": handoff_id},
         latest_message={"text": "5점이요", "intent": {"name": "rate_service"}},
     )
-    events = await ActionSubmitCsat().run(CollectingDispatcher(), rated, {})
+    events = await ActionSubmitCsat(connected).run(CollectingDispatcher(), rated, {})
     assert SlotSet("csat_rating_id", 41) in events
     commented = load_tracker(
         "handoff_requested_ko",
         slots={"csat_rating_id": 41, "csat_comment": "친절 " * 400},
     )
-    await ActionSubmitCsatComment().run(CollectingDispatcher(), commented, {})
+    await ActionSubmitCsatComment(connected).run(CollectingDispatcher(), commented, {})
 
     rating, comment = service.only(CSAT), service.only(CSAT_COMMENT)
     assert schema_errors("POST", CSAT, rating) == []
