@@ -317,4 +317,19 @@ async def test_supervisor_sees_the_numbers_and_charts(
         await page.screenshot(
             path=str(Path(SCREENSHOTS) / "supervisor.png"), full_page=True
         )
+
+    # Logging out ends the sign-in on the server, not only in the page.
+    token = await page.evaluate(
+        "JSON.parse(sessionStorage.getItem('tandem.console.auth')).token"
+    )
+    await page.get_by_test_id("logout").click()
+    await expect(page.get_by_test_id("dashboard")).to_be_hidden()
+    async with (
+        aiohttp.ClientSession(service.url) as http,
+        http.get(
+            "/api/metrics/live", headers={"Authorization": f"Bearer {token}"}
+        ) as refused,
+    ):
+        assert refused.status == 401
+        assert (await refused.json())["error"] == "unauthorized"
     assert errors == []
