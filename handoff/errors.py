@@ -58,6 +58,11 @@ class AgentUnavailable(DomainError):
     code = "agent_unavailable"
 
 
+class AtCapacity(DomainError):
+    status = 409
+    code = "at_capacity"
+
+
 class AlreadyExists(DomainError):
     status = 409
     code = "already_exists"

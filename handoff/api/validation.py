@@ -93,6 +93,8 @@ class TransferRequest:
     to_agent_id: int | None
     to_skill: Skill | None
     note: str
+    # A supervisor may give an agent more than their capacity, explicitly.
+    override_capacity: bool = False
 
 
 @dataclass(frozen=True)
@@ -278,8 +280,19 @@ def parse_close(body: Mapping[str, Any]) -> Resolution:
     return resolution
 
 
+def parse_claim(body: Mapping[str, Any]) -> bool:
+    """Whether the claim overrides the agent's capacity (a supervisor's choice)."""
+    _check_fields(body, "body", required=set(), optional={"override_capacity"})
+    return _flag(body.get("override_capacity", False), "override_capacity")
+
+
 def parse_transfer(body: Mapping[str, Any]) -> TransferRequest:
-    _check_fields(body, "body", required={"note"}, optional={"to_agent_id", "to_skill"})
+    _check_fields(
+        body,
+        "body",
+        required={"note"},
+        optional={"to_agent_id", "to_skill", "override_capacity"},
+    )
     to_agent_id = body.get("to_agent_id")
     to_skill = _choice(body.get("to_skill"), Skill, "to_skill")
     if (to_agent_id is None) == (to_skill is None):
@@ -288,6 +301,9 @@ def parse_transfer(body: Mapping[str, Any]) -> TransferRequest:
         to_agent_id=None if to_agent_id is None else _id(to_agent_id, "to_agent_id"),
         to_skill=to_skill,
         note=_bounded_text(body["note"], "note", MAX_NOTE_LENGTH),
+        override_capacity=_flag(
+            body.get("override_capacity", False), "override_capacity"
+        ),
     )
 
 
@@ -778,6 +794,12 @@ def _csv_table(raw: str | None, as_csv: bool) -> CsvTable:
     except ValueError:
         valid = ", ".join(table.value for table in CsvTable)
         _invalid(f"table must be one of: {valid}")
+
+
+def _flag(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        _invalid(f"{name} must be true or false")
+    return value
 
 
 def _reject_constant(name: str) -> NoReturn:

@@ -27,13 +27,14 @@ from handoff.conversation.rasa_client import HANDOFF_CLOSED_INTENT, RasaGateway
 from handoff.errors import (
     AgentUnavailable,
     AlreadyAssigned,
+    AtCapacity,
     Forbidden,
     InvalidRequest,
     InvalidTransition,
     NotFound,
     RasaUnavailable,
 )
-from handoff.queue.assignment import Dispatcher
+from handoff.queue.assignment import Dispatcher, load_of
 from handoff.queue.order import QUEUE_ORDER, queue_position, queue_positions
 from handoff.queue.state_machine import BOT, DIRECTORY, Actor, Changes, Transitions
 from handoff.queue.states import (
@@ -241,12 +242,19 @@ class HandoffService:
         ]
         return sorted(before, key=lambda entry: entry.timestamp) + after
 
-    async def claim(self, handoff_id: int, agent: Agent) -> PositionedHandoff:
+    async def claim(
+        self, handoff_id: int, agent: Agent, *, override_capacity: bool = False
+    ) -> PositionedHandoff:
+        if override_capacity:
+            permissions.require_supervisor(agent)
         async with self._transitions.begin() as changes:
             handoff = await _get_handoff(changes.session, handoff_id)
             if handoff.status is HandoffStatus.OFFLINE:
+                # The offline worklist is worked later, outside live capacity.
                 await _take_offline(changes, handoff, agent)
             else:
+                if handoff.status is HandoffStatus.QUEUED and not override_capacity:
+                    await _ensure_room_for(changes.session, agent.id)
                 await _claim_queued(changes, handoff, agent)
         return PositionedHandoff(handoff, None)
 
@@ -314,6 +322,10 @@ class HandoffService:
             if request.to_agent_id is not None:
                 target = await session.get(Agent, request.to_agent_id)
                 _ensure_can_receive(target, request.to_agent_id, handoff)
+                if request.override_capacity:
+                    permissions.require_supervisor(actor)
+                else:
+                    await _ensure_room_for(session, request.to_agent_id)
                 status = HandoffStatus.ASSIGNED
                 changed: dict[str, Any] = {
                     "assigned_agent_id": request.to_agent_id,
@@ -571,6 +583,25 @@ def _ensure_assigned_to(
         return
     if handoff.assigned_agent_id != agent.id:
         raise Forbidden(f"handoff {handoff.id} is assigned to another agent")
+
+
+async def _ensure_room_for(session: AsyncSession, agent_id: int) -> None:
+    """Refuses a live conversation the agent has no capacity left for.
+
+    The agent's row is locked first, so two claims or transfers to the same
+    agent at once cannot both take the last place.
+    """
+    capacity = await session.scalar(
+        select(Agent.capacity).where(Agent.id == agent_id).with_for_update()
+    )
+    load = await session.scalar(select(load_of(agent_id)))
+    if capacity is not None and load is not None and load >= capacity:
+        raise AtCapacity(
+            f"agent {agent_id} already has {load} of {capacity} conversations; "
+            "a supervisor may assign more explicitly (override_capacity)",
+            load=load,
+            capacity=capacity,
+        )
 
 
 def _ensure_can_receive(target: Agent | None, target_id: int, handoff: Handoff) -> None:

@@ -4,7 +4,7 @@
 
 import {addMessages, loadConversation, renderOpen} from "./console-conversation.js";
 import {refreshQueue, upsertHandoff} from "./console-queue.js";
-import {canClose, canWork, isOpen, me, sameId, session, signedIn, state} from "./console-state.js";
+import {canClose, canWork, isOpen, isSupervisor, me, sameId, session, signedIn, state} from "./console-state.js";
 import {toast} from "./console-toasts.js";
 import {autoGrow, h, submitOnEnter} from "./dom.js";
 import {SKILL_CODES, fillPlaceholders, skillLabel} from "./format.js";
@@ -204,7 +204,11 @@ async function closeHandoff() {
 
 // ------------------------------------------------------------------ transfer
 
+// The target a supervisor was warned is at capacity; a second submit overrides it.
+let overrideArmedFor = null;
+
 function openTransfer() {
+  overrideArmedFor = null;
   const open = state.open;
   if (!open || !canWork(open.handoff)) return;
   const queues = SKILL_CODES.map((code) => h("option", {value: `skill:${code}`},
@@ -230,6 +234,8 @@ async function submitTransfer(event) {
   }
   const [kind, value] = els.transferTarget.value.split(":");
   const body = kind === "agent" ? {to_agent_id: Number(value), note} : {to_skill: value, note};
+  // A supervisor who was told the colleague is full and submits again means it.
+  if (kind === "agent" && overrideArmedFor === els.transferTarget.value) body.override_capacity = true;
   try {
     const handoff = await session.call(`/api/handoffs/${encodeURIComponent(open.id)}/transfer`, {method: "POST", body});
     els.transferDialog.close();
@@ -238,7 +244,22 @@ async function submitTransfer(event) {
     loadConversation(open.id);
     loadTeamAndCanned();
   } catch (err) {
-    if (signedIn()) els.transferError.textContent = err.message;
+    if (!signedIn()) return;
+    if (err.code === "at_capacity") {
+      const load = `${err.body?.load ?? "?"}/${err.body?.capacity ?? "?"}`;
+      if (isSupervisor()) {
+        overrideArmedFor = els.transferTarget.value;
+        els.transferError.textContent =
+          `상담 한도에 도달한 상담원입니다 (${load}). 그래도 배정하려면 다시 이관을 누르세요 / ` +
+          `This agent is at capacity (${load}). Press Transfer again to assign anyway.`;
+      } else {
+        els.transferError.textContent =
+          `상담 한도에 도달한 상담원입니다 (${load}). 다른 상담원이나 대기열을 고르세요 / ` +
+          `This agent is at capacity (${load}). Choose someone else or a queue.`;
+      }
+      return;
+    }
+    els.transferError.textContent = err.message;
   }
 }
 

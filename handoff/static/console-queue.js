@@ -127,6 +127,14 @@ export function updateTitle() {
 
 // ------------------------------------------------------------------ claim
 
+function claimRefusal(err) {
+  if (err.code === "at_capacity") {
+    const load = `${err.body?.load ?? "?"}/${err.body?.capacity ?? "?"}`;
+    return `상담 한도에 도달했습니다 (${load}) / You are at your capacity (${load})`;
+  }
+  return err.status === 409 ? ALREADY_TAKEN : err.message;
+}
+
 export async function claim(id) {
   const key = String(id);
   if (state.claiming.has(key)) return;
@@ -140,7 +148,7 @@ export async function claim(id) {
     select(handoff?.id ?? id);
   } catch (err) {
     if (!signedIn()) return;
-    toast(err.status === 409 ? ALREADY_TAKEN : err.message, "error", 7000);
+    toast(claimRefusal(err), "error", 7000);
     refreshQueue();
     if (isOpen(id)) loadConversation(id);
   } finally {

@@ -60,7 +60,7 @@ export function isTakeable(handoff) {
   return handoff?.status === "queued" || (handoff?.status === "offline" && !handoff.assigned_agent_id);
 }
 
-const isSupervisor = () => me()?.role === "supervisor";
+export const isSupervisor = () => me()?.role === "supervisor";
 
 /** May I reply to, note or transfer this handoff? */
 export function canWork(handoff) {

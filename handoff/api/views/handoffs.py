@@ -7,6 +7,7 @@ from aiohttp import web
 from handoff.api.presenters import handoff_detail_json, handoff_json, message_json
 from handoff.api.validation import (
     parse_agent_message,
+    parse_claim,
     parse_close,
     parse_handoff_filter,
     parse_note,
@@ -64,7 +65,10 @@ async def transcript(request: web.Request) -> web.Response:
 
 async def claim(request: web.Request) -> web.Response:
     agent = await current_agent(request)
-    claimed = await request.app[HANDOFFS].claim(handoff_id(request), agent)
+    override = parse_claim(await read_json_object(request, optional=True))
+    claimed = await request.app[HANDOFFS].claim(
+        handoff_id(request), agent, override_capacity=override
+    )
     return web.json_response(handoff_json(claimed.handoff, claimed.queue_position))
 
 
