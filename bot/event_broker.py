@@ -28,6 +28,7 @@ import contextlib
 import json
 import logging
 import os
+import sqlite3
 from asyncio import AbstractEventLoop
 from collections.abc import Iterable
 from pathlib import Path
@@ -108,6 +109,8 @@ class HandoffEventBroker(EventBroker):
         self._sender: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
         self.dropped = 0
+        # Events that could not even be written to the buffer.
+        self.lost = 0
         self.delivered = 0
 
     @classmethod
@@ -142,7 +145,13 @@ class HandoffEventBroker(EventBroker):
     def publish(self, event: dict[str, Any]) -> None:
         if event.get("event") not in self._event_types:
             return
-        dropped = self._buffer.append(slim_event(event))
+        try:
+            dropped = self._buffer.append(slim_event(event))
+        except (sqlite3.Error, TypeError, ValueError) as error:
+            # A full disk or an event that is not JSON must not fail Rasa's turn.
+            self.lost += 1
+            logger.error("Handoff event could not be buffered and is lost: %s", error)
+            return
         if dropped:
             before, self.dropped = self.dropped, self.dropped + dropped
             if before == 0 or before // 1000 != self.dropped // 1000:

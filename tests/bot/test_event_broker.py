@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from aiohttp.test_utils import TestServer
 from rasa.utils.endpoints import EndpointConfig
 
 from bot.event_broker import HandoffEventBroker, slim_event
+from bot.event_buffer import DurableEventBuffer
 
 SECRET = "s3cret"
 
@@ -267,4 +269,26 @@ async def test_endpoint_config_needs_url_and_secret(
     # The buffer is in TANDEM_VAR_DIR and holds TANDEM_BROKER_BUFFER_EVENTS.
     assert (tmp_path / "broker_events.db").exists()
     assert (broker.pending, broker.dropped) == (2, 1)
+    await broker.close()
+
+
+async def test_an_event_the_buffer_cannot_keep_does_not_fail_the_turn(
+    service: tuple[FakeService, str],
+    buffer_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake, url = service
+    broker = fast_broker(url, buffer_path)
+
+    def disk_full(self: DurableEventBuffer, event: dict[str, Any]) -> int:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(DurableEventBuffer, "append", disk_full)
+        broker.publish(user_event("lost"))
+    broker.publish(user_event("kept"))
+
+    assert await broker.flush(timeout=5)
+    assert fake.texts == ["kept"]
+    assert broker.lost == 1
     await broker.close()
