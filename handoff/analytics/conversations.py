@@ -30,7 +30,8 @@ from handoff.storage.db import insert_ignoring_conflicts
 from handoff.storage.models import Conversation
 
 LANGUAGES = frozenset({"ko", "en"})
-# The column's length; Rasa's events other than messages are not validated.
+# The column's length. Rasa's events other than messages are not validated, and
+# PostgreSQL refuses a NUL character in text.
 MAX_SENDER_ID_LENGTH = 255
 # Senders whose conversation is complete, remembered at about 100 bytes each.
 COMPLETE_SENDERS_REMEMBERED = 50_000
@@ -68,6 +69,7 @@ def conversation_events(events: Sequence[Any]) -> list[ConversationEvent]:
         if (
             not isinstance(sender_id, str)
             or not 0 < len(sender_id) <= MAX_SENDER_ID_LENGTH
+            or "\x00" in sender_id
             or at is None
         ):
             continue

@@ -449,8 +449,8 @@ def parse_dead_letter_query(query: Mapping[str, str]) -> DeadLetterQuery:
     unknown = query.keys() - {"limit", "before"}
     if unknown:
         _invalid(f"unknown query parameter(s): {', '.join(sorted(unknown))}")
-    limit = _query_id(query.get("limit"), "limit", MAX_DEAD_LETTER_PAGE)
-    before = _query_id(query.get("before"), "before", MAX_DATABASE_ID)
+    limit = _query_number(query.get("limit"), "limit", MAX_DEAD_LETTER_PAGE)
+    before = _query_number(query.get("before"), "before", MAX_DATABASE_ID)
     return DeadLetterQuery(limit or DEFAULT_DEAD_LETTER_PAGE, before)
 
 
@@ -534,6 +534,10 @@ def _rasa_event(event: Any, where: str) -> RasaEvent:
     text = event.get("text")
     if text is not None and not isinstance(text, str):
         _invalid(f"{where}.text must be a string or null")
+    for name, value in (("sender_id", sender_id), ("text", text)):
+        if value is not None and "\x00" in value:
+            # PostgreSQL refuses it in text, and with it the whole transaction.
+            _invalid(f"{where}.{name} must not contain a NUL character")
     metadata = event.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         _invalid(f"{where}.metadata must be an object or null")
@@ -842,7 +846,7 @@ def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not JSON")
 
 
-def _query_id(raw: str | None, name: str, maximum: int) -> int | None:
+def _query_number(raw: str | None, name: str, maximum: int) -> int | None:
     """A whole number from 1 to ``maximum`` in the query string, if given."""
     if raw is None:
         return None

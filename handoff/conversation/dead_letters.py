@@ -92,7 +92,8 @@ def _sender_id(event: Any) -> str | None:
     sender_id = event.get("sender_id") if isinstance(event, dict) else None
     if not isinstance(sender_id, str):
         return None
-    return sender_id[:MAX_STORED_SENDER_ID_CHARS]
+    # PostgreSQL refuses NUL in text; the raw event keeps it, escaped as JSON.
+    return sender_id.replace("\x00", "\ufffd")[:MAX_STORED_SENDER_ID_CHARS]
 
 
 def _first(batch: EventBatch) -> Any:

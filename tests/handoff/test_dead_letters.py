@@ -108,6 +108,14 @@ async def test_one_bad_event_costs_nothing_but_itself(
             "events[0].text must be a string or null",
         ),
         (
+            {"event": "user", "sender_id": "c0ffee", "timestamp": 2e9, "text": "a\x00"},
+            "events[0].text must not contain a NUL character",
+        ),
+        (
+            {"event": "user", "sender_id": "c0ffee\x00", "timestamp": 2e9},
+            "events[0].sender_id must not contain a NUL character",
+        ),
+        (
             {"event": "bot", "sender_id": "c", "timestamp": 1.0, "metadata": "x"},
             "events[0].metadata must be an object or null",
         ),
@@ -135,17 +143,23 @@ async def test_each_kind_of_bad_event_is_kept_with_its_reason(
     assert [letter.reason for letter in await dead_letters_in(sessions)] == [reason]
 
 
-async def test_a_session_start_with_an_overlong_sender_is_left_out(
+async def test_a_session_start_with_a_sender_no_column_takes_is_left_out(
     client: Client, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    started = {"event": "session_started", "sender_id": LONG_SENDER_ID}
+    started = {"event": "session_started", "timestamp": 1732290000.0}
 
     answer = await post_batch(
         client,
-        {"events": [{**started, "timestamp": 1732290000.0}, user_event()]},
+        {
+            "events": [
+                {**started, "sender_id": LONG_SENDER_ID},
+                {**started, "sender_id": "nul\x00"},
+                user_event(),
+            ]
+        },
     )
 
-    assert answer["ignored"] == 2
+    assert answer["ignored"] == 3
     async with sessions() as session:
         senders = list(await session.scalars(select(Conversation.sender_id)))
     assert senders == ["c0ffee"]
