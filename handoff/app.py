@@ -21,6 +21,7 @@ from handoff.app_keys import (
     AUTH,
     CANNED_RESPONSES,
     CONVERSATIONS,
+    DEAD_LETTERS,
     DISPATCHER,
     ENGINE,
     HANDOFFS,
@@ -32,6 +33,7 @@ from handoff.app_keys import (
     SETTINGS,
     SWEEPER,
 )
+from handoff.conversation.dead_letters import DeadLetters
 from handoff.conversation.ingest import EventIngestor
 from handoff.conversation.rasa_client import RasaGateway, RasaHttpClient
 from handoff.conversation.ratings import RatingService
@@ -131,6 +133,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     )
     app[INGESTOR] = EventIngestor(committer, feed, app[RASA])
     app[CONVERSATIONS] = ConversationRecorder(sessions)
+    app[DEAD_LETTERS] = DeadLetters(sessions)
     app[AGENTS] = AgentDirectory(
         sessions, app[AUTH], app[HANDOFFS], app[DISPATCHER], feed
     )

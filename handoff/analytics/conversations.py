@@ -30,6 +30,9 @@ from handoff.storage.db import insert_ignoring_conflicts
 from handoff.storage.models import Conversation
 
 LANGUAGES = frozenset({"ko", "en"})
+# The column's length. Rasa's events other than messages are not validated, and
+# PostgreSQL refuses a NUL character in text.
+MAX_SENDER_ID_LENGTH = 255
 # Senders whose conversation is complete, remembered at about 100 bytes each.
 COMPLETE_SENDERS_REMEMBERED = 50_000
 
@@ -63,7 +66,12 @@ def conversation_events(events: Sequence[Any]) -> list[ConversationEvent]:
         if not isinstance(event, Mapping):
             continue
         sender_id, at = event.get("sender_id"), _moment(event.get("timestamp"))
-        if not isinstance(sender_id, str) or not sender_id or at is None:
+        if (
+            not isinstance(sender_id, str)
+            or not 0 < len(sender_id) <= MAX_SENDER_ID_LENGTH
+            or "\x00" in sender_id
+            or at is None
+        ):
             continue
         if event.get("event") == "session_started":
             counted_since_start.discard(sender_id)

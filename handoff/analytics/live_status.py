@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.queue.states import HandoffStatus
-from handoff.storage.models import Agent, Handoff, utcnow
+from handoff.storage.models import Agent, DeadLetter, Handoff, utcnow
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,8 @@ class LiveStatus:
     oldest_queued_at: datetime | None
     queued_by_skill: Counter[str]
     agents: list[AgentLoad]
+    # Events from the bot kept aside as dead letters, all time.
+    dead_letters: int
 
     @property
     def longest_wait_seconds(self) -> float | None:
@@ -60,6 +62,9 @@ async def live_status(sessions: async_sessionmaker[AsyncSession]) -> LiveStatus:
                 select(Agent).where(Agent.active.is_(True)).order_by(Agent.username)
             )
         ).all()
+        dead_letters = await session.scalar(
+            select(func.count()).select_from(DeadLetter)
+        )
     return LiveStatus(
         now=now,
         queued=sum(queued_by_skill.values()),
@@ -67,6 +72,7 @@ async def live_status(sessions: async_sessionmaker[AsyncSession]) -> LiveStatus:
         oldest_queued_at=oldest_queued_at,
         queued_by_skill=queued_by_skill,
         agents=[AgentLoad(agent, loads.get(agent.id, 0)) for agent in agents],
+        dead_letters=dead_letters or 0,
     )
 
 

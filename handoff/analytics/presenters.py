@@ -171,6 +171,7 @@ def live_status_json(status: LiveStatus) -> dict[str, Any]:
             }
             for load in status.agents
         ],
+        "dead_letters": status.dead_letters,
     }
 
 

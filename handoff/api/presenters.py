@@ -10,6 +10,7 @@ from handoff.storage.models import (
     Agent,
     CannedResponse,
     CsatRating,
+    DeadLetter,
     Handoff,
     HandoffTransfer,
     Message,
@@ -98,6 +99,23 @@ def rating_json(rating: CsatRating) -> dict[str, Any]:
         "handoff_id": rating.handoff_id,
         "agent_id": rating.agent_id,
         "created_at": timestamp(rating.created_at),
+    }
+
+
+# A sender id is shown only far enough to tell customers apart.
+SHOWN_SENDER_ID_CHARS = 64
+
+
+def dead_letter_json(letter: DeadLetter) -> dict[str, Any]:
+    sender_id = letter.sender_id
+    if sender_id is not None and len(sender_id) > SHOWN_SENDER_ID_CHARS:
+        sender_id = sender_id[: SHOWN_SENDER_ID_CHARS - 1] + "…"
+    return {
+        "id": letter.id,
+        "received_at": timestamp(letter.received_at),
+        "sender_id": sender_id,
+        "reason": letter.reason,
+        "event": letter.event,
     }
 
 

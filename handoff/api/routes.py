@@ -9,6 +9,7 @@ from handoff.api.views import (
     api_document,
     auth,
     canned_responses,
+    dead_letters,
     handoffs,
     live,
     metrics,
@@ -94,3 +95,6 @@ def setup_routes(app: web.Application) -> None:
     )
     router.add_get("/api/metrics", metrics.report, name="metrics")
     router.add_get("/api/metrics/live", metrics.live, name="metrics_live")
+    router.add_get(
+        "/api/dead-letters", dead_letters.list_dead_letters, name="dead_letters"
+    )

@@ -42,6 +42,10 @@ LANGUAGES = frozenset({"ko", "en"})
 TRANSCRIPT_ROLES = frozenset({"user", "bot"})
 EMOTIONS = frozenset({"anger", "frustration", "distress"})
 MAX_DATABASE_ID = 2**31 - 1
+# Year 5138: far enough, and a datetime on every engine.
+MAX_UNIX_TIME = 1e11
+DEFAULT_DEAD_LETTER_PAGE = 50
+MAX_DEAD_LETTER_PAGE = 200
 MIN_PASSWORD_LENGTH = 10
 MIN_SCORE = 1
 MAX_SCORE = 5
@@ -134,6 +138,32 @@ class RasaEvent:
     text: str | None
     # Set on the echo of an agent reply appended by this service.
     tandem_message_id: int | None
+
+
+@dataclass(frozen=True)
+class RefusedEvent:
+    """An event of a batch that cannot be taken, kept as a dead letter."""
+
+    index: int
+    reason: str
+    event: Any
+
+
+@dataclass(frozen=True)
+class EventBatch:
+    events: list[RasaEvent]
+    # The accepted events as posted, for the readers of the raw stream.
+    raw_events: list[Any]
+    refused: list[RefusedEvent]
+    # Events the broker had to drop before this batch, its buffer being full.
+    dropped: int
+
+
+@dataclass(frozen=True)
+class DeadLetterQuery:
+    limit: int
+    # Only dead letters older than this one (its id): the next page.
+    before: int | None
 
 
 @dataclass(frozen=True)
@@ -405,14 +435,39 @@ def parse_canned_filter(query: Mapping[str, str]) -> str | None:
     return language
 
 
-def parse_event_batch(body: Mapping[str, Any]) -> list[RasaEvent]:
-    _check_fields(body, "body", required={"events"})
-    events = body["events"]
-    if not isinstance(events, list):
+def parse_event_batch(body: Mapping[str, Any]) -> EventBatch:
+    """The batch's good events and its refused ones, each with its reason.
+
+    Only a body that is not a batch at all is refused whole: one bad event must
+    not cost the other customers' messages in the same batch.
+    """
+    _check_fields(body, "body", required={"events"}, optional={"dropped"})
+    raw_events = body["events"]
+    if not isinstance(raw_events, list):
         _invalid("events must be a list")
-    return [
-        _rasa_event(event, f"events[{index}]") for index, event in enumerate(events)
-    ]
+    dropped = body.get("dropped", 0)
+    if isinstance(dropped, bool) or not isinstance(dropped, int) or dropped < 0:
+        _invalid("dropped must be a whole number of at least 0")
+    events: list[RasaEvent] = []
+    accepted: list[Any] = []
+    refused: list[RefusedEvent] = []
+    for index, raw in enumerate(raw_events):
+        try:
+            events.append(_rasa_event(raw, f"events[{index}]"))
+        except InvalidRequest as error:
+            refused.append(RefusedEvent(index, error.message, raw))
+        else:
+            accepted.append(raw)
+    return EventBatch(events, accepted, refused, dropped)
+
+
+def parse_dead_letter_query(query: Mapping[str, str]) -> DeadLetterQuery:
+    unknown = query.keys() - {"limit", "before"}
+    if unknown:
+        _invalid(f"unknown query parameter(s): {', '.join(sorted(unknown))}")
+    limit = _query_number(query.get("limit"), "limit", MAX_DEAD_LETTER_PAGE)
+    before = _query_number(query.get("before"), "before", MAX_DATABASE_ID)
+    return DeadLetterQuery(limit or DEFAULT_DEAD_LETTER_PAGE, before)
 
 
 def parse_csat_request(body: Mapping[str, Any]) -> CsatRequest:
@@ -489,9 +544,16 @@ def _rasa_event(event: Any, where: str) -> RasaEvent:
         return RasaEvent(event_type, None, None, None, None)
     sender_id = _string(event.get("sender_id"), f"{where}.sender_id", max_length=255)
     timestamp = _number(event.get("timestamp"), f"{where}.timestamp")
+    if not 0 <= timestamp < MAX_UNIX_TIME:
+        # Stored as a date and time, which has no year past 9999.
+        _invalid(f"{where}.timestamp must be a Unix time in seconds")
     text = event.get("text")
     if text is not None and not isinstance(text, str):
         _invalid(f"{where}.text must be a string or null")
+    for name, value in (("sender_id", sender_id), ("text", text)):
+        if value is not None and "\x00" in value:
+            # PostgreSQL refuses it in text, and with it the whole transaction.
+            _invalid(f"{where}.{name} must not contain a NUL character")
     metadata = event.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         _invalid(f"{where}.metadata must be an object or null")
@@ -804,6 +866,20 @@ def _flag(value: Any, name: str) -> bool:
 
 def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not JSON")
+
+
+def _query_number(raw: str | None, name: str, maximum: int) -> int | None:
+    """A whole number from 1 to ``maximum`` in the query string, if given."""
+    if raw is None:
+        return None
+    if not (
+        raw.isascii()
+        and raw.isdigit()
+        and len(raw) <= len(str(maximum))
+        and 1 <= int(raw) <= maximum
+    ):
+        _invalid(f"{name} must be a whole number from 1 to {maximum}")
+    return int(raw)
 
 
 def _invalid(message: str) -> NoReturn:

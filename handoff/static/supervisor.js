@@ -1,7 +1,7 @@
 // Supervisor page: the live queue and team, today's numbers, trends per hour or
 // day, breakdowns and CSV downloads. Signs in through session.js like the
 // console, but only supervisors get past it; the numbers come from
-// /api/metrics and /api/metrics/live (handoff/openapi.yaml).
+// /api/metrics, /api/metrics/live and /api/dead-letters (handoff/openapi.yaml).
 
 import {ApiError} from "./api.js";
 import {bi, biText, h, replace} from "./dom.js";
@@ -11,6 +11,7 @@ import {createSession} from "./session.js";
 import {columnChart, lineChart} from "./supervisor-charts.js";
 
 const POLL_MS = 15000;
+const DEAD_LETTERS_SHOWN = 10;
 // Live frames come in bursts (a claim, then its messages): refresh once after.
 const FRAME_DEBOUNCE_MS = 1500;
 const SUPERVISORS_ONLY = biText("감독자만 볼 수 있습니다", "Only supervisors can see this page");
@@ -23,6 +24,7 @@ const els = {
   todayNote: $("today-note"), periodForm: $("period-form"), bucket: $("period-bucket"),
   from: $("period-from"), to: $("period-to"), reasons: $("reasons"), skills: $("skills"),
   agentNumbers: $("agent-numbers-body"), comments: $("comments-body"),
+  deadLetters: $("dead-letters-body"),
 };
 
 const state = {live: null, poll: null, debounce: null, period: null};
@@ -107,11 +109,13 @@ function scheduleRefresh() {
 async function refreshNow() {
   if (!session.auth) return;
   const trend = loadTrend();
-  const [live, today] = await Promise.all([
+  const [live, today, deadLetters] = await Promise.all([
     call("/api/metrics/live"),
     call("/api/metrics?bucket=hour"),
+    call(`/api/dead-letters?limit=${DEAD_LETTERS_SHOWN}`),
   ]);
   if (live) renderLive(live);
+  if (deadLetters) renderDeadLetters(deadLetters);
   if (today) {
     renderToday(today);
     if (!state.period) {
@@ -184,6 +188,8 @@ function renderLive(live) {
       duration(queue.longest_wait_seconds), queue.longest_wait_seconds),
     card("live-assigned", "상담 중", "In conversation", String(queue.assigned), queue.assigned),
     card("live-online", "접속 상담원", "Agents online", `${online} / ${agents.length}`, online),
+    card("live-dead-letters", "보류된 이벤트", "Dead letters",
+      String(live.dead_letters), live.dead_letters),
   );
   replace(els.agentsBody, agents.map((agent) => {
     const [ko, en] = STATUS_LABELS[agent.status] || [agent.status, agent.status];
@@ -195,6 +201,15 @@ function renderLive(live) {
       h("td", {class: "num"}, String(agent.capacity)));
   }));
   els.liveUpdated.textContent = new Date(live.now).toLocaleTimeString("ko-KR", {hour12: false});
+}
+
+function renderDeadLetters(page) {
+  replace(els.deadLetters, page.dead_letters.length ? page.dead_letters.map((letter) =>
+    h("tr", {dataset: {testid: "dead-letter-row"}, title: letter.event},
+      h("td", {}, new Date(letter.received_at).toLocaleString("ko-KR", {hour12: false})),
+      h("td", {}, letter.sender_id ?? "–"),
+      h("td", {}, letter.reason)))
+    : h("tr", {}, h("td", {colspan: 3, class: "empty"}, bi("없음", "None"))));
 }
 
 function renderToday(report) {

@@ -421,6 +421,26 @@ class CsatRating(Base):
     )
 
 
+class DeadLetter(Base):
+    """An event from the bot that could not be taken, kept with the reason.
+
+    Also a gap in the stream: events the broker dropped while its buffer was
+    full, which have no event of their own and no sender.
+    """
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Whatever the event named as its sender, cut to the column.
+    sender_id: Mapped[str | None] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(String(500))
+    # The event as JSON, cut to a bounded size.
+    event: Mapped[str] = mapped_column(Text)
+    # Of the whole event: a redelivered batch keeps its dead letters once.
+    event_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+
+
 # The tables themselves, for Core statements on the hot paths (no ORM objects).
 HANDOFFS = cast(Table, Handoff.__table__)
 MESSAGES = cast(Table, Message.__table__)

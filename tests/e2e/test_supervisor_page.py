@@ -143,6 +143,8 @@ async def seed(service: Service) -> None:
                     "input_channel": "socketio",
                 }
             )
+        # One the service cannot take: kept aside, the others still count.
+        events.append({"event": "user", "sender_id": "<b>eve</b>", "text": "hi"})
         await _call(http, "POST", "/api/rasa/events", bot, {"events": events})
         ids = []
         for sender_id, reason in (
@@ -253,6 +255,11 @@ async def test_supervisor_sees_the_numbers_and_charts(
     await expect(page.get_by_test_id("kpi-csat-bot-value")).to_have_text("4.00")
     mina_row = page.locator('[data-testid="agent-row"][data-username="mina"]')
     await expect(mina_row).to_be_visible()
+    await expect(page.get_by_test_id("live-dead-letters-value")).to_have_text("1")
+    dead_letter = page.get_by_test_id("dead-letter-row")
+    await expect(dead_letter).to_have_count(1)
+    await expect(dead_letter).to_contain_text("<b>eve</b>")
+    await expect(dead_letter).to_contain_text("events[8].timestamp must be a number")
 
     handoffs_chart = page.get_by_test_id("chart-handoffs")
     await expect(handoffs_chart.locator("svg")).to_have_attribute("data-points", "24")

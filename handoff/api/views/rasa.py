@@ -11,7 +11,7 @@ from handoff.api.validation import (
     read_json_object,
 )
 from handoff.api.views.common import require_bot
-from handoff.app_keys import CONVERSATIONS, HANDOFFS, INGESTOR
+from handoff.app_keys import CONVERSATIONS, DEAD_LETTERS, HANDOFFS, INGESTOR
 
 
 async def request_handoff(request: web.Request) -> web.Response:
@@ -30,16 +30,20 @@ async def request_handoff(request: web.Request) -> web.Response:
 
 async def ingest_events(request: web.Request) -> web.Response:
     require_bot(request)
-    body = await read_json_object(request)
-    events = parse_event_batch(body)
-    result = await request.app[INGESTOR].ingest(events)
+    batch = parse_event_batch(await read_json_object(request))
+    result = await request.app[INGESTOR].ingest(batch.events)
     # After the ingestion, whose frames agents are waiting for.
-    await request.app[CONVERSATIONS].record(body["events"])
+    await request.app[CONVERSATIONS].record(batch.raw_events)
+    await request.app[DEAD_LETTERS].keep(batch)
     return web.json_response(
         {
             "accepted": result.accepted,
             "duplicates": result.duplicates,
             "ignored": result.ignored,
+            "dead_lettered": [
+                {"index": refused.index, "reason": refused.reason}
+                for refused in batch.refused
+            ],
         },
         status=202,
     )
