@@ -34,6 +34,8 @@ class Stack:
     """The stack's TANDEM_VAR_DIR: databases and the dev outbox of one-time codes."""
     rest_token: str | None = None
     """The bearer token of Rasa's REST channel, when the stack has one."""
+    secret_values: tuple[str, ...] = ()
+    """Every secret value the processes were given, to look for where none belongs."""
 
     def log_tail(self, lines: int = 60) -> str:
         return "\n".join(self.log_path.read_text("utf-8").splitlines()[-lines:])
@@ -116,6 +118,17 @@ def running_stack(
             log_path=log_path,
             var_dir=folder,
             rest_token=rest_token,
+            secret_values=tuple(
+                env[key]
+                for key in (
+                    "TANDEM_RASA_TOKEN",
+                    "TANDEM_SERVICE_SECRET",
+                    "TANDEM_ACTIONS_TOKEN",
+                    "TANDEM_DEMO_AGENT_PASSWORD",
+                    "TANDEM_REST_TOKEN",
+                )
+                if key in env
+            ),
         )
     finally:
         process.terminate()
