@@ -48,7 +48,7 @@ $(SERVICE_VENV)/.installed: handoff/requirements.txt handoff/requirements-dev.tx
 		-r handoff/requirements.txt -r handoff/requirements-dev.txt
 	@touch $@
 
-.env:
+.env: .env.example
 	@python3 scripts/make_env.py .env
 
 $(SPACY_MODEL)/meta.json: bot/spacy_pipeline.py $(wildcard bot/entity_patterns/*.jsonl) \

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -39,4 +40,23 @@ def load_settings() -> ActionSettings:
         handoff_openapi_path=Path(
             os.environ.get("TANDEM_HANDOFF_OPENAPI", DEFAULT_OPENAPI_PATH)
         ),
+    )
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Where the action server listens and the token its callers must send."""
+
+    host: str
+    port: int
+    token: str
+
+
+def server_settings(environ: Mapping[str, str]) -> ServerSettings:
+    # Only the Rasa server calls the action server, so it stays on loopback unless
+    # its own setting says otherwise, whatever TANDEM_HOST exposes.
+    return ServerSettings(
+        host=environ.get("TANDEM_ACTIONS_HOST") or "127.0.0.1",
+        port=int(environ.get("TANDEM_ACTIONS_PORT") or "5055"),
+        token=environ.get("TANDEM_ACTIONS_TOKEN", ""),
     )

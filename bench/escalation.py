@@ -98,6 +98,7 @@ class Probe:
             "POST",
             f"{self.stack.rasa_url}/webhooks/rest/webhook",
             json={"sender": sender, "message": text},
+            headers={"Authorization": f"Bearer {self.stack.rest_token}"},
         )
 
     async def latest_intent(self, sender: str) -> tuple[str | None, float | None]:
@@ -276,7 +277,7 @@ def measure_on_stack(
     concurrency: int,
     time_limit: float,
 ) -> list[Outcome]:
-    with running_stack(model, folder) as stack:
+    with running_stack(model, folder, rest_channel=True) as stack:
         print(
             f"Measuring {len(messages)} messages and {len(conversations)} "
             "conversations…",

@@ -118,7 +118,9 @@ async def _conversation(
     for text in turns:
         started = time.perf_counter()
         async with session.post(
-            f"{bot.url}/webhooks/rest/webhook", json={"sender": sender, "message": text}
+            f"{bot.url}/webhooks/rest/webhook",
+            json={"sender": sender, "message": text},
+            headers=bot.rest_headers(),
         ) as response:
             replies = await response.json() if response.status == 200 else None
         latencies.append((time.perf_counter() - started) * 1000)

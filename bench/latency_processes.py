@@ -6,7 +6,11 @@
 - Tandem's model in a second Rasa server that keeps trackers in memory and has no
   event broker, to show what the SQL tracker store and the broker cost;
 - a vanilla bot made by ``rasa init`` (trained in the temporary folder) with its own
-  action server.
+  action server and Rasa's own REST channel.
+
+Tandem's Rasa servers serve the REST webhook through bench/credentials.yml, to callers
+with the token they are given; every Rasa server takes its API token from the
+environment (bot/server.py), so no secret is on a command line.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BOT_BIN = ROOT / ".venv" / "bot" / "bin"
+BENCH_CREDENTIALS = ROOT / "bench" / "credentials.yml"
 TANDEM_MODEL = ROOT / "models" / "tandem.tar.gz"
 STARTUP_SECONDS = 600.0
 INIT_SECONDS = 1800.0
@@ -39,6 +44,13 @@ class Bot:
     url: str
     token: str
     log_path: Path
+    rest_token: str | None = None
+    """What ``POST /webhooks/rest/webhook`` needs, when its channel checks a token."""
+
+    def rest_headers(self) -> dict[str, str]:
+        if self.rest_token is None:
+            return {}
+        return {"Authorization": f"Bearer {self.rest_token}"}
 
 
 def free_port() -> int:
@@ -121,18 +133,20 @@ def _rasa_server(
     model: Path,
     endpoints: Path,
     credentials: Path,
+    rest_token: str | None,
 ) -> Bot:
     port, token = free_port(), secrets.token_urlsafe(16)
     log_path = folder / f"{name}.log"
     url = f"http://127.0.0.1:{port}"
+    # bot/server.py from any working folder, the vanilla bot's included.
+    env = {**env, "TANDEM_RASA_TOKEN": token, "PYTHONPATH": str(ROOT)}
     command = [
-        str(BOT_BIN / "rasa"),
-        "run",
+        str(BOT_BIN / "python"),
+        "-m",
+        "bot.server",
         "--model",
         str(model),
         "--enable-api",
-        "--auth-token",
-        token,
         "--interface",
         "127.0.0.1",
         "--port",
@@ -144,7 +158,7 @@ def _rasa_server(
     ]
     process = stack.enter_context(_process(command, cwd, env, log_path))
     _wait_for(process, log_path, None, f"{url}/status?token={token}")
-    return Bot(name, url, token, log_path)
+    return Bot(name, url, token, log_path, rest_token)
 
 
 def _action_server(
@@ -170,13 +184,16 @@ def start_tandem(stack: ExitStack, folder: Path, model: Path) -> tuple[Bot, Bot]
         "TANDEM_RASA_PORT": free_port(),
         "TANDEM_ACTIONS_PORT": free_port(),
     }
-    token = secrets.token_urlsafe(16)
+    token, rest_token = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
     env = _base_env(folder)
     env.update({key: str(port) for key, port in ports.items()})
     env.update(
         TANDEM_HOST="127.0.0.1",
         TANDEM_RASA_TOKEN=token,
         TANDEM_SERVICE_SECRET=secrets.token_urlsafe(16),
+        TANDEM_ACTIONS_TOKEN=secrets.token_urlsafe(16),
+        TANDEM_CREDENTIALS_FILE=str(BENCH_CREDENTIALS),
+        TANDEM_REST_TOKEN=rest_token,
         TANDEM_VAR_DIR=str(var_dir),
         TANDEM_DEMO_AGENT_PASSWORD=secrets.token_urlsafe(12),
     )
@@ -192,13 +209,20 @@ def start_tandem(stack: ExitStack, folder: Path, model: Path) -> tuple[Bot, Bot]
     process = stack.enter_context(_process(command, ROOT, env, log_path))
     _wait_for(process, log_path, "Tandem is up.", None)
     tandem = Bot(
-        "tandem", f"http://127.0.0.1:{ports['TANDEM_RASA_PORT']}", token, log_path
+        "tandem",
+        f"http://127.0.0.1:{ports['TANDEM_RASA_PORT']}",
+        token,
+        log_path,
+        rest_token,
     )
 
     endpoints = folder / "tandem-bare-endpoints.yml"
+    # Rasa fills in the action server's token from the environment.
     endpoints.write_text(
         "action_endpoint:\n"
-        f"  url: http://127.0.0.1:{ports['TANDEM_ACTIONS_PORT']}/webhook\n",
+        f"  url: http://127.0.0.1:{ports['TANDEM_ACTIONS_PORT']}/webhook\n"
+        "  headers:\n"
+        "    Authorization: Bearer ${TANDEM_ACTIONS_TOKEN}\n",
         "utf-8",
     )
     bare = _rasa_server(
@@ -209,7 +233,8 @@ def start_tandem(stack: ExitStack, folder: Path, model: Path) -> tuple[Bot, Bot]
         env,
         model,
         endpoints,
-        ROOT / "credentials.yml",
+        BENCH_CREDENTIALS,
+        rest_token,
     )
     return tandem, bare
 
@@ -242,4 +267,5 @@ def start_vanilla(stack: ExitStack, folder: Path) -> Bot:
         bot_dir / "models",
         endpoints,
         bot_dir / "credentials.yml",
+        None,
     )

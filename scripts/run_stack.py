@@ -5,6 +5,9 @@ the Rasa server run as child processes with their output prefixed by their name.
 one of them stops, or on Ctrl-C/SIGTERM, all are stopped. Uses only the standard
 library, so any Python 3 can run it.
 
+Secrets reach the children through their environment only: every local user can read
+a process's command line.
+
     python3 scripts/run_stack.py [--env-file .env] [--model models/tandem.tar.gz]
 """
 
@@ -24,10 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BOT_BIN = ROOT / ".venv" / "bot" / "bin"
+BOT_PYTHON = ROOT / ".venv" / "bot" / "bin" / "python"
 HANDOFF_PYTHON = ROOT / ".venv" / "handoff" / "bin" / "python"
 STARTUP_TIMEOUT_SECONDS = 240.0
 STOP_TIMEOUT_SECONDS = 15.0
+SECRETS = ("TANDEM_RASA_TOKEN", "TANDEM_SERVICE_SECRET", "TANDEM_ACTIONS_TOKEN")
 
 
 @dataclass(frozen=True)
@@ -58,10 +62,13 @@ def stack_environment(
     plus the addresses the processes use to find each other."""
     env = {key: value for key, value in read_env_file(env_file).items() if value}
     env.update({key: value for key, value in base.items() if value})
-    for secret in ("TANDEM_RASA_TOKEN", "TANDEM_SERVICE_SECRET"):
+    for secret in SECRETS:
         if not env.get(secret):
-            raise SystemExit(f"{secret} is not set: run 'make setup' to create .env")
+            raise SystemExit(f"{secret} is not set: run 'make setup' to add it to .env")
     host = env.setdefault("TANDEM_HOST", "127.0.0.1")
+    # Only the Rasa server calls the action server: it stays on loopback whatever
+    # TANDEM_HOST exposes, unless its own setting says otherwise.
+    actions_host = env.setdefault("TANDEM_ACTIONS_HOST", "127.0.0.1")
     handoff_port = env.setdefault("TANDEM_HANDOFF_PORT", "8080")
     rasa_port = env.setdefault("TANDEM_RASA_PORT", "5005")
     actions_port = env.setdefault("TANDEM_ACTIONS_PORT", "5055")
@@ -73,7 +80,12 @@ def stack_environment(
     env.setdefault("TANDEM_HANDOFF_URL", f"http://{host}:{handoff_port}")
     env.setdefault("TANDEM_RASA_URL", f"http://{host}:{rasa_port}")
     env.setdefault("TANDEM_RASA_SOCKET_URL", env["TANDEM_RASA_URL"])
-    env.setdefault("TANDEM_ACTIONS_URL", f"http://{host}:{actions_port}/webhook")
+    env.setdefault(
+        "TANDEM_ACTIONS_URL", f"http://{actions_host}:{actions_port}/webhook"
+    )
+    # credentials.yml has no REST channel; bench/credentials.yml adds one that needs
+    # TANDEM_REST_TOKEN.
+    env.setdefault("TANDEM_CREDENTIALS_FILE", "credentials.yml")
     env.setdefault("TANDEM_DATABASE_URL", f"sqlite+aiosqlite:///{var_dir}/handoff.db")
     # The one-command demo on the embedded database has demo staff to sign in with;
     # the service refuses them anywhere else.
@@ -81,7 +93,6 @@ def stack_environment(
         env.setdefault("TANDEM_SEED_DEMO_AGENTS", "true")
     env.setdefault("TANDEM_TRACKER_DB", str(var_dir / "rasa_tracker.db"))
     env.setdefault("TANDEM_DEMO_BACKEND_DB", str(var_dir / "demo_backend.db"))
-    env.setdefault("SANIC_HOST", host)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
@@ -101,33 +112,29 @@ def children(env: Mapping[str, str], model: Path) -> list[Child]:
         ),
         Child(
             name="actions",
-            command=[
-                str(BOT_BIN / "rasa"),
-                "run",
-                "actions",
-                "--actions",
-                "actions",
-                "--port",
-                env["TANDEM_ACTIONS_PORT"],
-            ],
-            health_url=f"http://{host}:{env['TANDEM_ACTIONS_PORT']}/health",
+            # Host, port and token from the environment (actions/server.py).
+            command=[str(BOT_PYTHON), "-m", "actions.server"],
+            health_url=(
+                f"http://{env['TANDEM_ACTIONS_HOST']}:{env['TANDEM_ACTIONS_PORT']}"
+                "/health"
+            ),
         ),
         Child(
             name="rasa",
+            # `rasa run`, with the API token from TANDEM_RASA_TOKEN (bot/server.py).
             command=[
-                str(BOT_BIN / "rasa"),
-                "run",
+                str(BOT_PYTHON),
+                "-m",
+                "bot.server",
                 "--model",
                 str(model),
                 "--enable-api",
-                "--auth-token",
-                env["TANDEM_RASA_TOKEN"],
                 "--interface",
                 host,
                 "--port",
                 env["TANDEM_RASA_PORT"],
                 "--credentials",
-                "credentials.yml",
+                env["TANDEM_CREDENTIALS_FILE"],
                 "--endpoints",
                 "endpoints.yml",
                 "--cors",

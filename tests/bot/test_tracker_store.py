@@ -45,7 +45,12 @@ async def test_endpoints_yml_loads_this_store(
     domain: Domain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TANDEM_TRACKER_DB", str(tmp_path / "tracker.db"))
-    for name in ("TANDEM_ACTIONS_URL", "TANDEM_HANDOFF_URL", "TANDEM_SERVICE_SECRET"):
+    for name in (
+        "TANDEM_ACTIONS_URL",
+        "TANDEM_ACTIONS_TOKEN",
+        "TANDEM_HANDOFF_URL",
+        "TANDEM_SERVICE_SECRET",
+    ):
         monkeypatch.setenv(name, "http://127.0.0.1:9")
     config = read_endpoint_config(str(ROOT / "endpoints.yml"), "tracker_store")
     assert isinstance(config, EndpointConfig)

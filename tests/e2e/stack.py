@@ -32,6 +32,10 @@ class Stack:
     log_path: Path
     var_dir: Path
     """The stack's TANDEM_VAR_DIR: databases and the dev outbox of one-time codes."""
+    rest_token: str | None = None
+    """The bearer token of Rasa's REST channel, when the stack has one."""
+    secret_values: tuple[str, ...] = ()
+    """Every secret value the processes were given, to look for where none belongs."""
 
     def log_tail(self, lines: int = 60) -> str:
         return "\n".join(self.log_path.read_text("utf-8").splitlines()[-lines:])
@@ -56,8 +60,12 @@ def wait_until_up(process: subprocess.Popen[bytes], log_path: Path) -> None:
 
 
 @contextmanager
-def running_stack(model: Path, folder: Path) -> Iterator[Stack]:
-    """The three processes, business hours forced open, stopped on the way out."""
+def running_stack(
+    model: Path, folder: Path, *, rest_channel: bool = False
+) -> Iterator[Stack]:
+    """The three processes, business hours forced open, stopped on the way out.
+    With ``rest_channel``, Rasa also serves ``POST /webhooks/rest/webhook`` to
+    callers with ``Stack.rest_token`` (bench/credentials.yml)."""
     ports = {
         "TANDEM_HANDOFF_PORT": free_port(),
         "TANDEM_RASA_PORT": free_port(),
@@ -72,11 +80,18 @@ def running_stack(model: Path, folder: Path) -> Iterator[Stack]:
         TANDEM_HOST="127.0.0.1",
         TANDEM_RASA_TOKEN=token,
         TANDEM_SERVICE_SECRET=secrets.token_urlsafe(16),
+        TANDEM_ACTIONS_TOKEN=secrets.token_urlsafe(16),
         TANDEM_VAR_DIR=str(folder),
         TANDEM_DEMO_AGENT_PASSWORD=password,
         # Handoffs need agents whatever the time in Seoul.
         TANDEM_ALWAYS_OPEN="true",
     )
+    rest_token = secrets.token_urlsafe(16) if rest_channel else None
+    if rest_token is not None:
+        env.update(
+            TANDEM_CREDENTIALS_FILE=str(ROOT / "bench" / "credentials.yml"),
+            TANDEM_REST_TOKEN=rest_token,
+        )
     log_path = folder / "stack.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -102,6 +117,18 @@ def running_stack(model: Path, folder: Path) -> Iterator[Stack]:
             agent_password=password,
             log_path=log_path,
             var_dir=folder,
+            rest_token=rest_token,
+            secret_values=tuple(
+                env[key]
+                for key in (
+                    "TANDEM_RASA_TOKEN",
+                    "TANDEM_SERVICE_SECRET",
+                    "TANDEM_ACTIONS_TOKEN",
+                    "TANDEM_DEMO_AGENT_PASSWORD",
+                    "TANDEM_REST_TOKEN",
+                )
+                if key in env
+            ),
         )
     finally:
         process.terminate()
