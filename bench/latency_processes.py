@@ -177,6 +177,7 @@ def start_tandem(stack: ExitStack, folder: Path, model: Path) -> tuple[Bot, Bot]
         TANDEM_HOST="127.0.0.1",
         TANDEM_RASA_TOKEN=token,
         TANDEM_SERVICE_SECRET=secrets.token_urlsafe(16),
+        TANDEM_CHAT_SESSION_SECRET=secrets.token_urlsafe(16),
         TANDEM_VAR_DIR=str(var_dir),
         TANDEM_DEMO_AGENT_PASSWORD=secrets.token_urlsafe(12),
     )

@@ -6,7 +6,11 @@ import secrets
 import sys
 from pathlib import Path
 
-SECRET_KEYS = ("TANDEM_RASA_TOKEN", "TANDEM_SERVICE_SECRET")
+SECRET_KEYS = (
+    "TANDEM_RASA_TOKEN",
+    "TANDEM_SERVICE_SECRET",
+    "TANDEM_CHAT_SESSION_SECRET",
+)
 
 
 def render(example: str) -> str:

@@ -28,6 +28,9 @@ BOT_BIN = ROOT / ".venv" / "bot" / "bin"
 HANDOFF_PYTHON = ROOT / ".venv" / "handoff" / "bin" / "python"
 STARTUP_TIMEOUT_SECONDS = 240.0
 STOP_TIMEOUT_SECONDS = 15.0
+# The chat session secret reaches Rasa, which checks the web chat's session ids,
+# through the environment like the others.
+SECRETS = ("TANDEM_RASA_TOKEN", "TANDEM_SERVICE_SECRET", "TANDEM_CHAT_SESSION_SECRET")
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ def stack_environment(
     plus the addresses the processes use to find each other."""
     env = {key: value for key, value in read_env_file(env_file).items() if value}
     env.update({key: value for key, value in base.items() if value})
-    for secret in ("TANDEM_RASA_TOKEN", "TANDEM_SERVICE_SECRET"):
+    for secret in SECRETS:
         if not env.get(secret):
             raise SystemExit(f"{secret} is not set: run 'make setup' to create .env")
     host = env.setdefault("TANDEM_HOST", "127.0.0.1")

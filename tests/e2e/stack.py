@@ -72,6 +72,7 @@ def running_stack(model: Path, folder: Path) -> Iterator[Stack]:
         TANDEM_HOST="127.0.0.1",
         TANDEM_RASA_TOKEN=token,
         TANDEM_SERVICE_SECRET=secrets.token_urlsafe(16),
+        TANDEM_CHAT_SESSION_SECRET=secrets.token_urlsafe(16),
         TANDEM_VAR_DIR=str(folder),
         TANDEM_DEMO_AGENT_PASSWORD=password,
         # Handoffs need agents whatever the time in Seoul.

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from handoff.app_keys import ENGINE, SETTINGS
+from handoff.conversation.chat_sessions import issue_session_id
 
 logger = logging.getLogger(__name__)
 
@@ -42,3 +43,8 @@ async def health(request: web.Request) -> web.Response:
             {"status": "error", "database": "unavailable"}, status=503
         )
     return web.json_response({"status": "ok", "database": "ok"})
+
+
+async def new_chat_session(request: web.Request) -> web.Response:
+    session_id = issue_session_id(request.app[SETTINGS].chat_session_secret)
+    return web.json_response({"session_id": session_id}, status=201)
