@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from handoff.analytics.conversations import ConversationRecorder
 from handoff.analytics.service import Analytics
+from handoff.conversation.chat_session_limits import ChatSessionLimiter
 from handoff.conversation.ingest import EventIngestor
 from handoff.conversation.rasa_client import RasaGateway
 from handoff.conversation.ratings import RatingService
@@ -34,3 +35,4 @@ SWEEPER = web.AppKey("sweeper", Sweeper)
 CONVERSATIONS = web.AppKey("conversations", ConversationRecorder)
 RATINGS = web.AppKey("ratings", RatingService)
 ANALYTICS = web.AppKey("analytics", Analytics)
+CHAT_SESSION_LIMITER = web.AppKey("chat_session_limiter", ChatSessionLimiter)

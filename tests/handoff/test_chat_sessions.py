@@ -8,12 +8,18 @@ import hmac
 import json
 from typing import Any
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from handoff_testing import BOT_HEADERS, CHAT_SESSION_SECRET, handoff_body
 
 from handoff.conversation import chat_sessions
+from handoff.conversation.chat_session_limits import (
+    MAX_IDS_PER_WINDOW,
+    ChatSessionLimiter,
+)
 from handoff.conversation.chat_sessions import issue_session_id, public_handle
+from handoff.errors import TooManyRequests
 
 Client = TestClient[web.Request, web.Application]
 
@@ -85,3 +91,34 @@ async def test_staff_see_the_handle_and_never_the_sender_id(
     assert sender_id not in staff_sees
     assert (await detail.json())["conversation"] == public_handle(sender_id)
     assert "sender_id" not in (await detail.json())["context"]
+
+
+async def test_one_address_is_issued_only_so_many_ids_a_minute(client: Client) -> None:
+    for _ in range(MAX_IDS_PER_WINDOW):
+        assert (await client.post("/api/chat/sessions")).status == 201
+
+    refused = await client.post("/api/chat/sessions")
+
+    assert refused.status == 429
+    assert await refused.json() == {
+        "error": "too_many_requests",
+        "message": "too many new chat sessions from this address; try again later",
+        "retry_after_seconds": 60,
+    }
+    assert refused.headers["Retry-After"] == "60"
+
+
+def test_the_limit_frees_up_as_the_window_moves() -> None:
+    now = [1000.0]
+    limiter = ChatSessionLimiter(max_ids=2, window_seconds=60, clock=lambda: now[0])
+    limiter.take("a")
+    now[0] += 30
+    limiter.take("a")
+    limiter.take("b")
+
+    with pytest.raises(TooManyRequests) as refused:
+        limiter.take("a")
+    assert refused.value.headers["Retry-After"] == "30"
+
+    now[0] += 30
+    limiter.take("a")
