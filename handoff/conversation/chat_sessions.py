@@ -23,7 +23,7 @@ HANDLE_HEX_DIGITS = 12
 
 def issue_session_id(secret: str) -> str:
     nonce = secrets.token_urlsafe(NONCE_BYTES)
-    return f"{nonce}.{_signature(secret, nonce)}"
+    return f"{nonce}.{session_signature(secret, nonce)}"
 
 
 def public_handle(sender_id: str) -> str:
@@ -32,6 +32,6 @@ def public_handle(sender_id: str) -> str:
     return HANDLE_PREFIX + digest[:HANDLE_HEX_DIGITS]
 
 
-def _signature(secret: str, nonce: str) -> str:
+def session_signature(secret: str, nonce: str) -> str:
     mac = hmac.new(secret.encode("utf-8"), SIGNING_PURPOSE + nonce.encode(), "sha256")
     return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode("ascii")

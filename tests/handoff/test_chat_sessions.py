@@ -13,12 +13,15 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from handoff_testing import BOT_HEADERS, CHAT_SESSION_SECRET, handoff_body
 
-from handoff.conversation import chat_sessions
 from handoff.conversation.chat_session_limits import (
     MAX_IDS_PER_WINDOW,
     ChatSessionLimiter,
 )
-from handoff.conversation.chat_sessions import issue_session_id, public_handle
+from handoff.conversation.chat_sessions import (
+    issue_session_id,
+    public_handle,
+    session_signature,
+)
 from handoff.errors import TooManyRequests
 
 Client = TestClient[web.Request, web.Application]
@@ -38,7 +41,7 @@ def checks_out(secret: str, session_id: str) -> bool:
 
 
 def test_the_signature_is_the_one_the_bot_checks() -> None:
-    assert chat_sessions._signature("test-secret", "nonce") == PINNED_SIGNATURE
+    assert session_signature("test-secret", "nonce") == PINNED_SIGNATURE
 
 
 def test_issued_ids_are_random_and_signed_with_the_secret() -> None:
