@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import billing, payments, plans
 from actions.backend import BackendUnavailable, Customer, CustomerBackend
-from actions.dependencies import UsesDependencies
+from actions.dependencies import Dependencies, UsesDependencies
 from actions.verification import (
     handoff_after_failed_verification,
     verification_failed,
@@ -52,14 +52,14 @@ def pending_request(tracker: Tracker) -> str | None:
 
 
 async def verified_customer(
-    dispatcher: CollectingDispatcher, tracker: Tracker, backend: CustomerBackend
+    dispatcher: CollectingDispatcher, tracker: Tracker, dependencies: Dependencies
 ) -> Customer | None:
     """The verified customer, or ``None`` after telling the customer why not."""
-    customer_id = verified_customer_id(tracker)
+    customer_id = verified_customer_id(tracker, dependencies.verification_idle)
     if customer_id is None:
         dispatcher.utter_message(response="utter_verification_required")
         return None
-    customer = await backend.customer(customer_id)
+    customer = await dependencies.backend.customer(customer_id)
     if customer is None:
         dispatcher.utter_message(response="utter_verification_required")
     return customer
@@ -83,7 +83,7 @@ class ActionAnswerVerifiedRequest(UsesDependencies, Action):
             return []
         backend = self.dependencies.backend
         try:
-            customer = await verified_customer(dispatcher, tracker, backend)
+            customer = await verified_customer(dispatcher, tracker, self.dependencies)
             if customer is None:
                 return []
             return await ANSWERS[request](dispatcher, tracker, backend, customer)

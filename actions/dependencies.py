@@ -30,6 +30,8 @@ class Dependencies:
     business_hours: BusinessHours
     # A naive moment is taken to be in the business hours' time zone.
     clock: Callable[[], dt.datetime] = local_now
+    # How long a verified customer may be silent before verifying again.
+    verification_idle: dt.timedelta = dt.timedelta(minutes=10)
 
 
 def build_dependencies(settings: ActionSettings) -> Dependencies:
@@ -43,6 +45,7 @@ def build_dependencies(settings: ActionSettings) -> Dependencies:
             settings.handoff_timeout_seconds,
         ),
         business_hours=load_business_hours(),
+        verification_idle=dt.timedelta(minutes=settings.verification_idle_minutes),
     )
 
 

@@ -59,7 +59,7 @@ LOOKUP_KINDS = {
 }
 # Metadata Rasa adds to every bot message; the rest are the answer's values.
 RASA_METADATA = frozenset({"utter_action", "template", "model_id", "assistant_id"})
-MAX_LOOKUPS: int = field("HandoffRequest", "lookups")["maxItems"]
+MAX_LOOKUPS: int = field("HandoffContextFields", "lookups")["maxItems"]
 EMOTIONS = tuple(schema("EmotionScores")["properties"])
 
 

@@ -51,9 +51,9 @@ ROUTING_FIELDS = ("trigger", "skill", "priority")
 # a person.
 DEFAULT_REASON = "human_requested"
 
-MAX_CALLBACK_TIME_CHARS: int = field("HandoffRequest", "callback", "preferred_time")[
-    "maxLength"
-]
+MAX_CALLBACK_TIME_CHARS: int = field(
+    "HandoffContextFields", "callback", "preferred_time"
+)["maxLength"]
 # The bot's own limit, within the service's (tests/bot/test_service_contract.py sends
 # a ticket this long).
 MAX_DESCRIPTION_CHARS = 1000

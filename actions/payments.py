@@ -30,6 +30,7 @@ from actions.verification import (
     handoff_after_failed_verification,
     verification_failed,
     verified_customer_id,
+    verified_since,
 )
 
 AUTOPAY_SLOTS = ["autopay_day", "autopay_confirmed"]
@@ -92,7 +93,14 @@ class ValidateAutopayDateForm(VerificationSlots, FormValidationAction):
             or tracker.get_slot("autopay_confirmed") is False
         ):
             return []
-        return [*self.verification_slots(tracker), *AUTOPAY_SLOTS]
+        required = [*self.verification_slots(tracker), *AUTOPAY_SLOTS]
+        if tracker.get_slot("autopay_confirmed") and not verified_since(
+            tracker, "autopay_confirmed"
+        ):
+            # A change to the account needs a code of its own, however recently
+            # the customer verified: whoever has the open chat may not be them.
+            required.append("otp_code")
+        return required
 
     async def validate_autopay_day(
         self,
@@ -101,7 +109,7 @@ class ValidateAutopayDateForm(VerificationSlots, FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
-        customer_id = verified_customer_id(tracker)
+        customer_id = verified_customer_id(tracker, self.dependencies.verification_idle)
         if customer_id is None:
             return {"autopay_day": None}
         try:
@@ -132,7 +140,7 @@ class ActionChangeAutopayDay(UsesDependencies, Action):
         if verification_failed(tracker):
             return handoff_after_failed_verification(dispatcher, tracker)
         reset = [SlotSet("autopay_day", None), SlotSet("autopay_confirmed", None)]
-        customer_id = verified_customer_id(tracker)
+        customer_id = verified_customer_id(tracker, self.dependencies.verification_idle)
         day = tracker.get_slot("autopay_day")
         if customer_id is None:
             dispatcher.utter_message(response="utter_verification_required")
@@ -142,6 +150,9 @@ class ActionChangeAutopayDay(UsesDependencies, Action):
             return reset
         if tracker.get_slot("autopay_confirmed") is not True:
             dispatcher.utter_message(response="utter_autopay_unchanged")
+            return reset
+        if not verified_since(tracker, "autopay_confirmed"):
+            dispatcher.utter_message(response="utter_verification_required")
             return reset
         language = str(tracker.get_slot("language") or "ko")
         try:

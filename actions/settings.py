@@ -22,6 +22,8 @@ class ActionSettings:
     dev_outbox_path: Path = Path("var/dev_outbox.log")
     # The names and limits of the handoff API (actions/service_contract.py).
     handoff_openapi_path: Path = DEFAULT_OPENAPI_PATH
+    # A verified customer silent this long must verify again (actions/verification.py).
+    verification_idle_minutes: float = 10
 
 
 @lru_cache(maxsize=1)
@@ -39,6 +41,9 @@ def load_settings() -> ActionSettings:
         / "dev_outbox.log",
         handoff_openapi_path=Path(
             os.environ.get("TANDEM_HANDOFF_OPENAPI", DEFAULT_OPENAPI_PATH)
+        ),
+        verification_idle_minutes=float(
+            os.environ.get("TANDEM_VERIFICATION_IDLE_MINUTES", "10")
         ),
     )
 

@@ -2,13 +2,19 @@
 
 No account data is shown before this succeeds. A verified identity is kept in the
 ``verified_customer_id`` slot, which lasts for the conversation session only (slots
-are not carried over to a new session). Every form that needs account data asks
-for the two verification slots first, through ``VerificationSlots``.
+are not carried over to a new session), and only while the customer keeps talking:
+after ``Dependencies.verification_idle`` without a message it no longer counts, so
+a chat left open on a shared screen does not stay unlocked. Every form that needs
+account data asks for the two verification slots first, through
+``VerificationSlots``; a code is good for one verification, so asking again sends a
+new one.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from itertools import pairwise
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -35,14 +41,45 @@ CODE_MINUTES = 5
 _NOT_DIGITS = re.compile(r"\D")
 
 
-def verified_customer_id(tracker: Tracker) -> int | None:
+def verified_customer_id(tracker: Tracker, idle_limit: dt.timedelta) -> int | None:
     value = tracker.get_slot("verified_customer_id")
-    if value is None:
+    if value is None or silent_since_verification(tracker, idle_limit):
         return None
     try:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def silent_since_verification(tracker: Tracker, idle_limit: dt.timedelta) -> bool:
+    """Whether the customer, since verifying last, was ever silent longer than
+    ``idle_limit`` (the latest message included, so a return after a pause counts)."""
+    moments: list[float] = []
+    for event in reversed(tracker.events):
+        timestamp = event.get("timestamp")
+        is_verification = (
+            event.get("event") == "slot" and event.get("name") == "verified_customer_id"
+        )
+        if isinstance(timestamp, (int, float)) and (
+            is_verification or event.get("event") == "user"
+        ):
+            moments.append(timestamp)
+        if is_verification:
+            break
+    limit = idle_limit.total_seconds()
+    return any(later - earlier > limit for later, earlier in pairwise(moments))
+
+
+def verified_since(tracker: Tracker, slot: str) -> bool:
+    """Whether the customer verified with a code after ``slot`` was last set."""
+    for event in reversed(tracker.events):
+        if event.get("event") != "slot":
+            continue
+        if event.get("name") == "verified_customer_id":
+            return event.get("value") is not None
+        if event.get("name") == slot:
+            return False
+    return False
 
 
 def verification_failed(tracker: Tracker) -> bool:
@@ -98,9 +135,9 @@ class VerificationSlots(UsesDependencies):
     """Validation of the phone number and the one-time code, shared by every form
     that needs a verified customer."""
 
-    @staticmethod
-    def verification_slots(tracker: Tracker) -> list[str]:
-        if verified_customer_id(tracker) is not None or verification_failed(tracker):
+    def verification_slots(self, tracker: Tracker) -> list[str]:
+        verified = verified_customer_id(tracker, self.dependencies.verification_idle)
+        if verified is not None or verification_failed(tracker):
             return []
         return list(VERIFICATION_SLOTS)
 
@@ -158,6 +195,8 @@ class VerificationSlots(UsesDependencies):
             )
             return {
                 "otp_code": None,
+                # The code is used up: asking again sends a new one.
+                "otp_sent_to": None,
                 "verified_customer_id": str(customer.id),
                 "verified_customer_name": customer.name,
             }

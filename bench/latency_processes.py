@@ -194,6 +194,7 @@ def start_tandem(stack: ExitStack, folder: Path, model: Path) -> tuple[Bot, Bot]
         TANDEM_ACTIONS_TOKEN=secrets.token_urlsafe(16),
         TANDEM_CREDENTIALS_FILE=str(BENCH_CREDENTIALS),
         TANDEM_REST_TOKEN=rest_token,
+        TANDEM_CHAT_SESSION_SECRET=secrets.token_urlsafe(16),
         TANDEM_VAR_DIR=str(var_dir),
         TANDEM_DEMO_AGENT_PASSWORD=secrets.token_urlsafe(12),
     )

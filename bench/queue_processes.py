@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import socket
 import sys
 import time
@@ -215,6 +216,7 @@ async def service_process(
         TANDEM_HANDOFF_HOST="127.0.0.1",
         TANDEM_HANDOFF_PORT=str(port),
         TANDEM_SERVICE_SECRET=secret,
+        TANDEM_CHAT_SESSION_SECRET=secrets.token_urlsafe(16),
         TANDEM_DATABASE_URL=database_url,
         TANDEM_RASA_URL=rasa_url,
         TANDEM_SEED_DEMO_AGENTS="false",

@@ -20,6 +20,7 @@ from handoff.app_keys import (
     ANALYTICS,
     AUTH,
     CANNED_RESPONSES,
+    CHAT_SESSION_LIMITER,
     CONVERSATIONS,
     DEAD_LETTERS,
     DISPATCHER,
@@ -33,6 +34,7 @@ from handoff.app_keys import (
     SETTINGS,
     SWEEPER,
 )
+from handoff.conversation.chat_session_limits import ChatSessionLimiter
 from handoff.conversation.dead_letters import DeadLetters
 from handoff.conversation.ingest import EventIngestor
 from handoff.conversation.rasa_client import RasaGateway, RasaHttpClient
@@ -66,6 +68,7 @@ def create_app(
     )
     app[SETTINGS] = settings
     app[LIVE_FEED] = LiveFeed()
+    app[CHAT_SESSION_LIMITER] = ChatSessionLimiter()
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_feed_relay)
     app.cleanup_ctx.append(_rasa_gateway(rasa_client))

@@ -28,6 +28,8 @@ class ConfigurationError(Exception):
 @dataclass(frozen=True)
 class Settings:
     service_secret: str
+    # Signs the web chat's session ids; the bot's socket.io channel checks them.
+    chat_session_secret: str
     host: str = "127.0.0.1"
     port: int = 8080
     database_url: str = DEFAULT_DATABASE_URL
@@ -54,6 +56,12 @@ class Settings:
             raise ConfigurationError(
                 "TANDEM_SERVICE_SECRET must be set: the bot authenticates with it"
             )
+        chat_session_secret = environ.get("TANDEM_CHAT_SESSION_SECRET", "")
+        if not chat_session_secret:
+            raise ConfigurationError(
+                "TANDEM_CHAT_SESSION_SECRET must be set: the web chat's session ids "
+                "are signed with it"
+            )
         rasa_url = environ.get("TANDEM_RASA_URL", cls.rasa_url)
         database_url = database_url_from_env(environ)
         seed_demo_agents = _boolean(
@@ -67,6 +75,7 @@ class Settings:
             )
         return cls(
             service_secret=service_secret,
+            chat_session_secret=chat_session_secret,
             host=environ.get("TANDEM_HANDOFF_HOST", cls.host),
             port=_integer(environ, "TANDEM_HANDOFF_PORT", cls.port),
             database_url=database_url,

@@ -9,7 +9,12 @@ import secrets
 import sys
 from pathlib import Path
 
-SECRET_KEYS = ("TANDEM_RASA_TOKEN", "TANDEM_SERVICE_SECRET", "TANDEM_ACTIONS_TOKEN")
+SECRET_KEYS = (
+    "TANDEM_RASA_TOKEN",
+    "TANDEM_SERVICE_SECRET",
+    "TANDEM_ACTIONS_TOKEN",
+    "TANDEM_CHAT_SESSION_SECRET",
+)
 
 
 def new_secret() -> str:

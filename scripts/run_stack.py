@@ -31,7 +31,14 @@ BOT_PYTHON = ROOT / ".venv" / "bot" / "bin" / "python"
 HANDOFF_PYTHON = ROOT / ".venv" / "handoff" / "bin" / "python"
 STARTUP_TIMEOUT_SECONDS = 240.0
 STOP_TIMEOUT_SECONDS = 15.0
-SECRETS = ("TANDEM_RASA_TOKEN", "TANDEM_SERVICE_SECRET", "TANDEM_ACTIONS_TOKEN")
+# Secrets reach every process through the environment, never a command line; the
+# chat session secret lets Rasa check the web chat's session ids.
+SECRETS = (
+    "TANDEM_RASA_TOKEN",
+    "TANDEM_SERVICE_SECRET",
+    "TANDEM_ACTIONS_TOKEN",
+    "TANDEM_CHAT_SESSION_SECRET",
+)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from handoff.conversation.chat_sessions import public_handle
 from handoff.storage.models import (
     Agent,
     CannedResponse,
@@ -34,7 +35,7 @@ def agent_json(agent: Agent) -> dict[str, Any]:
 def handoff_json(handoff: Handoff, queue_position: int | None) -> dict[str, Any]:
     return {
         "id": handoff.id,
-        "sender_id": handoff.sender_id,
+        "conversation": public_handle(handoff.sender_id),
         "channel": handoff.channel,
         "language": handoff.language,
         "reason": handoff.reason,
@@ -63,10 +64,15 @@ def handoff_detail_json(
 ) -> dict[str, Any]:
     return {
         **handoff_json(handoff, queue_position),
-        "context": handoff.context,
+        "context": staff_context(handoff.context),
         "messages": [message_json(message) for message in messages],
         "transfers": [transfer_json(transfer) for transfer in transfers],
     }
+
+
+def staff_context(context: dict[str, Any]) -> dict[str, Any]:
+    """The bot's context without the sender id, which would let staff take the chat."""
+    return {key: value for key, value in context.items() if key != "sender_id"}
 
 
 def transfer_json(transfer: HandoffTransfer) -> dict[str, Any]:
@@ -142,7 +148,7 @@ def handoff_created_frame(
 ) -> dict[str, Any]:
     """A new handoff with everything the bot gathered, so no agent has to ask."""
     frame = handoff_frame("handoff.created", handoff, queue_position)
-    frame["handoff"]["context"] = handoff.context
+    frame["handoff"]["context"] = staff_context(handoff.context)
     return frame
 
 

@@ -28,6 +28,7 @@ def setup_routes(app: web.Application) -> None:
 
     router.add_get("/api/health", pages.health, name="health")
     router.add_get("/api/public-config", pages.public_config, name="public_config")
+    router.add_post("/api/chat/sessions", pages.new_chat_session, name="chat_sessions")
 
     router.add_post("/api/rasa/handoffs", rasa.request_handoff, name="rasa_handoffs")
     router.add_post("/api/rasa/events", rasa.ingest_events, name="rasa_events")

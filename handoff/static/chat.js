@@ -1,6 +1,9 @@
 // Customer web chat: talks to Rasa's socket.io channel (session_persistence: true).
-// The session id is kept in localStorage so a reload continues the conversation;
-// the visible history is kept beside it, because Rasa does not replay it.
+// The session id is the customer's whole credential: whoever presents it continues
+// the conversation. So it comes from the service (POST /api/chat/sessions, signed;
+// the bot refuses any other), and lives in sessionStorage: a reload in the same tab
+// continues the conversation, closing the tab or "New conversation" ends it. The
+// visible history is kept beside it, because Rasa does not replay it.
 
 import {api} from "./api.js";
 import {autoGrow, h, nearBottom, submitOnEnter} from "./dom.js";
@@ -10,6 +13,8 @@ const MAX_LENGTH = 2000;
 const SESSION_KEY = "tandem.chat.session_id";
 const HISTORY_KEY = "tandem.chat.history";
 const HISTORY_LIMIT = 200;
+// Issued ids are "<random>.<signature>"; one without a dot was made up by an older page.
+const ISSUED_ID = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 const STATUS_TEXT = {
   connecting: "연결 중… / Connecting…",
@@ -32,7 +37,9 @@ const els = {
 };
 
 let socket = null;
-let sessionId = load(SESSION_KEY);
+forgetLegacyStorage();
+let sessionId = ISSUED_ID.test(load(SESSION_KEY) ?? "") ? load(SESSION_KEY) : null;
+let freshlyIssued = false; // sessionId came from the service and is not confirmed yet
 let ready = false; // connected and session confirmed on the current connection
 let everConnected = false;
 const outbox = []; // messages typed while not ready: {text, row}
@@ -42,7 +49,7 @@ let history = [];
 
 function load(key) {
   try {
-    return localStorage.getItem(key);
+    return sessionStorage.getItem(key);
   } catch {
     return null;
   }
@@ -50,10 +57,20 @@ function load(key) {
 
 function store(key, value) {
   try {
-    if (value === null) localStorage.removeItem(key);
-    else localStorage.setItem(key, value);
+    if (value === null) sessionStorage.removeItem(key);
+    else sessionStorage.setItem(key, value);
   } catch {
     /* private mode or quota: the chat still works, it just won't survive a reload */
+  }
+}
+
+/** Earlier pages kept a self-made id in localStorage for good; drop it and its history. */
+function forgetLegacyStorage() {
+  try {
+    localStorage.removeItem(SESSION_KEY);
+    localStorage.removeItem(HISTORY_KEY);
+  } catch {
+    /* storage unavailable: there is nothing to forget */
   }
 }
 
@@ -209,6 +226,41 @@ function onBotUttered(data) {
 
 // ---------------------------------------------------------------- connection
 
+/** Start the conversation on the current connection, with a fresh id if there is none. */
+async function requestSession() {
+  if (!sessionId) {
+    try {
+      sessionId = (await api("/api/chat/sessions", {method: "POST"})).session_id;
+      freshlyIssued = true;
+    } catch (err) {
+      setStatus("error", `대화를 시작하지 못했습니다 / Could not start a conversation: ${err.message}`);
+      return;
+    }
+  }
+  socket.emit("session_request", {session_id: sessionId});
+}
+
+/** The bot refused the id (made up, or signed with another secret): start afresh. */
+function onSessionRefused(data) {
+  ready = false;
+  if (freshlyIssued) {
+    // Even a new id is refused: the service and the bot do not share the secret.
+    setStatus("error", data?.message || "대화를 시작하지 못했습니다 / Could not start a conversation");
+    return;
+  }
+  forgetSession();
+  requestSession();
+}
+
+function forgetSession() {
+  sessionId = null;
+  history = [];
+  store(SESSION_KEY, null);
+  store(HISTORY_KEY, null);
+  els.messages.replaceChildren(...outbox.map((o) => o.row));
+  updateEmpty();
+}
+
 function sessionFrom(data) {
   if (typeof data === "string") return data;
   if (data && typeof data === "object") return data.session_id || data.sessionId || null;
@@ -240,8 +292,10 @@ async function connect() {
 
   socket.on("connect", () => {
     ready = false;
-    socket.emit("session_request", {session_id: sessionId || null});
+    requestSession();
   });
+
+  socket.on("session_refused", onSessionRefused);
 
   socket.on("session_confirm", (data) => {
     const confirmed = sessionFrom(data) || sessionId;
@@ -253,6 +307,7 @@ async function connect() {
       updateEmpty();
     }
     sessionId = confirmed;
+    freshlyIssued = false;
     store(SESSION_KEY, sessionId);
     saveHistory();
     ready = true;
@@ -281,13 +336,8 @@ async function connect() {
 }
 
 function newConversation() {
-  sessionId = null;
-  history = [];
   outbox.length = 0;
-  store(SESSION_KEY, null);
-  store(HISTORY_KEY, null);
-  els.messages.replaceChildren();
-  updateEmpty();
+  forgetSession();
   if (socket) {
     ready = false;
     setStatus("connecting");

@@ -48,7 +48,7 @@ function renderContext(handoff, context, transfers) {
         row(bi("상태", "Status"), handoff.status ? statusBadge(handoff.status) : "–"),
         row(bi("채널", "Channel"), channelLabel(handoff.channel ?? ctx.channel)),
         row(bi("언어", "Language"), languageLabel(handoff.language ?? ctx.language)),
-        row(bi("고객 ID", "Sender"), h("code", {}, valueText(handoff.sender_id ?? ctx.sender_id))),
+        row(bi("대화 ID", "Conversation"), h("code", {}, valueText(handoff.conversation))),
         row(bi("요청", "Requested"), fullTime(handoff.created_at) || "–"),
         handoff.assigned_at ? row(bi("배정", "Assigned"), fullTime(handoff.assigned_at)) : null,
         handoff.resolved_at ? row(bi("종료", "Resolved"), fullTime(handoff.resolved_at)) : null,

@@ -195,7 +195,7 @@ function sortedMessages() {
 /** Header title: customer id plus status / language / channel badges. */
 function renderTitle(handoff) {
   replace(els.convTitle,
-    h("h2", {class: "conv-name"}, `${handoff.sender_id ?? "…"}`, h("span", {class: "conv-id"}, ` #${handoff.id}`)),
+    h("h2", {class: "conv-name"}, `${handoff.conversation ?? "…"}`, h("span", {class: "conv-id"}, ` #${handoff.id}`)),
     h("div", {class: "conv-badges"},
       handoff.status ? statusBadge(handoff.status) : null,
       handoff.language ? h("span", {class: "badge"}, languageLabel(handoff.language)) : null,

@@ -246,7 +246,7 @@ function queueItem(handoff) {
       handoff.queue_position ? h("span", {class: "badge", title: "대기 순번 / Queue position"}, `#${handoff.queue_position}`) : null,
       unreadCount ? h("span", {class: "badge badge-danger qi-unread", "data-testid": "unread",
         title: "읽지 않은 메시지 / Unread messages"}, `● ${unreadCount}`) : null),
-    h("span", {class: "qi-id"}, `#${handoff.id} · ${channelLabel(handoff.channel)} · ${handoff.sender_id ?? ""}`),
+    h("span", {class: "qi-id"}, `#${handoff.id} · ${channelLabel(handoff.channel)} · ${handoff.conversation ?? ""}`),
     handoff.status === "assigned" && !isMine(handoff)
       ? h("span", {class: "qi-owner"}, `상담원 / Agent #${handoff.assigned_agent_id ?? "?"}`) : null),
   isTakeable(handoff)

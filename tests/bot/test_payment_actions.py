@@ -27,6 +27,20 @@ def verified(customer_id: int = 1, **slots: Any):
     )
 
 
+def slot_event(name: str, value: Any, timestamp: float) -> dict[str, Any]:
+    return {"event": "slot", "name": name, "value": value, "timestamp": timestamp}
+
+
+# The customer said yes to the change, then typed the fresh code it needs.
+CONFIRMED_THEN_CODE = [
+    slot_event("verified_customer_id", "1", 1000.0),
+    slot_event("autopay_confirmed", True, 1060.0),
+    slot_event("verified_customer_id", "1", 1090.0),
+]
+# The customer verified, then said yes: no code since.
+CONFIRMED_WITHOUT_CODE = CONFIRMED_THEN_CODE[:2]
+
+
 async def giro_customer(backend: DemoBackend) -> int:
     await backend.plans()
     with backend._session() as session:
@@ -49,11 +63,15 @@ async def validate_day(dependencies: Dependencies, typed: str, customer_id: int 
     return result, [m["response"] for m in dispatcher.messages]
 
 
-async def change(dependencies: Dependencies, **slots: Any):
+async def change(
+    dependencies: Dependencies,
+    history: list[dict[str, Any]] = CONFIRMED_THEN_CODE,
+    **slots: Any,
+):
     dispatcher = CollectingDispatcher()
-    events = await ActionChangeAutopayDay(dependencies).run(
-        dispatcher, verified(**slots), {}
-    )
+    tracker = verified(**slots)
+    tracker.events = history
+    events = await ActionChangeAutopayDay(dependencies).run(dispatcher, tracker, {})
     return events, dispatcher.messages
 
 
@@ -121,6 +139,38 @@ async def test_a_confirmed_change_is_stored(dependencies, demo_backend) -> None:
     assert message["autopay_day"] == "매월 25일"
     account = await demo_backend.payment_account(1)
     assert account is not None and account.autopay_day == 25
+
+
+async def test_a_change_without_a_fresh_code_changes_nothing(
+    dependencies, demo_backend
+) -> None:
+    events, messages = await change(
+        dependencies, CONFIRMED_WITHOUT_CODE, autopay_day="25", autopay_confirmed=True
+    )
+    assert events == RESET
+    assert [m["response"] for m in messages] == ["utter_verification_required"]
+    account = await demo_backend.payment_account(1)
+    assert account is not None and account.autopay_day == 15
+
+
+@pytest.mark.parametrize(
+    ("history", "required"),
+    [
+        (CONFIRMED_WITHOUT_CODE, ["autopay_day", "autopay_confirmed", "otp_code"]),
+        (CONFIRMED_THEN_CODE, ["autopay_day", "autopay_confirmed"]),
+    ],
+)
+async def test_a_confirmed_change_asks_for_a_fresh_code_even_when_verified(
+    dependencies: Dependencies, history: list[dict[str, Any]], required: list[str]
+) -> None:
+    tracker = verified(autopay_day="25", autopay_confirmed=True)
+    tracker.events = history
+    assert (
+        await ValidateAutopayDateForm(dependencies).required_slots(
+            [], CollectingDispatcher(), tracker, {}
+        )
+        == required
+    )
 
 
 async def test_a_declined_change_changes_nothing(dependencies, demo_backend) -> None:

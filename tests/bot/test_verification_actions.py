@@ -144,6 +144,7 @@ async def test_the_right_code_verifies(dependencies, outbox_path) -> None:
     )
     assert result == {
         "otp_code": None,
+        "otp_sent_to": None,
         "verified_customer_id": "1",
         "verified_customer_name": "김민준",
     }

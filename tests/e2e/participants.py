@@ -4,28 +4,43 @@ the handoff service's HTTP API and WebSocket."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Any
 
 import aiohttp
 import socketio
 
+from handoff.conversation.chat_sessions import public_handle
+
 
 class Customer:
-    """A web chat customer, speaking Rasa's socket.io protocol like the chat page."""
+    """A web chat customer, speaking Rasa's socket.io protocol like the chat page:
+    its session id is issued by the handoff service before it connects."""
 
-    def __init__(self, rasa_url: str) -> None:
+    def __init__(self, rasa_url: str, handoff_url: str) -> None:
         self.rasa_url = rasa_url
-        self.session_id = uuid.uuid4().hex
+        self.handoff_url = handoff_url
+        self.session_id = ""
         self.replies: asyncio.Queue[str] = asyncio.Queue()
+        self.refusals: asyncio.Queue[dict[str, str]] = asyncio.Queue()
         self.client = socketio.AsyncClient(reconnection=False)
         self.client.on("bot_uttered", self._on_bot_uttered)
+        self.client.on("session_refused", self.refusals.put)
+
+    @property
+    def conversation(self) -> str:
+        """What agents see of this conversation."""
+        return public_handle(self.session_id)
 
     async def _on_bot_uttered(self, data: dict[str, Any]) -> None:
         if data.get("text"):
             await self.replies.put(data["text"])
 
     async def connect(self) -> None:
+        if not self.session_id:
+            url = f"{self.handoff_url}/api/chat/sessions"
+            async with aiohttp.ClientSession() as http, http.post(url) as issued:
+                assert issued.status == 201, await issued.text()
+                self.session_id = (await issued.json())["session_id"]
         confirmed = asyncio.get_running_loop().create_future()
         self.client.on("session_confirm", lambda data: confirmed.set_result(data))
         await self.client.connect(

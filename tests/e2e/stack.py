@@ -81,6 +81,7 @@ def running_stack(
         TANDEM_RASA_TOKEN=token,
         TANDEM_SERVICE_SECRET=secrets.token_urlsafe(16),
         TANDEM_ACTIONS_TOKEN=secrets.token_urlsafe(16),
+        TANDEM_CHAT_SESSION_SECRET=secrets.token_urlsafe(16),
         TANDEM_VAR_DIR=str(folder),
         TANDEM_DEMO_AGENT_PASSWORD=password,
         # Handoffs need agents whatever the time in Seoul.

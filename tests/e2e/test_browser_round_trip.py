@@ -39,6 +39,9 @@ def bot_messages(page: Page):
     return page.locator('[data-testid="chat-message"][data-role="bot"]')
 
 
+SESSION_KEY = "tandem.chat.session_id"
+
+
 async def test_round_trip_in_two_tabs(stack: Stack, browser: Browser) -> None:
     errors: list[str] = []
     chat = await (
@@ -60,10 +63,16 @@ async def test_round_trip_in_two_tabs(stack: Stack, browser: Browser) -> None:
     await console.get_by_test_id("login-submit").click()
     await expect(console.get_by_test_id("queue")).to_be_visible()
 
+    # An older page left a made-up session id in localStorage for good.
+    await chat.add_init_script(f"localStorage.setItem('{SESSION_KEY}', 'c0ffee')")
     await chat.goto(f"{stack.handoff_url}/chat")
     await expect(chat.get_by_test_id("chat-status")).to_have_attribute(
         "data-state", "connected"
     )
+    # The page talks under an id the service issued, kept for this tab only.
+    session_id = await chat.evaluate(f"sessionStorage.getItem('{SESSION_KEY}')")
+    assert session_id.count(".") == 1 and session_id != "c0ffee"
+    assert await chat.evaluate(f"localStorage.getItem('{SESSION_KEY}')") is None
     await chat.get_by_test_id("chat-input").fill("안녕하세요")
     await chat.get_by_test_id("chat-send").click()
     await expect(bot_messages(chat).last).to_contain_text("탠덤")

@@ -60,7 +60,10 @@ ENGLISH = Script(
 
 @pytest.mark.parametrize("script", [KOREAN, ENGLISH], ids=["korean", "english"])
 async def test_round_trip(stack: Stack, script: Script) -> None:
-    customer, agent = Customer(stack.rasa_url), Agent(stack.handoff_url)
+    customer, agent = (
+        Customer(stack.rasa_url, stack.handoff_url),
+        Agent(stack.handoff_url),
+    )
     try:
         await agent.login("mina", stack.agent_password)
         await customer.connect()
@@ -73,7 +76,7 @@ async def test_round_trip(stack: Stack, script: Script) -> None:
 
         created = await agent.frame("handoff.created")
         handoff = created["handoff"]
-        assert handoff["sender_id"] == customer.session_id
+        assert handoff["conversation"] == customer.conversation
         assert handoff["status"] == "queued"
         assert handoff["language"] == script.language
         assert handoff["reason"] == "human_requested"
@@ -150,7 +153,10 @@ async def test_round_trip(stack: Stack, script: Script) -> None:
 async def test_an_angry_korean_customer_reaches_an_agent_with_priority_and_context(
     stack: Stack,
 ) -> None:
-    customer, agent = Customer(stack.rasa_url), Agent(stack.handoff_url)
+    customer, agent = (
+        Customer(stack.rasa_url, stack.handoff_url),
+        Agent(stack.handoff_url),
+    )
     try:
         await agent.login("joon", stack.agent_password)
         await customer.connect()
@@ -163,7 +169,7 @@ async def test_an_angry_korean_customer_reaches_an_agent_with_priority_and_conte
 
         created = await agent.frame("handoff.created")
         handoff = created["handoff"]
-        assert handoff["sender_id"] == customer.session_id
+        assert handoff["conversation"] == customer.conversation
         assert (handoff["trigger"], handoff["priority"]) == ("emotion", "high")
         assert handoff["reason"] in ("angry_customer", "frustrated_customer")
         assert (handoff["language"], handoff["skill"]) == ("ko", "billing")

@@ -22,7 +22,10 @@ async def claim_and_close(agent: Agent, handoff_id: int) -> None:
 async def test_a_compensation_request_ends_the_outage_form_and_hands_off(
     stack: Stack,
 ) -> None:
-    customer, agent = Customer(stack.rasa_url), Agent(stack.handoff_url)
+    customer, agent = (
+        Customer(stack.rasa_url, stack.handoff_url),
+        Agent(stack.handoff_url),
+    )
     try:
         await agent.login("joon", stack.agent_password)
         await customer.connect()
@@ -39,7 +42,7 @@ async def test_a_compensation_request_ends_the_outage_form_and_hands_off(
 
         created = await agent.frame("handoff.created")
         handoff = created["handoff"]
-        assert handoff["sender_id"] == customer.session_id
+        assert handoff["conversation"] == customer.conversation
         assert (handoff["trigger"], handoff["reason"], handoff["skill"]) == (
             "complex_topic",
             "discount_request",
@@ -55,7 +58,10 @@ async def test_a_compensation_request_ends_the_outage_form_and_hands_off(
 
 
 async def test_two_misunderstandings_then_yes_reach_a_person(stack: Stack) -> None:
-    customer, agent = Customer(stack.rasa_url), Agent(stack.handoff_url)
+    customer, agent = (
+        Customer(stack.rasa_url, stack.handoff_url),
+        Agent(stack.handoff_url),
+    )
     try:
         await agent.login("mina", stack.agent_password)
         await customer.connect()
@@ -71,7 +77,7 @@ async def test_two_misunderstandings_then_yes_reach_a_person(stack: Stack) -> No
 
         created = await agent.frame("handoff.created")
         handoff = created["handoff"]
-        assert handoff["sender_id"] == customer.session_id
+        assert handoff["conversation"] == customer.conversation
         assert (handoff["trigger"], handoff["reason"]) == (
             "repeated_failure",
             "bot_not_understanding",

@@ -5,6 +5,7 @@ changed."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,7 +70,7 @@ async def test_verification_then_bill_and_line_items(
     stack: Stack, script: Script
 ) -> None:
     outbox = stack.var_dir / "dev_outbox.log"
-    customer = Customer(stack.rasa_url)
+    customer = Customer(stack.rasa_url, stack.handoff_url)
     try:
         await customer.connect()
         await customer.say(script.ask_bill)
@@ -95,3 +96,24 @@ async def test_verification_then_bill_and_line_items(
         assert len(outbox_lines(outbox)) == sent_before + 1
     finally:
         await customer.close()
+
+
+async def test_the_bot_refuses_a_session_id_it_did_not_issue(stack: Stack) -> None:
+    intruder = Customer(stack.rasa_url, stack.handoff_url)
+    intruder.session_id = uuid.uuid4().hex
+    try:
+        await intruder.client.connect(
+            stack.rasa_url, socketio_path="/socket.io", transports=["websocket"]
+        )
+        await intruder.client.emit(
+            "session_request", {"session_id": intruder.session_id}
+        )
+        refused = await asyncio.wait_for(intruder.refusals.get(), 10)
+        assert refused["reason"] == "session_not_issued"
+
+        await intruder.say("이번 달 요금 얼마예요?")
+        refused = await asyncio.wait_for(intruder.refusals.get(), 10)
+        assert refused["reason"] == "session_not_issued"
+        await intruder.assert_silence(3)
+    finally:
+        await intruder.close()

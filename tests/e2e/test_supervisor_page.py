@@ -71,6 +71,7 @@ def service(stand_in_rasa: str) -> Iterator[Service]:
     env.update(
         TANDEM_HANDOFF_PORT=str(port),
         TANDEM_SERVICE_SECRET=secret,
+        TANDEM_CHAT_SESSION_SECRET=secret,
         TANDEM_DATABASE_URL=f"sqlite+aiosqlite:///{folder / 'handoff.db'}",
         TANDEM_DEMO_AGENT_PASSWORD=PASSWORD,
         # The embedded demo's staff, as `make run` seeds them.

@@ -15,7 +15,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from argon2 import PasswordHasher
 from document_check import DocumentCheck
-from handoff_testing import AGENT_PASSWORD, RASA_TOKEN, SERVICE_SECRET, StandInRasa
+from handoff_testing import (
+    AGENT_PASSWORD,
+    CHAT_SESSION_SECRET,
+    RASA_TOKEN,
+    SERVICE_SECRET,
+    StandInRasa,
+)
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -165,6 +171,7 @@ async def rasa(aiohttp_server: AiohttpServer) -> StandInRasa:
 def settings(database_url: str, rasa: StandInRasa) -> Settings:
     return Settings(
         service_secret=SERVICE_SECRET,
+        chat_session_secret=CHAT_SESSION_SECRET,
         database_url=database_url,
         rasa_url=rasa.url,
         rasa_token=RASA_TOKEN,

@@ -13,6 +13,7 @@ from handoff.storage.models import Agent, AgentRole, AgentSkill, utcnow
 from handoff.vocabulary import AgentStatus, Skill
 
 SERVICE_SECRET = "test-service-secret"
+CHAT_SESSION_SECRET = "test-chat-session-secret"
 RASA_TOKEN = "test-rasa-token"
 AGENT_PASSWORD = "correct horse battery staple"
 

@@ -91,7 +91,11 @@ async def test_the_service_will_not_serve_an_account_with_the_demo_password(
 ) -> None:
     await _add_agent(sessions, auth_service, "sora", "tandem-demo")
     environment = _environment(database_url)
-    environment.update(TANDEM_SERVICE_SECRET="s", TANDEM_HANDOFF_PORT=str(_free_port()))
+    environment.update(
+        TANDEM_SERVICE_SECRET="s",
+        TANDEM_CHAT_SESSION_SECRET="c",
+        TANDEM_HANDOFF_PORT=str(_free_port()),
+    )
 
     started = await _run_module([], environment)
 

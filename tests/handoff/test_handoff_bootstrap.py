@@ -29,6 +29,7 @@ async def test_first_start_creates_the_schema_and_demo_agents(
 ) -> None:
     settings = Settings(
         service_secret="secret",
+        chat_session_secret="chat-secret",
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'fresh' / 'handoff.db'}",
         demo_agent_password="demo-password",
         seed_demo_agents=True,

@@ -82,6 +82,7 @@ async def test_health_reports_an_unreachable_database(
 ) -> None:
     unreachable = Settings(
         service_secret=settings.service_secret,
+        chat_session_secret=settings.chat_session_secret,
         database_url="postgresql+asyncpg://nobody@127.0.0.1:1/none",
         rasa_url=settings.rasa_url,
     )

@@ -8,10 +8,13 @@ from handoff.settings import REPO_ROOT, ConfigurationError, Settings
 
 
 def test_defaults() -> None:
-    settings = Settings.from_env({"TANDEM_SERVICE_SECRET": "s"})
+    settings = Settings.from_env(
+        {"TANDEM_SERVICE_SECRET": "s", "TANDEM_CHAT_SESSION_SECRET": "c"}
+    )
 
     assert settings == Settings(
         service_secret="s",
+        chat_session_secret="c",
         host="127.0.0.1",
         port=8080,
         database_url=f"sqlite+aiosqlite:///{REPO_ROOT / 'var' / 'handoff.db'}",
@@ -28,6 +31,7 @@ def test_every_variable_is_read() -> None:
     settings = Settings.from_env(
         {
             "TANDEM_SERVICE_SECRET": "s",
+            "TANDEM_CHAT_SESSION_SECRET": "c",
             "TANDEM_HANDOFF_HOST": "0.0.0.0",
             "TANDEM_HANDOFF_PORT": "9000",
             "TANDEM_DATABASE_URL": "postgresql+asyncpg://u:p@db/tandem",
@@ -55,6 +59,7 @@ def test_relative_sqlite_paths_are_anchored_at_the_repository() -> None:
     settings = Settings.from_env(
         {
             "TANDEM_SERVICE_SECRET": "s",
+            "TANDEM_CHAT_SESSION_SECRET": "c",
             "TANDEM_DATABASE_URL": "sqlite+aiosqlite:///data/x.db",
             "TANDEM_RASA_SOCKET_URL": "https://chat.example",
         }
@@ -69,9 +74,23 @@ def test_relative_sqlite_paths_are_anchored_at_the_repository() -> None:
     [
         {},
         {"TANDEM_SERVICE_SECRET": ""},
-        {"TANDEM_SERVICE_SECRET": "s", "TANDEM_HANDOFF_PORT": "http"},
-        {"TANDEM_SERVICE_SECRET": "s", "TANDEM_TOKEN_TTL_SECONDS": "-5"},
-        {"TANDEM_SERVICE_SECRET": "s", "TANDEM_SEED_DEMO_AGENTS": "maybe"},
+        {"TANDEM_SERVICE_SECRET": "s"},
+        {"TANDEM_SERVICE_SECRET": "s", "TANDEM_CHAT_SESSION_SECRET": ""},
+        {
+            "TANDEM_SERVICE_SECRET": "s",
+            "TANDEM_CHAT_SESSION_SECRET": "c",
+            "TANDEM_HANDOFF_PORT": "http",
+        },
+        {
+            "TANDEM_SERVICE_SECRET": "s",
+            "TANDEM_CHAT_SESSION_SECRET": "c",
+            "TANDEM_TOKEN_TTL_SECONDS": "-5",
+        },
+        {
+            "TANDEM_SERVICE_SECRET": "s",
+            "TANDEM_CHAT_SESSION_SECRET": "c",
+            "TANDEM_SEED_DEMO_AGENTS": "maybe",
+        },
     ],
 )
 def test_unusable_environments_are_refused(environ: dict[str, str]) -> None:
@@ -81,7 +100,11 @@ def test_unusable_environments_are_refused(environ: dict[str, str]) -> None:
 
 def test_demo_staff_are_seeded_only_into_the_embedded_database() -> None:
     demo = Settings.from_env(
-        {"TANDEM_SERVICE_SECRET": "s", "TANDEM_SEED_DEMO_AGENTS": "true"}
+        {
+            "TANDEM_SERVICE_SECRET": "s",
+            "TANDEM_CHAT_SESSION_SECRET": "c",
+            "TANDEM_SEED_DEMO_AGENTS": "true",
+        }
     )
     assert demo.seed_demo_agents is True
 
@@ -89,7 +112,15 @@ def test_demo_staff_are_seeded_only_into_the_embedded_database() -> None:
         Settings.from_env(
             {
                 "TANDEM_SERVICE_SECRET": "s",
+                "TANDEM_CHAT_SESSION_SECRET": "c",
                 "TANDEM_DATABASE_URL": "postgresql+asyncpg://u:p@db/tandem",
                 "TANDEM_SEED_DEMO_AGENTS": "true",
             }
         )
+
+
+def test_the_chat_session_secret_is_required() -> None:
+    with pytest.raises(
+        ConfigurationError, match="TANDEM_CHAT_SESSION_SECRET must be set: the web chat"
+    ):
+        Settings.from_env({"TANDEM_SERVICE_SECRET": "s"})

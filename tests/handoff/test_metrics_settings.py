@@ -6,7 +6,7 @@ import pytest
 
 from handoff.settings import ConfigurationError, Settings
 
-BASE = {"TANDEM_SERVICE_SECRET": "secret"}
+BASE = {"TANDEM_SERVICE_SECRET": "secret", "TANDEM_CHAT_SESSION_SECRET": "c"}
 
 
 def test_defaults_are_a_minute_and_seoul() -> None:

@@ -24,7 +24,12 @@ def schema(name: str) -> dict[str, Any]:
 
 def request_field(path: str, method: str, *names: str) -> dict[str, Any]:
     operation = openapi_document()["paths"][path][method]
-    current = operation["requestBody"]["content"]["application/json"]["schema"]
+    return nested_field(
+        operation["requestBody"]["content"]["application/json"]["schema"], *names
+    )
+
+
+def nested_field(current: dict[str, Any], *names: str) -> dict[str, Any]:
     for name in names:
         if "$ref" in current:
             current = schema(current["$ref"].rsplit("/", 1)[1])
@@ -33,7 +38,8 @@ def request_field(path: str, method: str, *names: str) -> dict[str, Any]:
 
 
 def handoff_field(*names: str) -> dict[str, Any]:
-    return request_field("/api/rasa/handoffs", "post", *names)
+    # The handoff request is its context (shown to staff) plus the sender id.
+    return nested_field(schema("HandoffContextFields"), *names)
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,9 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from handoff.app_keys import ENGINE, SETTINGS
+from handoff.api.views.auth import client_address
+from handoff.app_keys import CHAT_SESSION_LIMITER, ENGINE, SETTINGS
+from handoff.conversation.chat_sessions import issue_session_id
 
 logger = logging.getLogger(__name__)
 
@@ -42,3 +44,9 @@ async def health(request: web.Request) -> web.Response:
             {"status": "error", "database": "unavailable"}, status=503
         )
     return web.json_response({"status": "ok", "database": "ok"})
+
+
+async def new_chat_session(request: web.Request) -> web.Response:
+    request.app[CHAT_SESSION_LIMITER].take(client_address(request))
+    session_id = issue_session_id(request.app[SETTINGS].chat_session_secret)
+    return web.json_response({"session_id": session_id}, status=201)

@@ -22,6 +22,7 @@ async def request_handoff(request: web.Request) -> web.Response:
     return web.json_response(
         {
             **handoff_json(result.handoff, result.queue_position),
+            "sender_id": result.handoff.sender_id,
             "estimated_wait_seconds": creation.estimated_wait_seconds,
         },
         status=201 if creation.created else 200,
