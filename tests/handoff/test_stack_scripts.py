@@ -14,6 +14,7 @@ SECRETS = {
     "TANDEM_RASA_TOKEN": "rasa-token-value",
     "TANDEM_SERVICE_SECRET": "service-secret-value",
     "TANDEM_ACTIONS_TOKEN": "actions-token-value",
+    "TANDEM_CHAT_SESSION_SECRET": "chat-session-secret-value",
     "TANDEM_REST_TOKEN": "rest-token-value",
     "TANDEM_DEMO_AGENT_PASSWORD": "demo-password-value",
 }
@@ -69,18 +70,23 @@ def test_the_action_server_stays_on_loopback_when_the_rest_is_exposed(
     assert actions.health_url == "http://127.0.0.1:5055/health"
 
 
-def test_the_stack_will_not_start_without_the_actions_token(tmp_path: Path) -> None:
-    base = {k: v for k, v in SECRETS.items() if k != "TANDEM_ACTIONS_TOKEN"}
-    with pytest.raises(SystemExit, match="TANDEM_ACTIONS_TOKEN is not set"):
+@pytest.mark.parametrize("missing", run_stack.SECRETS)
+def test_the_stack_will_not_start_without_each_secret(
+    tmp_path: Path, missing: str
+) -> None:
+    base = {k: v for k, v in SECRETS.items() if k != missing}
+    with pytest.raises(SystemExit, match=f"{missing} is not set"):
         run_stack.stack_environment(base, tmp_path / "no.env", tmp_path)
 
 
-def test_a_new_env_file_has_every_secret(tmp_path: Path) -> None:
+def test_a_new_env_file_has_every_secret_each_its_own(tmp_path: Path) -> None:
     target = tmp_path / ".env"
     make_env.main(["make_env.py", str(target)])
     values = run_stack.read_env_file(target)
-    for key in ("TANDEM_RASA_TOKEN", "TANDEM_SERVICE_SECRET", "TANDEM_ACTIONS_TOKEN"):
-        assert len(values[key]) >= 32
+    generated = [values[key] for key in make_env.SECRET_KEYS]
+    assert set(make_env.SECRET_KEYS) == set(run_stack.SECRETS)
+    assert all(len(value) >= 32 for value in generated)
+    assert len(set(generated)) == len(generated)
 
 
 def test_an_older_env_file_gets_the_secrets_it_lacks_and_keeps_the_rest(
