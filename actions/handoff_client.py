@@ -9,6 +9,7 @@ import aiohttp
 
 HANDOFFS_PATH = "/api/rasa/handoffs"
 CSAT_PATH = "/api/rasa/csat"
+REFUSALS_PATH = "/api/rasa/refusals"
 
 
 class HandoffUnavailable(Exception):
@@ -62,6 +63,10 @@ class HandoffClient:
             {"sender_id": sender_id, "comment": comment},
             method="PATCH",
         )
+
+    async def report_refusal(self, sender_id: str, kind: str) -> None:
+        """Counts a request the bot refused in the supervisors' numbers."""
+        await self._post(REFUSALS_PATH, {"sender_id": sender_id, "kind": kind})
 
     async def _post(
         self, path: str, payload: dict[str, Any], method: str = "POST"
