@@ -10,6 +10,7 @@ from handoff.analytics.service import Analytics
 from handoff.conversation.ingest import EventIngestor
 from handoff.conversation.rasa_client import RasaGateway
 from handoff.conversation.ratings import RatingService
+from handoff.conversation.refusals import RefusalLog
 from handoff.queue.assignment import Dispatcher
 from handoff.queue.handoffs import HandoffService
 from handoff.queue.sweeper import Sweeper
@@ -33,4 +34,5 @@ CANNED_RESPONSES = web.AppKey("canned_responses", CannedResponses)
 SWEEPER = web.AppKey("sweeper", Sweeper)
 CONVERSATIONS = web.AppKey("conversations", ConversationRecorder)
 RATINGS = web.AppKey("ratings", RatingService)
+REFUSALS = web.AppKey("refusals", RefusalLog)
 ANALYTICS = web.AppKey("analytics", Analytics)
