@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 import aiohttp
@@ -14,6 +15,10 @@ REFUSALS_PATH = "/api/rasa/refusals"
 
 class HandoffUnavailable(Exception):
     """The handoff service could not take the request."""
+
+
+class HandoffLimited(HandoffUnavailable):
+    """The handoff service refused the request: the customer reached a limit."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,8 @@ class HandoffClient:
             ):
                 if response.status not in (200, 201):
                     detail = (await response.text())[:300]
+                    if response.status == HTTPStatus.TOO_MANY_REQUESTS:
+                        raise HandoffLimited(detail)
                     raise HandoffUnavailable(f"HTTP {response.status}: {detail}")
                 body = await response.json()
         except (aiohttp.ClientError, TimeoutError, ValueError) as error:
