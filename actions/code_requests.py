@@ -12,12 +12,10 @@ here exactly as the back end counts a customer's.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -34,11 +32,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
 
-from actions.backend import BackendUnavailable
-
-T = TypeVar("T")
+from actions.backend.demo import run_query
 
 metadata = MetaData()
 code_requests = Table(
@@ -104,22 +99,16 @@ class CodeRequestLog:
     ) -> str | None:
         """The kind of refusal a new code to ``phone_number`` would meet, if any."""
         since = stored_moment(now) - limits.window
-        return await self._run(self._refusal, limits, sender_id, phone_number, since)
+        return await run_query(self._refusal, limits, sender_id, phone_number, since)
 
     async def log(self, sender_id: str, phone_number: str, now: dt.datetime) -> None:
-        await self._run(self._log, sender_id, phone_number, stored_moment(now))
+        await run_query(self._log, sender_id, phone_number, stored_moment(now))
 
     async def latest(self, sender_id: str, phone_number: str) -> CodeRequest | None:
-        return await self._run(self._latest, sender_id, phone_number)
+        return await run_query(self._latest, sender_id, phone_number)
 
     async def count_wrong_attempt(self, request_id: int) -> None:
-        await self._run(self._count_wrong_attempt, request_id)
-
-    async def _run(self, query: Callable[..., T], *args: object) -> T:
-        try:
-            return await asyncio.to_thread(query, *args)
-        except (OSError, SQLAlchemyError) as error:
-            raise BackendUnavailable(str(error)) from error
+        await run_query(self._count_wrong_attempt, request_id)
 
     def _connect(self) -> Connection:
         if self._engine is None:

@@ -29,7 +29,9 @@ def test_rasa_sdk_builds_the_actions_on_the_servers_dependencies() -> None:
     assert all(user.dependencies is server_dependencies() for user in users)
 
 
-async def test_the_back_end_and_its_outbox_follow_the_settings(tmp_path: Path) -> None:
+async def test_the_back_end_its_outbox_and_code_log_follow_the_settings(
+    tmp_path: Path,
+) -> None:
     settings = ActionSettings(
         handoff_url="http://127.0.0.1:9",
         service_secret="",
@@ -37,7 +39,8 @@ async def test_the_back_end_and_its_outbox_follow_the_settings(tmp_path: Path) -
         demo_backend_path=tmp_path / "backend" / "demo.db",
         dev_outbox_path=tmp_path / "outbox" / "dev_outbox.log",
     )
-    backend = build_dependencies(settings).backend
+    dependencies = build_dependencies(settings)
+    backend = dependencies.backend
     customer = await backend.find_customer_by_phone("010-1234-5678")
     assert customer is not None
     sent = await backend.send_verification_code(customer.id)
@@ -45,16 +48,7 @@ async def test_the_back_end_and_its_outbox_follow_the_settings(tmp_path: Path) -
     assert (tmp_path / "backend" / "demo.db").is_file()
     [line] = (tmp_path / "outbox" / "dev_outbox.log").read_text("utf-8").splitlines()
     assert "010-1234-5678" in line
-
-
-async def test_code_requests_are_logged_next_to_the_back_end(tmp_path: Path) -> None:
-    settings = ActionSettings(
-        handoff_url="http://127.0.0.1:9",
-        service_secret="",
-        handoff_timeout_seconds=1,
-        demo_backend_path=tmp_path / "backend" / "demo.db",
-    )
-    dependencies = build_dependencies(settings)
+    # Code requests are logged next to the demo customers.
     await dependencies.code_requests.log("c", "010-1234-5678", dt.datetime.now())
     reopened = CodeRequestLog(tmp_path / "backend" / "demo.db")
     assert await reopened.latest("c", "010-1234-5678") is not None

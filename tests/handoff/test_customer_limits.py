@@ -231,20 +231,7 @@ async def test_no_refusals_are_zeros(client: Client, tokens: Any) -> None:
     }
 
 
-def test_the_limits_follow_the_environment() -> None:
-    settings = Settings.from_env(
-        {
-            "TANDEM_SERVICE_SECRET": "s",
-            "TANDEM_HANDOFFS_PER_CUSTOMER": "3",
-            "TANDEM_HANDOFF_WINDOW_SECONDS": "600",
-            "TANDEM_BOT_RATINGS_PER_CONVERSATION": "2",
-        }
-    )
-    assert (
-        settings.handoffs_per_customer,
-        settings.handoff_window_seconds,
-        settings.bot_ratings_per_conversation,
-    ) == (3, 600, 2)
+def test_the_limits_have_defaults() -> None:
     defaults = Settings.from_env({"TANDEM_SERVICE_SECRET": "s"})
     assert (
         defaults.handoffs_per_customer,
