@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from actions.backend import CustomerBackend
 from actions.backend.demo import DemoBackend
 from actions.business_hours import BusinessHours, load_business_hours
+from actions.code_requests import CodeRequestLog, VerificationLimits
 from actions.handoff_client import HandoffClient
 from actions.settings import ActionSettings, load_settings
 
@@ -28,6 +29,8 @@ class Dependencies:
     backend: CustomerBackend
     handoff_client: HandoffClient
     business_hours: BusinessHours
+    code_requests: CodeRequestLog
+    verification_limits: VerificationLimits = field(default_factory=VerificationLimits)
     # A naive moment is taken to be in the business hours' time zone.
     clock: Callable[[], dt.datetime] = local_now
     # How long a verified customer may be silent before verifying again.
@@ -46,6 +49,9 @@ def build_dependencies(settings: ActionSettings) -> Dependencies:
         ),
         business_hours=load_business_hours(),
         verification_idle=dt.timedelta(minutes=settings.verification_idle_minutes),
+        # Next to the demo customers, so the limits outlive the action server.
+        code_requests=CodeRequestLog(settings.demo_backend_path),
+        verification_limits=settings.verification_limits,
     )
 
 

@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.business_hours import current_status
 from actions.dependencies import UsesDependencies
-from actions.handoff_client import HandoffUnavailable
+from actions.handoff_client import HandoffLimited, HandoffUnavailable
 from actions.handoff_context import handoff_context
 from actions.handoff_decision import decide_handoff
 from actions.offline_contact import offer_offline_contact
@@ -92,6 +92,10 @@ class ActionHandoff(UsesDependencies, Action):
         )
         try:
             queued = await self.dependencies.handoff_client.request_handoff(context)
+        except HandoffLimited as error:
+            logger.warning("Handoff for %s refused: %s", tracker.sender_id, error)
+            dispatcher.utter_message(response="utter_handoff_limited")
+            return events
         except HandoffUnavailable as error:
             logger.error("Handoff for %s failed: %s", tracker.sender_id, error)
             dispatcher.utter_message(response="utter_handoff_unavailable")

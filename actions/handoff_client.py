@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 import aiohttp
 
 HANDOFFS_PATH = "/api/rasa/handoffs"
 CSAT_PATH = "/api/rasa/csat"
+REFUSALS_PATH = "/api/rasa/refusals"
 
 
 class HandoffUnavailable(Exception):
     """The handoff service could not take the request."""
+
+
+class HandoffLimited(HandoffUnavailable):
+    """The handoff service refused the request: the customer reached a limit."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,10 @@ class HandoffClient:
             method="PATCH",
         )
 
+    async def report_refusal(self, sender_id: str, kind: str) -> None:
+        """Counts a request the bot refused in the supervisors' numbers."""
+        await self._post(REFUSALS_PATH, {"sender_id": sender_id, "kind": kind})
+
     async def _post(
         self, path: str, payload: dict[str, Any], method: str = "POST"
     ) -> dict[str, Any]:
@@ -75,6 +85,8 @@ class HandoffClient:
             ):
                 if response.status not in (200, 201):
                     detail = (await response.text())[:300]
+                    if response.status == HTTPStatus.TOO_MANY_REQUESTS:
+                        raise HandoffLimited(detail)
                     raise HandoffUnavailable(f"HTTP {response.status}: {detail}")
                 body = await response.json()
         except (aiohttp.ClientError, TimeoutError, ValueError) as error:

@@ -24,7 +24,7 @@ from actions.business_hours import (
     load_business_hours,
 )
 from actions.dependencies import UsesDependencies
-from actions.handoff_client import HandoffUnavailable
+from actions.handoff_client import HandoffLimited, HandoffUnavailable
 from actions.handoff_context import current_session_events, handoff_context
 from actions.phone_numbers import normalize_mobile_number
 from actions.service_contract import MODES, field
@@ -307,6 +307,12 @@ class ActionSubmitOfflineContact(UsesDependencies, Action):
             return finished_events()
         try:
             created = await self.dependencies.handoff_client.request_handoff(request)
+        except HandoffLimited as error:
+            logger.warning(
+                "Offline contact of %s refused: %s", tracker.sender_id, error
+            )
+            dispatcher.utter_message(response="utter_handoff_limited")
+            return finished_events()
         except HandoffUnavailable as error:
             logger.error("Offline contact of %s failed: %s", tracker.sender_id, error)
             dispatcher.utter_message(response="utter_offline_contact_unavailable")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+
+from actions.code_requests import VerificationLimits
 
 # The handoff service's API document, in the same repository as the actions.
 DEFAULT_OPENAPI_PATH = Path(__file__).resolve().parents[1] / "handoff" / "openapi.yaml"
@@ -24,6 +27,9 @@ class ActionSettings:
     handoff_openapi_path: Path = DEFAULT_OPENAPI_PATH
     # A verified customer silent this long must verify again (actions/verification.py).
     verification_idle_minutes: float = 10
+    # One-time codes and phone numbers a conversation may ask for (SMS bombing,
+    # trying which numbers are customers').
+    verification_limits: VerificationLimits = field(default_factory=VerificationLimits)
 
 
 @lru_cache(maxsize=1)
@@ -45,6 +51,7 @@ def load_settings() -> ActionSettings:
         verification_idle_minutes=float(
             os.environ.get("TANDEM_VERIFICATION_IDLE_MINUTES", "10")
         ),
+        verification_limits=verification_limits_from_env(),
     )
 
 
@@ -65,3 +72,29 @@ def server_settings(environ: Mapping[str, str]) -> ServerSettings:
         port=int(environ.get("TANDEM_ACTIONS_PORT") or "5055"),
         token=environ.get("TANDEM_ACTIONS_TOKEN", ""),
     )
+
+
+def verification_limits_from_env() -> VerificationLimits:
+    defaults = VerificationLimits()
+    return VerificationLimits(
+        codes_per_number=_count("TANDEM_CODES_PER_NUMBER", defaults.codes_per_number),
+        codes_per_conversation=_count(
+            "TANDEM_CODES_PER_CONVERSATION", defaults.codes_per_conversation
+        ),
+        numbers_per_conversation=_count(
+            "TANDEM_NUMBERS_PER_CONVERSATION", defaults.numbers_per_conversation
+        ),
+        window=dt.timedelta(
+            seconds=_count(
+                "TANDEM_VERIFICATION_WINDOW_SECONDS",
+                int(defaults.window.total_seconds()),
+            )
+        ),
+    )
+
+
+def _count(name: str, default: int) -> int:
+    value = int(os.environ.get(name, default))
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, not {value}")
+    return value

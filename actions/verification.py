@@ -13,6 +13,7 @@ new one.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from itertools import pairwise
 from typing import Any
@@ -25,16 +26,21 @@ from rasa_sdk.types import DomainDict
 from actions.backend import (
     BackendUnavailable,
     CodeCheck,
+    CodeCheckResult,
     Customer,
-    CustomerBackend,
 )
-from actions.dependencies import UsesDependencies
+from actions.backend.demo import CODE_LIFETIME, MAX_CODE_ATTEMPTS
+from actions.code_requests import stored_moment
+from actions.dependencies import Dependencies, UsesDependencies
 from actions.formatting import mask_phone_number
+from actions.handoff_client import HandoffUnavailable
 from actions.phone_numbers import find_mobile_number
 
+logger = logging.getLogger(__name__)
+
 VERIFICATION_SLOTS = ["phone_number", "otp_code"]
-# Phone numbers that are malformed or on no account: after this many a person
-# takes over, so the chat cannot be used to find out which numbers are ours.
+# Malformed phone numbers: after this many a person takes over. Numbers on no
+# account are not told apart; the code requests' limits cover those.
 MAX_PHONE_NUMBER_FAILURES = 3
 CODE_LENGTH = 6
 CODE_MINUTES = 5
@@ -96,9 +102,11 @@ def phone_number_failures(tracker: Tracker) -> int:
 def handoff_after_failed_verification(
     dispatcher: CollectingDispatcher, tracker: Tracker
 ) -> list[EventType]:
-    """Too many wrong codes or unknown numbers: a person takes over (the handoff
-    reads the slot)."""
-    if phone_number_failures(tracker) >= MAX_PHONE_NUMBER_FAILURES:
+    """Too many wrong codes, malformed numbers, codes or numbers asked for: a
+    person takes over (the handoff reads the slot)."""
+    if tracker.get_slot("verification_limited"):
+        dispatcher.utter_message(response="utter_verification_limited")
+    elif phone_number_failures(tracker) >= MAX_PHONE_NUMBER_FAILURES:
         dispatcher.utter_message(response="utter_phone_number_failed")
     else:
         dispatcher.utter_message(response="utter_verification_failed")
@@ -122,18 +130,14 @@ def _refuse_phone_number(
     return {"phone_number": None, "phone_number_failures": failures}
 
 
-async def customer_for_phone(
-    tracker: Tracker, backend: CustomerBackend
-) -> Customer | None:
-    phone_number = tracker.get_slot("phone_number")
-    if not phone_number:
-        return None
-    return await backend.find_customer_by_phone(str(phone_number))
-
-
 class VerificationSlots(UsesDependencies):
     """Validation of the phone number and the one-time code, shared by every form
-    that needs a verified customer."""
+    that needs a verified customer.
+
+    Every well-formed number is taken and answered alike, whether or not it is a
+    customer's: only a customer's line gets a code, but the reply, the limits and
+    the attempts are the same, so the chat cannot tell which numbers are ours.
+    """
 
     def verification_slots(self, tracker: Tracker) -> list[str]:
         verified = verified_customer_id(tracker, self.dependencies.verification_idle)
@@ -153,17 +157,15 @@ class VerificationSlots(UsesDependencies):
             return _refuse_phone_number(
                 dispatcher, tracker, "utter_invalid_phone_number", str(slot_value)
             )
+        if tracker.get_slot("otp_sent_to") == phone_number:
+            return {"phone_number": phone_number}
         try:
-            customer = await self.dependencies.backend.find_customer_by_phone(
-                phone_number
-            )
+            refusal = await self._code_refusal(tracker, phone_number)
         except BackendUnavailable:
             dispatcher.utter_message(response="utter_backend_unavailable")
             return {"phone_number": None}
-        if customer is None:
-            return _refuse_phone_number(
-                dispatcher, tracker, "utter_unknown_phone_number", phone_number
-            )
+        if refusal is not None:
+            return await self._refuse(tracker, refusal)
         return {"phone_number": phone_number}
 
     async def validate_otp_code(
@@ -178,18 +180,26 @@ class VerificationSlots(UsesDependencies):
         if len(code) != CODE_LENGTH:
             dispatcher.utter_message(response="utter_otp_code_format")
             return {"otp_code": None}
+        phone_number = tracker.get_slot("phone_number")
+        if not phone_number:
+            return {"otp_code": None, "phone_number": None, "otp_sent_to": None}
+        phone_number = str(phone_number)
         backend = self.dependencies.backend
         try:
-            customer = await customer_for_phone(tracker, backend)
+            customer = await backend.find_customer_by_phone(phone_number)
             if customer is None:
-                return {"otp_code": None, "phone_number": None, "otp_sent_to": None}
-            result = await backend.check_verification_code(customer.id, code)
+                result = await self._check_code_of_no_customer(tracker, phone_number)
+            else:
+                result = await backend.check_verification_code(customer.id, code)
             if result.outcome in (CodeCheck.EXPIRED, CodeCheck.NO_CODE):
-                await backend.send_verification_code(customer.id)
+                refusal = await self._code_refusal(tracker, phone_number)
+                if refusal is not None:
+                    return {"otp_code": None, **await self._refuse(tracker, refusal)}
+                await self._send_code(tracker, phone_number, customer)
         except BackendUnavailable:
             dispatcher.utter_message(response="utter_backend_unavailable")
             return {"otp_code": None}
-        if result.outcome is CodeCheck.VERIFIED:
+        if result.outcome is CodeCheck.VERIFIED and customer is not None:
             dispatcher.utter_message(
                 response="utter_verified", customer_name=customer.name
             )
@@ -209,10 +219,72 @@ class VerificationSlots(UsesDependencies):
             return {"otp_code": None, "verification_failed": True}
         dispatcher.utter_message(
             response="utter_otp_expired",
-            masked_phone_number=mask_phone_number(customer.phone_number),
+            masked_phone_number=mask_phone_number(phone_number),
             minutes=CODE_MINUTES,
         )
         return {"otp_code": None}
+
+    async def _code_refusal(self, tracker: Tracker, phone_number: str) -> str | None:
+        return await self.dependencies.code_requests.refusal(
+            self.dependencies.verification_limits,
+            tracker.sender_id,
+            phone_number,
+            self.dependencies.clock(),
+        )
+
+    async def _refuse(self, tracker: Tracker, kind: str) -> dict[str, Any]:
+        """Ends the verification; the handoff that follows says why, politely."""
+        await report_refusal(self.dependencies, tracker.sender_id, kind)
+        return {
+            "phone_number": None,
+            "verification_failed": True,
+            "verification_limited": True,
+        }
+
+    async def _send_code(
+        self, tracker: Tracker, phone_number: str, customer: Customer | None
+    ) -> None:
+        await send_code(self.dependencies, tracker.sender_id, phone_number, customer)
+
+    async def _check_code_of_no_customer(
+        self, tracker: Tracker, phone_number: str
+    ) -> CodeCheckResult:
+        """What the back end would answer for a code sent to a customer, from the
+        code requests logged for a number that is no customer's."""
+        log = self.dependencies.code_requests
+        request = await log.latest(tracker.sender_id, phone_number)
+        if request is None:
+            return CodeCheckResult(CodeCheck.NO_CODE, 0)
+        if request.wrong_attempts >= MAX_CODE_ATTEMPTS:
+            return CodeCheckResult(CodeCheck.TOO_MANY_ATTEMPTS, 0)
+        now = stored_moment(self.dependencies.clock())
+        if now >= request.requested_at + CODE_LIFETIME:
+            return CodeCheckResult(CodeCheck.EXPIRED, 0)
+        await log.count_wrong_attempt(request.id)
+        attempts_left = MAX_CODE_ATTEMPTS - request.wrong_attempts - 1
+        if attempts_left == 0:
+            return CodeCheckResult(CodeCheck.TOO_MANY_ATTEMPTS, 0)
+        return CodeCheckResult(CodeCheck.WRONG, attempts_left)
+
+
+async def send_code(
+    dependencies: Dependencies,
+    sender_id: str,
+    phone_number: str,
+    customer: Customer | None,
+) -> None:
+    """Logs the request for any number, and sends a code if it is a customer's."""
+    await dependencies.code_requests.log(sender_id, phone_number, dependencies.clock())
+    if customer is not None:
+        await dependencies.backend.send_verification_code(customer.id)
+
+
+async def report_refusal(dependencies: Dependencies, sender_id: str, kind: str) -> None:
+    # The count is for the supervisors; the refusal stands without it.
+    try:
+        await dependencies.handoff_client.report_refusal(sender_id, kind)
+    except HandoffUnavailable as error:
+        logger.warning("refusal %s of %s not counted: %s", kind, sender_id, error)
 
 
 class ValidateVerificationForm(VerificationSlots, FormValidationAction):
@@ -231,7 +303,8 @@ class ValidateVerificationForm(VerificationSlots, FormValidationAction):
 
 class ActionAskOtpCode(UsesDependencies, Action):
     """Asking for the code is sending it: once per phone number, again only when
-    a code expired (the validator re-sends then)."""
+    a code expired (the validator re-sends then). The validator has checked the
+    limits before taking the number."""
 
     def name(self) -> str:
         return "action_ask_otp_code"
@@ -243,22 +316,26 @@ class ActionAskOtpCode(UsesDependencies, Action):
         domain: DomainDict,
     ) -> list[EventType]:
         phone_number = tracker.get_slot("phone_number")
-        if phone_number and tracker.get_slot("otp_sent_to") == phone_number:
+        if not phone_number:
+            dispatcher.utter_message(response="utter_ask_phone_number")
+            return []
+        if tracker.get_slot("otp_sent_to") == phone_number:
             dispatcher.utter_message(response="utter_ask_otp_code")
             return []
+        phone_number = str(phone_number)
         backend = self.dependencies.backend
         try:
-            customer = await customer_for_phone(tracker, backend)
-            if customer is None:
-                dispatcher.utter_message(response="utter_ask_phone_number")
-                return [SlotSet("phone_number", None)]
-            await backend.send_verification_code(customer.id)
+            customer = await backend.find_customer_by_phone(phone_number)
+            await send_code(
+                self.dependencies, tracker.sender_id, phone_number, customer
+            )
         except BackendUnavailable:
             dispatcher.utter_message(response="utter_backend_unavailable")
             return []
+        # The same words for any number: "if this number is ours, a code was sent".
         dispatcher.utter_message(
             response="utter_otp_sent",
-            masked_phone_number=mask_phone_number(customer.phone_number),
+            masked_phone_number=mask_phone_number(phone_number),
             minutes=CODE_MINUTES,
         )
         return [SlotSet("otp_sent_to", phone_number)]

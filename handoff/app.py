@@ -30,6 +30,7 @@ from handoff.app_keys import (
     LIVE_FEED,
     RASA,
     RATINGS,
+    REFUSALS,
     SESSIONS,
     SETTINGS,
     SWEEPER,
@@ -39,7 +40,9 @@ from handoff.conversation.dead_letters import DeadLetters
 from handoff.conversation.ingest import EventIngestor
 from handoff.conversation.rasa_client import RasaGateway, RasaHttpClient
 from handoff.conversation.ratings import RatingService
+from handoff.conversation.refusals import RefusalLog
 from handoff.queue.assignment import Dispatcher
+from handoff.queue.handoff_limits import HandoffLimits
 from handoff.queue.handoffs import HandoffService
 from handoff.queue.sweeper import Sweeper, SweepTimings
 from handoff.realtime.feed_relay import PostgresFeedRelay
@@ -131,8 +134,19 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         sessions,
         concurrency=1 if is_sqlite(settings.database_url) else POSTGRES_GROUPS_AT_ONCE,
     )
+    refusals = RefusalLog(sessions)
+    app[REFUSALS] = refusals
     app[HANDOFFS] = HandoffService(
-        sessions, app[RASA], feed, app[DISPATCHER], committer
+        sessions,
+        app[RASA],
+        feed,
+        app[DISPATCHER],
+        committer,
+        HandoffLimits(
+            per_customer=settings.handoffs_per_customer,
+            window=timedelta(seconds=settings.handoff_window_seconds),
+        ),
+        refusals,
     )
     app[INGESTOR] = EventIngestor(committer, feed, app[RASA])
     app[CONVERSATIONS] = ConversationRecorder(sessions)
@@ -141,7 +155,9 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         sessions, app[AUTH], app[HANDOFFS], app[DISPATCHER], feed
     )
     app[CANNED_RESPONSES] = CannedResponses(sessions)
-    app[RATINGS] = RatingService(sessions)
+    app[RATINGS] = RatingService(
+        sessions, settings.bot_ratings_per_conversation, refusals
+    )
     app[ANALYTICS] = Analytics(
         sessions, ZoneInfo(settings.time_zone), settings.service_level_seconds
     )

@@ -12,6 +12,7 @@ from handoff.conversation.dead_letters import DeadLetters
 from handoff.conversation.ingest import EventIngestor
 from handoff.conversation.rasa_client import RasaGateway
 from handoff.conversation.ratings import RatingService
+from handoff.conversation.refusals import RefusalLog
 from handoff.queue.assignment import Dispatcher
 from handoff.queue.handoffs import HandoffService
 from handoff.queue.sweeper import Sweeper
@@ -35,6 +36,7 @@ CANNED_RESPONSES = web.AppKey("canned_responses", CannedResponses)
 SWEEPER = web.AppKey("sweeper", Sweeper)
 CONVERSATIONS = web.AppKey("conversations", ConversationRecorder)
 RATINGS = web.AppKey("ratings", RatingService)
+REFUSALS = web.AppKey("refusals", RefusalLog)
 ANALYTICS = web.AppKey("analytics", Analytics)
 DEAD_LETTERS = web.AppKey("dead_letters", DeadLetters)
 CHAT_SESSION_LIMITER = web.AppKey("chat_session_limiter", ChatSessionLimiter)

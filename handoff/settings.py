@@ -48,6 +48,11 @@ class Settings:
     queue_abandon_seconds: int = 15 * 60
     no_reply_flag_seconds: int = 3 * 60
     sweep_interval_seconds: int = 5
+    # Abuse limits: handoffs one customer may open in a window (queue flooding),
+    # and ratings of the bot in one conversation.
+    handoffs_per_customer: int = 5
+    handoff_window_seconds: int = 60 * 60
+    bot_ratings_per_conversation: int = 1
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -101,6 +106,17 @@ class Settings:
             ),
             sweep_interval_seconds=_integer(
                 environ, "TANDEM_SWEEP_INTERVAL_SECONDS", cls.sweep_interval_seconds
+            ),
+            handoffs_per_customer=_integer(
+                environ, "TANDEM_HANDOFFS_PER_CUSTOMER", cls.handoffs_per_customer
+            ),
+            handoff_window_seconds=_integer(
+                environ, "TANDEM_HANDOFF_WINDOW_SECONDS", cls.handoff_window_seconds
+            ),
+            bot_ratings_per_conversation=_integer(
+                environ,
+                "TANDEM_BOT_RATINGS_PER_CONVERSATION",
+                cls.bot_ratings_per_conversation,
             ),
         )
 

@@ -96,3 +96,17 @@ class TransitionReason(str, enum.Enum):
     TIMED_OUT = "timed_out"
     CUSTOMER_CANCELLED = "customer_cancelled"
     AGENT_DEACTIVATED = "agent_deactivated"
+
+
+class RefusalKind(str, enum.Enum):
+    """What a customer asked for too often; counted in the supervisors' numbers."""
+
+    HANDOFFS = "handoffs"
+    RATINGS = "ratings"
+    # Refused by the bot, which reports them (POST /api/rasa/refusals).
+    VERIFICATION_CODES = "verification_codes"
+    PHONE_NUMBERS = "phone_numbers"
+
+
+# The refusals the bot reports; the service makes the others itself.
+BOT_REFUSALS = frozenset({RefusalKind.VERIFICATION_CODES, RefusalKind.PHONE_NUMBERS})

@@ -74,6 +74,15 @@ def _set_pragmas(connection: Any, _record: object) -> None:
         cursor.close()
 
 
+async def run_query(query: Callable[..., T], *args: object) -> T:
+    """Runs a blocking SQLite query in a worker thread; its failures mean the
+    back end is unavailable."""
+    try:
+        return await asyncio.to_thread(query, *args)
+    except (OSError, SQLAlchemyError) as error:
+        raise BackendUnavailable(str(error)) from error
+
+
 def hash_code(code: str, salt: str) -> str:
     return hashlib.sha256(f"{salt}:{code}".encode()).hexdigest()
 
@@ -139,10 +148,7 @@ class DemoBackend:
     # Plumbing.
 
     async def _run(self, query: Callable[..., T], *args: object) -> T:
-        try:
-            return await asyncio.to_thread(query, *args)
-        except (OSError, SQLAlchemyError) as error:
-            raise BackendUnavailable(str(error)) from error
+        return await run_query(query, *args)
 
     def _session(self) -> Session:
         if self._engine is None:

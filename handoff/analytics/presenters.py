@@ -12,6 +12,7 @@ from typing import Any
 from handoff.analytics.live_status import LiveStatus
 from handoff.analytics.report import METRICS, Report
 from handoff.api.presenters import timestamp
+from handoff.vocabulary import RefusalKind
 
 
 class CsvTable(str, enum.Enum):
@@ -90,6 +91,7 @@ def report_json(report: Report) -> dict[str, Any]:
             {column: getattr(agent, column) for column in AGENT_COLUMNS}
             for agent in report.agents
         ],
+        "refusals": {kind.value: report.refusals[kind.value] for kind in RefusalKind},
         "comments": list(
             itertools.islice(
                 (row for row in rating_rows(report) if row["comment"]),

@@ -13,7 +13,9 @@ Definitions (also in handoff/openapi.yaml, GET /api/metrics):
 - service level: handoffs answered within the target wait / handoffs whose wait
   is over (answered or abandoned); abandonment rate: abandoned / the same;
 - callbacks and tickets (out of hours) never queue, so they count as handoffs
-  but not in waits, service level or abandonment.
+  but not in waits, service level or abandonment;
+- refusals: customers' requests refused by a limit (handoffs, ratings, one-time
+  codes, phone numbers), in the period, by kind.
 """
 
 from __future__ import annotations
@@ -24,14 +26,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from handoff.analytics.periods import ReportPeriod
 from handoff.analytics.statistics import mean, percentile, ratio
 from handoff.queue.states import HandoffStatus
-from handoff.storage.models import Agent, Conversation, CsatRating, Handoff
+from handoff.storage.models import Agent, Conversation, CsatRating, Handoff, Refusal
 from handoff.vocabulary import HandoffMode
 
 WAIT_PERCENTILE = 0.9
@@ -175,6 +177,8 @@ class Report:
     # Every rating of the period, newest first, for the comments and their CSV.
     ratings: list[RatingRow]
     agent_names: dict[int, Agent]
+    # Customers' requests refused by a limit, by kind.
+    refusals: Counter[str]
 
 
 async def build_report(
@@ -187,6 +191,7 @@ async def build_report(
         conversations = await _conversations(session, period)
         ratings = await _ratings(session, period)
         agents = await _agents(session, handoffs, ratings)
+        refusals = await _refusals(session, period)
 
     totals = Tally(conversations, handoffs, ratings)
     by_bucket: dict[datetime, Tally] = defaultdict(Tally)
@@ -220,6 +225,7 @@ async def build_report(
         agents=_agent_numbers(agents, handoffs, ratings),
         ratings=sorted(ratings, key=lambda row: (row.created_at, row.id), reverse=True),
         agent_names={agent.id: agent for agent in agents},
+        refusals=refusals,
     )
 
 
@@ -313,6 +319,15 @@ async def _ratings(session: AsyncSession, period: ReportPeriod) -> list[RatingRo
         )
         for row in rows
     ]
+
+
+async def _refusals(session: AsyncSession, period: ReportPeriod) -> Counter[str]:
+    rows = await session.execute(
+        select(Refusal.kind, func.count())
+        .where(Refusal.created_at >= period.start, Refusal.created_at < period.end)
+        .group_by(Refusal.kind)
+    )
+    return Counter({kind: count for kind, count in rows})
 
 
 async def _agents(

@@ -32,6 +32,7 @@ def setup_routes(app: web.Application) -> None:
 
     router.add_post("/api/rasa/handoffs", rasa.request_handoff, name="rasa_handoffs")
     router.add_post("/api/rasa/events", rasa.ingest_events, name="rasa_events")
+    router.add_post("/api/rasa/refusals", rasa.count_refusal, name="rasa_refusals")
 
     router.add_get("/api/openapi.yaml", api_document.yaml_document, name="openapi")
     router.add_get("/api/openapi.json", api_document.json_document, name="openapi_json")

@@ -21,11 +21,13 @@ from handoff.errors import InvalidRequest, MalformedJson, NotFound
 from handoff.queue.states import HandoffStatus
 from handoff.vocabulary import (
     AGENT_RESOLUTIONS,
+    BOT_REFUSALS,
     DEFAULT_CAPACITY,
     MAX_CAPACITY,
     AgentStatus,
     HandoffMode,
     Priority,
+    RefusalKind,
     Resolution,
     Skill,
     Trigger,
@@ -182,6 +184,12 @@ class CsatRequest:
     score: int
     comment: str | None
     handoff_id: int | None
+
+
+@dataclass(frozen=True)
+class RefusalReport:
+    sender_id: str
+    kind: RefusalKind
 
 
 @dataclass(frozen=True)
@@ -505,6 +513,15 @@ def parse_comment_request(body: Mapping[str, Any]) -> CommentRequest:
     if checked is None:
         _invalid("comment must not be empty")
     return CommentRequest(_rating_sender_id(body), checked)
+
+
+def parse_refusal_report(body: Mapping[str, Any]) -> RefusalReport:
+    _check_fields(body, "body", required={"sender_id", "kind"})
+    # Only what the bot refuses: the service counts its own refusals itself.
+    kinds = sorted(kind.value for kind in BOT_REFUSALS)
+    if not isinstance(body["kind"], str) or body["kind"] not in kinds:
+        _invalid(f"kind must be one of: {', '.join(kinds)}")
+    return RefusalReport(_rating_sender_id(body), RefusalKind(body["kind"]))
 
 
 def parse_no_query(query: Mapping[str, str]) -> None:

@@ -3,20 +3,24 @@
 A rating of a handoff must come from that handoff's customer, after it was
 resolved, and only once; the agent who handled it is kept with the rating. A
 rating without a handoff rates the bot and joins the customer's latest
-conversation. The bot stores the score as soon as the customer gives it and asks
+conversation, which takes only so many of them (the bot would otherwise store
+every "5" a customer types). Refused ratings are counted in the supervisors'
+numbers. The bot stores the score as soon as the customer gives it and asks
 for an optional comment afterwards, which its customer may add once.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.api.validation import MAX_DATABASE_ID, CommentRequest, CsatRequest
+from handoff.conversation.refusals import RefusalLog
 from handoff.errors import DomainError, Forbidden, NotFound
 from handoff.queue.states import HandoffStatus
 from handoff.storage.models import Conversation, CsatRating, Handoff
+from handoff.vocabulary import RefusalKind
 
 
 class AlreadyRated(DomainError):
@@ -29,19 +33,40 @@ class NotResolved(DomainError):
     code = "not_resolved"
 
 
+class RatingLimitReached(DomainError):
+    status = 409
+    code = "rating_limit"
+
+
 class CommentExists(DomainError):
     status = 409
     code = "comment_exists"
 
 
 class RatingService:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        bot_ratings_per_conversation: int,
+        refusals: RefusalLog,
+    ) -> None:
         self._sessions = sessions
+        self._bot_ratings_per_conversation = bot_ratings_per_conversation
+        self._refusals = refusals
 
     async def record(self, request: CsatRequest) -> CsatRating:
         try:
+            return await self._record(request)
+        except (AlreadyRated, RatingLimitReached):
+            await self._refusals.record(request.sender_id, RefusalKind.RATINGS)
+            raise
+
+    async def _record(self, request: CsatRequest) -> CsatRating:
+        try:
             async with self._sessions.begin() as session:
                 rating = await _new_rating(session, request)
+                if rating.handoff_id is None:
+                    await self._refuse_over_limit(session, rating)
                 session.add(rating)
         except IntegrityError:
             # Two ratings of one handoff at once: the unique handoff_id refused one.
@@ -49,6 +74,26 @@ class RatingService:
                 f"handoff {request.handoff_id} is already rated"
             ) from None
         return rating
+
+    async def _refuse_over_limit(
+        self, session: AsyncSession, rating: CsatRating
+    ) -> None:
+        conversation = (
+            CsatRating.conversation_id.is_(None)
+            if rating.conversation_id is None
+            else CsatRating.conversation_id == rating.conversation_id
+        )
+        count = await session.scalar(
+            select(func.count()).where(
+                CsatRating.sender_id == rating.sender_id,
+                CsatRating.handoff_id.is_(None),
+                conversation,
+            )
+        )
+        if (count or 0) >= self._bot_ratings_per_conversation:
+            raise RatingLimitReached(
+                f"this conversation has rated the bot {count} time(s), the most it may"
+            )
 
     async def add_comment(self, rating_id: int, request: CommentRequest) -> CsatRating:
         async with self._sessions.begin() as session:

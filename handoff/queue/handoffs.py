@@ -24,6 +24,7 @@ from handoff.api.presenters import handoff_created_frame, handoff_frame, message
 from handoff.api.validation import HandoffFilter, HandoffRequest, TransferRequest
 from handoff.conversation.agent_replies import Reply, ReplyStore
 from handoff.conversation.rasa_client import HANDOFF_CLOSED_INTENT, RasaGateway
+from handoff.conversation.refusals import RefusalLog
 from handoff.errors import (
     AgentUnavailable,
     AlreadyAssigned,
@@ -35,6 +36,11 @@ from handoff.errors import (
     RasaUnavailable,
 )
 from handoff.queue.assignment import Dispatcher, load_of
+from handoff.queue.handoff_limits import (
+    HandoffLimitReached,
+    HandoffLimits,
+    refuse_over_limit,
+)
 from handoff.queue.order import QUEUE_ORDER, queue_position, queue_positions
 from handoff.queue.state_machine import BOT, DIRECTORY, Actor, Changes, Transitions
 from handoff.queue.states import (
@@ -56,7 +62,13 @@ from handoff.storage.models import (
     MessageRole,
     utcnow,
 )
-from handoff.vocabulary import AgentStatus, HandoffMode, Resolution, TransitionReason
+from handoff.vocabulary import (
+    AgentStatus,
+    HandoffMode,
+    RefusalKind,
+    Resolution,
+    TransitionReason,
+)
 
 # Finished handoffs pile up forever; a listing shows only the latest ones.
 FINISHED_LISTING_LIMIT = 100
@@ -103,8 +115,12 @@ class HandoffService:
         feed: LiveFeed,
         dispatcher: Dispatcher,
         committer: GroupCommitter,
+        limits: HandoffLimits,
+        refusals: RefusalLog,
     ) -> None:
         self._sessions = sessions
+        self._limits = limits
+        self._refusals = refusals
         self._transitions = Transitions(sessions, feed)
         self._replies = ReplyStore(committer)
         self._rasa = rasa
@@ -120,6 +136,9 @@ class HandoffService:
                     existing = await _open_handoff(session, request.sender_id)
                     if existing is not None:
                         return await self._creation(session, existing, created=False)
+                await refuse_over_limit(
+                    session, self._limits, request.sender_id, utcnow()
+                )
                 handoff = Handoff(
                     sender_id=request.sender_id,
                     channel=request.channel,
@@ -139,6 +158,9 @@ class HandoffService:
                 changes.announce(
                     handoff_created_frame(handoff, first.result.queue_position)
                 )
+        except HandoffLimitReached:
+            await self._refusals.record(request.sender_id, RefusalKind.HANDOFFS)
+            raise
         except IntegrityError:
             # A concurrent request for the same customer got there first; the
             # unique index on open handoffs refused the second one.

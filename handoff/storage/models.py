@@ -330,6 +330,19 @@ class LoginFailure(Base):
     failed_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
+class Refusal(Base):
+    """A customer's request refused by a limit, counted in the supervisors' numbers."""
+
+    __tablename__ = "refusals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    sender_id: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, index=True
+    )
+
+
 class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (

@@ -10,6 +10,7 @@ import pytest
 from actions.backend import CustomerBackend
 from actions.backend.demo import DemoBackend
 from actions.business_hours import read_business_hours
+from actions.code_requests import CodeRequestLog
 from actions.dependencies import Dependencies
 from actions.handoff_client import HandoffClient
 
@@ -58,7 +59,9 @@ def broken_backend(tmp_path: Path) -> DemoBackend:
 
 
 @pytest.fixture
-def with_backend(clock: Clock) -> Callable[[CustomerBackend], Dependencies]:
+def with_backend(
+    clock: Clock, tmp_path: Path
+) -> Callable[[CustomerBackend], Dependencies]:
     """The actions' dependencies on ``backend``, at the test's clock."""
 
     def dependencies(backend: CustomerBackend) -> Dependencies:
@@ -66,6 +69,7 @@ def with_backend(clock: Clock) -> Callable[[CustomerBackend], Dependencies]:
             backend=backend,
             handoff_client=HandoffClient(NO_HANDOFF_SERVICE_URL, "", timeout_seconds=1),
             business_hours=read_business_hours(Path("business_hours.yml")),
+            code_requests=CodeRequestLog(tmp_path / "code_requests.db"),
             clock=clock,
         )
 

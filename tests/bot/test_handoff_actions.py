@@ -191,6 +191,17 @@ async def test_service_error_apologises_and_does_not_pause(
     assert [m["response"] for m in messages] == ["utter_handoff_unavailable"]
 
 
+@pytest.mark.parametrize("tracker", ["handoff_requested_ko", "complaint_mid_form_en"])
+async def test_a_customer_over_the_handoff_limit_is_told_so(
+    service: FakeHandoffService, dependencies: Dependencies, tracker: str
+) -> None:
+    service.status = 429
+    events, messages = await run_handoff(dependencies, tracker)
+    assert ConversationPaused() not in events
+    assert [m["response"] for m in messages] == ["utter_handoff_limited"]
+    assert len(service.requests) == 1
+
+
 async def test_wrong_secret_apologises_and_does_not_pause(
     service: FakeHandoffService, connect: Callable[..., Dependencies]
 ) -> None:

@@ -195,6 +195,19 @@ async def test_a_service_error_apologises(
     assert len(service.requests) == 1
 
 
+@pytest.mark.parametrize(
+    "tracker", ["offline_contact_callback_en", "offline_contact_ticket_ko"]
+)
+async def test_a_customer_over_the_handoff_limit_is_told_so(
+    service: FakeHandoffService, dependencies: Dependencies, tracker: str
+) -> None:
+    service.status = 429
+    changes = {} if "callback" in tracker else {"slots": ticket_slots()}
+    events, messages = await submit(dependencies, tracker, **changes)
+    assert events == FINISHED
+    assert [m["response"] for m in messages] == ["utter_handoff_limited"]
+
+
 async def test_the_service_down_apologises(
     connect: Callable[..., Dependencies], unused_tcp_port: int
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.code_requests import CodeRequestLog
 from actions.dependencies import Dependencies
 from actions.verification import ActionAskOtpCode, ValidateVerificationForm
 from tests.bot.conftest import Clock, last_code, outbox_lines
@@ -69,18 +71,18 @@ async def test_malformed_number_is_refused(dependencies) -> None:
     )
 
 
-async def test_unknown_customer_is_refused(dependencies) -> None:
+async def test_a_number_on_no_account_is_taken_like_a_customers(dependencies) -> None:
     assert await validate_phone(dependencies, "010-0000-0000") == (
-        {"phone_number": None, "phone_number_failures": 1},
-        ["utter_unknown_phone_number"],
+        {"phone_number": "010-0000-0000"},
+        [],
     )
 
 
-async def test_the_third_number_of_no_customer_ends_verification(dependencies) -> None:
+async def test_the_third_malformed_number_ends_verification(dependencies) -> None:
     validator = ValidateVerificationForm(dependencies)
     failures: float = 0
     outcomes = []
-    for typed in ["010-0000-0001", "12345", "010-0000-0003"]:
+    for typed in ["12345", "010-12", "9999"]:
         dispatcher = CollectingDispatcher()
         tracker = message_tracker(
             typed, None, {"language": "en", "phone_number_failures": failures}
@@ -91,7 +93,7 @@ async def test_the_third_number_of_no_customer_ends_verification(dependencies) -
     assert outcomes == [
         (
             {"phone_number": None, "phone_number_failures": 1},
-            ["utter_unknown_phone_number"],
+            ["utter_invalid_phone_number"],
         ),
         (
             {"phone_number": None, "phone_number_failures": 2},
@@ -108,12 +110,15 @@ async def test_the_third_number_of_no_customer_ends_verification(dependencies) -
     ]
 
 
-async def test_back_end_down_apologises(with_backend, broken_backend) -> None:
-    dependencies = with_backend(broken_backend)
-    assert await validate_phone(dependencies, PHONE) == (
-        {"phone_number": None},
-        ["utter_backend_unavailable"],
-    )
+async def test_code_request_log_down_apologises(
+    dependencies: Dependencies, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    broken_log = CodeRequestLog(blocker / "code_requests.db")
+    assert await validate_phone(
+        replace(dependencies, code_requests=broken_log), PHONE
+    ) == ({"phone_number": None}, ["utter_backend_unavailable"])
 
 
 async def test_asking_for_the_code_sends_it_once(
@@ -285,5 +290,6 @@ def test_a_verified_identity_lasts_for_the_session_only() -> None:
         "verification_failed",
         "otp_sent_to",
         "phone_number_failures",
+        "verification_limited",
     ):
         assert domain["slots"][slot]["mappings"] == [{"type": "custom"}]

@@ -33,6 +33,7 @@ def message_tracker(
     slots: dict[str, Any],
     intent: str = "greet",
     entities: list[dict[str, Any]] | None = None,
+    sender_id: str = "c",
 ) -> Tracker:
     latest: dict[str, Any] = {
         "text": text,
@@ -41,4 +42,4 @@ def message_tracker(
     }
     if language:
         latest["language"] = language
-    return Tracker("c", slots, latest, [], False, None, {}, "action_listen")
+    return Tracker(sender_id, slots, latest, [], False, None, {}, "action_listen")

@@ -40,6 +40,9 @@ def test_every_variable_is_read() -> None:
             "TANDEM_TOKEN_TTL_SECONDS": "60",
             "TANDEM_DEMO_AGENT_PASSWORD": "pw",
             "TANDEM_SEED_DEMO_AGENTS": "false",
+            "TANDEM_HANDOFFS_PER_CUSTOMER": "3",
+            "TANDEM_HANDOFF_WINDOW_SECONDS": "600",
+            "TANDEM_BOT_RATINGS_PER_CONVERSATION": "2",
         }
     )
 
@@ -53,6 +56,9 @@ def test_every_variable_is_read() -> None:
     assert settings.token_ttl_seconds == 60
     assert settings.demo_agent_password == "pw"
     assert settings.seed_demo_agents is False
+    assert settings.handoffs_per_customer == 3
+    assert settings.handoff_window_seconds == 600
+    assert settings.bot_ratings_per_conversation == 2
 
 
 def test_relative_sqlite_paths_are_anchored_at_the_repository() -> None:

@@ -47,6 +47,7 @@ def handoff_field(*names: str) -> dict[str, Any]:
     [
         *(vocabulary.Skill, vocabulary.Priority, vocabulary.AgentStatus),
         *(vocabulary.HandoffMode, vocabulary.Trigger, vocabulary.Resolution),
+        vocabulary.RefusalKind,
         HandoffStatus,
     ],
 )
@@ -68,8 +69,23 @@ def test_each_enum_has_the_values_of_its_schema(python_enum: type[enum.Enum]) ->
             {resolution.value for resolution in vocabulary.AGENT_RESOLUTIONS},
             request_field("/api/handoffs/{id}/close", "post", "resolution")["enum"],
         ),
+        (
+            {kind.value for kind in vocabulary.BOT_REFUSALS},
+            request_field("/api/rasa/refusals", "post", "kind")["enum"],
+        ),
+        (
+            {kind.value for kind in vocabulary.RefusalKind},
+            schema("MetricsReport")["properties"]["refusals"]["required"],
+        ),
     ],
-    ids=["languages", "emotions", "transcript roles", "agent resolutions"],
+    ids=[
+        "languages",
+        "emotions",
+        "transcript roles",
+        "agent resolutions",
+        "bot refusals",
+        "refusals in the numbers",
+    ],
 )
 def test_closed_sets_match_the_document(accepted: Any, documented: Any) -> None:
     assert set(accepted) == set(documented)

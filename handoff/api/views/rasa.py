@@ -8,10 +8,11 @@ from handoff.api.presenters import handoff_json
 from handoff.api.validation import (
     parse_event_batch,
     parse_handoff_request,
+    parse_refusal_report,
     read_json_object,
 )
 from handoff.api.views.common import require_bot
-from handoff.app_keys import CONVERSATIONS, DEAD_LETTERS, HANDOFFS, INGESTOR
+from handoff.app_keys import CONVERSATIONS, DEAD_LETTERS, HANDOFFS, INGESTOR, REFUSALS
 
 
 async def request_handoff(request: web.Request) -> web.Response:
@@ -47,4 +48,19 @@ async def ingest_events(request: web.Request) -> web.Response:
             ],
         },
         status=202,
+    )
+
+
+async def count_refusal(request: web.Request) -> web.Response:
+    """A one-time code or phone number the bot refused, for the numbers."""
+    require_bot(request)
+    report = parse_refusal_report(await read_json_object(request))
+    refusal = await request.app[REFUSALS].record(report.sender_id, report.kind)
+    return web.json_response(
+        {
+            "kind": refusal.kind,
+            "sender_id": refusal.sender_id,
+            "created_at": refusal.created_at.isoformat(),
+        },
+        status=201,
     )

@@ -1,6 +1,6 @@
 """Dead letters: events from the bot that could not be taken, with the reason.
 
-Revision ID: 0005
+Revision ID: 0005_dead_letters
 Revises: 0004_handoff_transitions
 Create Date: 2026-12-03 10:00:00.000000
 """
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005"
+revision: str = "0005_dead_letters"
 down_revision: str | Sequence[str] | None = "0004_handoff_transitions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
