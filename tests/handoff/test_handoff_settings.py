@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 
 from handoff.settings import REPO_ROOT, ConfigurationError, Settings
@@ -36,6 +38,7 @@ def test_every_variable_is_read() -> None:
             "TANDEM_TOKEN_TTL_SECONDS": "60",
             "TANDEM_DEMO_AGENT_PASSWORD": "pw",
             "TANDEM_SEED_DEMO_AGENTS": "false",
+            "TANDEM_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7 2001:db8::/32",
         }
     )
 
@@ -49,6 +52,11 @@ def test_every_variable_is_read() -> None:
     assert settings.token_ttl_seconds == 60
     assert settings.demo_agent_password == "pw"
     assert settings.seed_demo_agents is False
+    assert settings.trusted_proxies == (
+        ipaddress.ip_network("10.0.0.0/8"),
+        ipaddress.ip_network("192.0.2.7/32"),
+        ipaddress.ip_network("2001:db8::/32"),
+    )
 
 
 def test_relative_sqlite_paths_are_anchored_at_the_repository() -> None:
@@ -72,11 +80,20 @@ def test_relative_sqlite_paths_are_anchored_at_the_repository() -> None:
         {"TANDEM_SERVICE_SECRET": "s", "TANDEM_HANDOFF_PORT": "http"},
         {"TANDEM_SERVICE_SECRET": "s", "TANDEM_TOKEN_TTL_SECONDS": "-5"},
         {"TANDEM_SERVICE_SECRET": "s", "TANDEM_SEED_DEMO_AGENTS": "maybe"},
+        {"TANDEM_SERVICE_SECRET": "s", "TANDEM_RASA_SOCKET_URL": "chat.example"},
+        {"TANDEM_SERVICE_SECRET": "s", "TANDEM_RASA_URL": "ftp://rasa:5005"},
     ],
 )
 def test_unusable_environments_are_refused(environ: dict[str, str]) -> None:
     with pytest.raises(ConfigurationError):
         Settings.from_env(environ)
+
+
+def test_trusted_proxies_must_be_addresses_or_networks() -> None:
+    with pytest.raises(ConfigurationError, match=r"TANDEM_TRUSTED_PROXIES .* 'proxy'"):
+        Settings.from_env(
+            {"TANDEM_SERVICE_SECRET": "s", "TANDEM_TRUSTED_PROXIES": "10.0.0.1,proxy"}
+        )
 
 
 def test_demo_staff_are_seeded_only_into_the_embedded_database() -> None:
