@@ -342,6 +342,17 @@ async def test_canned_response_input_is_validated(client: Client, tokens: Any) -
             "/api/canned-responses", json=body, headers=tokens["sora"]
         )
         assert response.status == 400, body
+        assert (await response.json())["error"] == "invalid_request", body
+    wrong_kind = await client.post(
+        "/api/canned-responses",
+        json={"language": ["ko"], "title": "t", "text": "x"},
+        headers=tokens["sora"],
+    )
+    assert wrong_kind.status == 400
+    assert await wrong_kind.json() == {
+        "error": "invalid_request",
+        "message": "language must be one of ['en', 'ko']",
+    }
     listing = await client.get("/api/canned-responses?lang=ko", headers=tokens["mina"])
     assert listing.status == 400
 

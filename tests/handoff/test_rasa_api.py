@@ -252,3 +252,15 @@ async def test_event_batches_are_validated(client: Client) -> None:
         response = await client.post("/api/rasa/events", json=body, headers=BOT_HEADERS)
         assert response.status == 400, body
         assert (await response.json())["error"] == "invalid_request"
+
+
+async def test_a_transcript_role_that_is_no_string_is_refused(client: Client) -> None:
+    body = handoff_body()
+    body["transcript"][0]["role"] = {"name": "user"}
+
+    response = await client.post("/api/rasa/handoffs", json=body, headers=BOT_HEADERS)
+
+    assert response.status == 400
+    problem = await response.json()
+    assert problem["error"] == "invalid_request"
+    assert problem["message"].startswith("transcript[0].role must be one of")
