@@ -7,7 +7,13 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from handoff_testing import BOT_HEADERS, StandInRasa, handoff_body, user_event
+from handoff_testing import (
+    BOT_HEADERS,
+    StandInRasa,
+    assert_refused,
+    handoff_body,
+    user_event,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.storage.models import Agent
@@ -63,16 +69,26 @@ async def test_agents_see_the_queue_and_their_own_but_not_others(
     assert {item["id"] for item in sora_open["handoffs"]} == {queued["id"], minas["id"]}
     assert refused.status == 403
     assert (await refused.json())["error"] == "forbidden"
-    for path in ("transcript", "notes", "transfer", "close", "messages"):
-        method = "GET" if path == "transcript" else "POST"
-        body = None if path in ("transcript", "close") else {"text": "x", "note": "x"}
+    # Valid requests, so that each reaches the permission check.
+    for method, path, body, message in (
+        ("GET", "transcript", None, "is another agent's conversation"),
+        ("POST", "notes", {"text": "x"}, "not assigned to you"),
+        (
+            "POST",
+            "transfer",
+            {"to_skill": "billing", "note": "x"},
+            "not assigned to you",
+        ),
+        ("POST", "close", None, "is assigned to another agent"),
+        ("POST", "messages", {"text": "x"}, "is assigned to another agent"),
+    ):
         response = await client.request(
             method,
             f"/api/handoffs/{minas['id']}/{path}",
-            json=body if path != "notes" else {"text": "x"},
+            json=body,
             headers=tokens["joon"],
         )
-        assert response.status in (400, 403), path
+        await assert_refused(response, 403, "forbidden", message)
 
 
 async def test_internal_notes_stay_inside_the_service(
@@ -183,7 +199,7 @@ async def test_transfer_refusals(client: Client, team: Any, tokens: Any) -> None
         json={"to_skill": "billing", "note": "x"},
         headers=tokens["mina"],
     )
-    assert by_agent.status == 403
+    await assert_refused(by_agent, 403, "forbidden", "only a supervisor may do this")
     by_supervisor = await client.post(
         f"/api/handoffs/{queued['id']}/transfer",
         json={"to_skill": "billing", "note": "billing question"},
