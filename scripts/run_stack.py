@@ -120,8 +120,8 @@ def children(env: Mapping[str, str], model: Path) -> list[Child]:
                 "--model",
                 str(model),
                 "--enable-api",
-                "--auth-token",
-                env["TANDEM_RASA_TOKEN"],
+                # One argument: a token that begins with "-" is not an option.
+                f"--auth-token={env['TANDEM_RASA_TOKEN']}",
                 "--interface",
                 host,
                 "--port",

@@ -75,6 +75,7 @@ def service(stand_in_rasa: str) -> Iterator[Service]:
         TANDEM_SERVICE_SECRET=secret,
         TANDEM_DATABASE_URL=f"sqlite+aiosqlite:///{folder / 'handoff.db'}",
         TANDEM_DEMO_AGENT_PASSWORD=PASSWORD,
+        TANDEM_SEED_DEMO_AGENTS="true",
         TANDEM_RASA_URL=stand_in_rasa,
     )
     log_path = folder / "handoff.log"

@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from handoff_testing import BOT_HEADERS, handoff_body
+from handoff_testing import BOT_HEADERS, assert_refused, handoff_body
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -128,8 +128,9 @@ async def test_listing_without_status_shows_every_open_handoff(
 async def test_listing_refuses_unknown_status(client: Client, tokens: Any) -> None:
     response = await client.get("/api/handoffs?status=lost", headers=tokens["mina"])
 
-    assert response.status == 400
-    assert (await response.json())["error"] == "invalid_request"
+    await assert_refused(
+        response, 400, "invalid_request", "status must be one of: queued, assigned"
+    )
 
 
 async def test_detail_carries_context_and_messages(client: Client, tokens: Any) -> None:
@@ -170,7 +171,7 @@ async def test_claim_of_a_claimed_handoff_conflicts_and_changes_nothing(
     assert response.status == 409
     problem = await response.json()
     assert problem["error"] == "already_assigned"
-    assert problem["message"]
+    assert "is already assigned to another agent" in problem["message"]
     after = await (
         await client.get(f"/api/handoffs/{handoff['id']}", headers=tokens["sora"])
     ).json()
@@ -199,8 +200,7 @@ async def test_claim_of_a_resolved_handoff_is_an_invalid_transition(
 
     response = await claim(client, handoff["id"], tokens["joon"])
 
-    assert response.status == 409
-    assert (await response.json())["error"] == "invalid_transition"
+    await assert_refused(response, 409, "invalid_transition", "cannot become assigned")
 
 
 async def test_unknown_handoff_is_not_found(client: Client, tokens: Any) -> None:
@@ -211,30 +211,31 @@ async def test_unknown_handoff_is_not_found(client: Client, tokens: Any) -> None
         ("POST", "/api/handoffs/99999999999999999999/claim"),
     ):
         response = await client.request(method, path, headers=tokens["mina"])
-        assert response.status == 404, path
-        assert (await response.json())["error"] == "not_found"
+        await assert_refused(response, 404, "not_found", "does not exist")
     response = await client.post(
         "/api/handoffs/999/messages", json={"text": "hello"}, headers=tokens["mina"]
     )
-    assert response.status == 404
+    await assert_refused(response, 404, "not_found", "handoff 999 does not exist")
 
 
 async def test_reply_needs_a_token(client: Client, tokens: Any) -> None:
     handoff = await create_handoff(client)
     await claim(client, handoff["id"], tokens["mina"])
 
-    for headers in (
-        {},
-        {"Authorization": "Bearer not-a-token"},
-        {"Authorization": "x"},
+    for headers, message in (
+        ({}, "an Authorization: Bearer token is required"),
+        (
+            {"Authorization": "Bearer not-a-token"},
+            "the token is unknown or has expired",
+        ),
+        ({"Authorization": "x"}, "an Authorization: Bearer token is required"),
     ):
         response = await client.post(
             f"/api/handoffs/{handoff['id']}/messages",
             json={"text": "hello"},
             headers=headers,
         )
-        assert response.status == 401
-        assert (await response.json())["error"] == "unauthorized"
+        await assert_refused(response, 401, "unauthorized", message)
 
 
 async def test_reply_to_another_agents_conversation_is_forbidden(
@@ -252,9 +253,10 @@ async def test_reply_to_another_agents_conversation_is_forbidden(
         f"/api/handoffs/{handoff['id']}/close", headers=tokens["joon"]
     )
 
-    assert reply.status == 403
-    assert (await reply.json())["error"] == "forbidden"
-    assert close.status == 403
+    for refused in (reply, close):
+        await assert_refused(
+            refused, 403, "forbidden", f"handoff {handoff['id']} is assigned to another"
+        )
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Message)) == 0
         stored = await session.get_one(Handoff, handoff["id"])
@@ -272,8 +274,7 @@ async def test_reply_to_an_unclaimed_handoff_is_an_invalid_transition(
         headers=tokens["mina"],
     )
 
-    assert response.status == 409
-    assert (await response.json())["error"] == "invalid_transition"
+    await assert_refused(response, 409, "invalid_transition", "is queued, not assigned")
 
 
 async def test_reply_bodies_are_validated(client: Client, tokens: Any) -> None:
@@ -315,8 +316,9 @@ async def test_oversized_bodies_are_refused(client: Client, tokens: Any) -> None
         headers={**tokens["mina"], "Content-Type": "application/json"},
     )
 
-    assert response.status == 413
-    assert (await response.json())["error"] == "too_large"
+    await assert_refused(
+        response, 413, "too_large", "request body is larger than 64 KiB"
+    )
 
 
 async def test_handoff_requests_are_validated(client: Client) -> None:
@@ -366,7 +368,7 @@ async def test_unknown_api_routes_answer_json(client: Client, tokens: Any) -> No
     missing = await client.get("/api/nothing-here", headers=tokens["mina"])
     wrong_method = await client.delete("/api/handoffs", headers=tokens["mina"])
 
-    assert missing.status == 404
-    assert (await missing.json())["error"] == "not_found"
-    assert wrong_method.status == 405
-    assert (await wrong_method.json())["error"] == "method_not_allowed"
+    await assert_refused(
+        missing, 404, "not_found", "no such resource: /api/nothing-here"
+    )
+    await assert_refused(wrong_method, 405, "method_not_allowed", "Method Not Allowed")
