@@ -8,7 +8,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from conftest import Team
-from handoff_testing import BOT_HEADERS, handoff_body
+from handoff_testing import BOT_HEADERS, assert_refused, handoff_body
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -147,8 +147,7 @@ async def test_invalid_ratings_are_refused(
 async def test_a_body_that_is_not_json_is_refused(client: Client) -> None:
     response = await client.post("/api/rasa/csat", data=b"score=5", headers=BOT_HEADERS)
 
-    assert response.status == 400
-    assert (await response.json())["error"] == "malformed_json"
+    await assert_refused(response, 400, "malformed_json", "the body is not valid JSON")
 
 
 @pytest.mark.parametrize(
@@ -172,8 +171,7 @@ async def test_an_unknown_handoff_is_not_found(client: Client, handoff_id: int) 
         client, {"sender_id": "c0ffee", "score": 5, "handoff_id": handoff_id}
     )
 
-    assert response.status == 404
-    assert (await response.json())["error"] == "not_found"
+    await assert_refused(response, 404, "not_found", "does not exist")
 
 
 async def test_a_handoff_that_is_not_resolved_cannot_be_rated(
@@ -191,6 +189,7 @@ async def test_a_handoff_that_is_not_resolved_cannot_be_rated(
     assert response.status == 409
     body = await response.json()
     assert body["error"] == "not_resolved"
+    assert "only a resolved handoff can be rated" in body["message"]
     assert body["handoff_status"] == "queued"
     assert await ratings_count(sessions) == 0
 
@@ -204,8 +203,7 @@ async def test_a_handoff_is_rated_once(
 
     again = await rate(client, {**body, "score": 1})
 
-    assert again.status == 409
-    assert (await again.json())["error"] == "already_rated"
+    await assert_refused(again, 409, "already_rated", "is already rated")
     assert await ratings_count(sessions) == 1
 
 
@@ -218,8 +216,7 @@ async def test_another_customers_handoff_cannot_be_rated(
         client, {"sender_id": "someone-else", "score": 1, "handoff_id": handoff_id}
     )
 
-    assert response.status == 403
-    assert (await response.json())["error"] == "forbidden"
+    await assert_refused(response, 403, "forbidden", "is another customer's")
     assert await ratings_count(sessions) == 0
 
 
@@ -290,8 +287,7 @@ async def test_a_rating_takes_one_comment(
         client, rating_id, {"sender_id": "c0ffee", "comment": "and friendly"}
     )
 
-    assert again.status == 409
-    assert (await again.json())["error"] == "comment_exists"
+    await assert_refused(again, 409, "comment_exists", "has a comment already")
     assert await stored_comment(sessions, rating_id) == "fast"
 
 
@@ -305,8 +301,7 @@ async def test_another_customers_rating_takes_no_comment(
         client, rating_id, {"sender_id": "someone-else", "comment": "terrible"}
     )
 
-    assert response.status == 403
-    assert (await response.json())["error"] == "forbidden"
+    await assert_refused(response, 403, "forbidden", "is another customer's")
     assert await stored_comment(sessions, rating_id) is None
 
 
@@ -318,8 +313,7 @@ async def test_an_unknown_rating_takes_no_comment(
         client, rating_id, {"sender_id": "c0ffee", "comment": "hello"}
     )
 
-    assert response.status == 404
-    assert (await response.json())["error"] == "not_found"
+    await assert_refused(response, 404, "not_found", "does not exist")
 
 
 @pytest.mark.parametrize(
@@ -391,8 +385,7 @@ async def test_a_comment_that_is_not_json_is_refused(
         f"/api/rasa/csat/{rating_id}", data=b"comment=hi", headers=BOT_HEADERS
     )
 
-    assert response.status == 400
-    assert (await response.json())["error"] == "malformed_json"
+    await assert_refused(response, 400, "malformed_json", "the body is not valid JSON")
     assert await stored_comment(sessions, rating_id) is None
 
 
