@@ -282,28 +282,31 @@ async def test_reply_bodies_are_validated(client: Client, tokens: Any) -> None:
     await claim(client, handoff["id"], tokens["mina"])
     url = f"/api/handoffs/{handoff['id']}/messages"
 
-    cases: list[tuple[bytes, str]] = [
-        (b"{not json", "malformed_json"),
-        (b"", "malformed_json"),
-        (b'{"text": NaN}', "malformed_json"),
-        (b"\xff\xfe", "malformed_json"),
-        (b'["text"]', "invalid_request"),
-        (b'{"text": 42}', "invalid_request"),
-        (b'{"text": "   "}', "invalid_request"),
-        (b"{}", "invalid_request"),
-        (b'{"text": "hi", "urgent": true}', "invalid_request"),
-        (('{"text": "' + "가" * 2001 + '"}').encode(), "invalid_request"),
+    not_json = "the body is not valid JSON"
+    text_length = "text must be 1 to 2000 characters"
+    cases: list[tuple[bytes, str, str]] = [
+        (b"{not json", "malformed_json", not_json),
+        (b"", "malformed_json", not_json),
+        (b'{"text": NaN}', "malformed_json", not_json),
+        (b"\xff\xfe", "malformed_json", not_json),
+        (b'["text"]', "invalid_request", "the body must be a JSON object"),
+        (b'{"text": 42}', "invalid_request", "text must be a string"),
+        (b'{"text": "   "}', "invalid_request", text_length),
+        (b"{}", "invalid_request", "body: missing field(s): text"),
+        (
+            b'{"text": "hi", "urgent": true}',
+            "invalid_request",
+            "unknown field(s): urgent",
+        ),
+        (('{"text": "' + "가" * 2001 + '"}').encode(), "invalid_request", text_length),
     ]
-    for raw, code in cases:
+    for raw, code, message in cases:
         response = await client.post(
             url,
             data=raw,
             headers={**tokens["mina"], "Content-Type": "application/json"},
         )
-        assert response.status == 400, raw[:40]
-        problem = await response.json()
-        assert problem["error"] == code, raw[:40]
-        assert problem["message"]
+        await assert_refused(response, 400, code, message)
 
 
 async def test_oversized_bodies_are_refused(client: Client, tokens: Any) -> None:
@@ -322,28 +325,51 @@ async def test_oversized_bodies_are_refused(client: Client, tokens: Any) -> None
 
 
 async def test_handoff_requests_are_validated(client: Client) -> None:
-    invalid_bodies: list[dict[str, Any]] = [
-        handoff_body(language="fr"),
-        handoff_body(sender_id=""),
-        handoff_body(sender_id=7),
-        handoff_body(transcript="hello"),
-        handoff_body(transcript=[{"role": "agent", "text": "x", "timestamp": 1.0}]),
-        handoff_body(transcript=[{"role": "user", "text": "x"}]),
-        handoff_body(transcript=[{"role": "user", "text": "x", "timestamp": "now"}]),
-        handoff_body(transcript=[{"role": "user", "text": "x", "timestamp": True}]),
-        handoff_body(intent={"confidence": 0.5}),
-        handoff_body(intent={"name": 7, "confidence": 0.5}),
-        handoff_body(entities=[{"value": "x"}]),
-        handoff_body(slots=["language"]),
-        handoff_body(emotion="angry"),
-        {key: value for key, value in handoff_body().items() if key != "reason"},
+    timestamp = "transcript[0].timestamp must be a number"
+    invalid_bodies: list[tuple[dict[str, Any], str]] = [
+        (handoff_body(language="fr"), "language must be one of ['en', 'ko']"),
+        (handoff_body(sender_id=""), "sender_id must not be empty"),
+        (handoff_body(sender_id=7), "sender_id must be a string"),
+        (handoff_body(transcript="hello"), "transcript must be a list"),
+        (
+            handoff_body(transcript=[{"role": "agent", "text": "x", "timestamp": 1.0}]),
+            "transcript[0].role must be one of ['bot', 'user']",
+        ),
+        (
+            handoff_body(transcript=[{"role": "user", "text": "x"}]),
+            "transcript[0]: missing field(s): timestamp",
+        ),
+        (
+            handoff_body(
+                transcript=[{"role": "user", "text": "x", "timestamp": "now"}]
+            ),
+            timestamp,
+        ),
+        (
+            handoff_body(transcript=[{"role": "user", "text": "x", "timestamp": True}]),
+            timestamp,
+        ),
+        (handoff_body(intent={"confidence": 0.5}), "intent: missing field(s): name"),
+        (
+            handoff_body(intent={"name": 7, "confidence": 0.5}),
+            "intent.name must be a string",
+        ),
+        (
+            handoff_body(entities=[{"value": "x"}]),
+            "entities[0].entity must be a string",
+        ),
+        (handoff_body(slots=["language"]), "slots must be an object"),
+        (handoff_body(emotion="angry"), "emotion must be an object"),
+        (
+            {key: value for key, value in handoff_body().items() if key != "reason"},
+            "body: missing field(s): reason",
+        ),
     ]
-    for body in invalid_bodies:
+    for body, message in invalid_bodies:
         response = await client.post(
             "/api/rasa/handoffs", json=body, headers=BOT_HEADERS
         )
-        assert response.status == 400, body
-        assert (await response.json())["error"] == "invalid_request"
+        await assert_refused(response, 400, "invalid_request", message)
 
 
 async def test_an_unknown_intent_may_be_null(client: Client) -> None:

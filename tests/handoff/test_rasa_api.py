@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from handoff_testing import BOT_HEADERS, handoff_body, user_event
+from handoff_testing import BOT_HEADERS, assert_refused, handoff_body, user_event
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -58,8 +58,12 @@ async def test_bot_calls_need_the_shared_secret(
 
     response = await client.post(path, json=body, headers=headers)
 
-    assert response.status == 401
-    assert (await response.json())["error"] == "unauthorized"
+    message = (
+        "wrong service secret"
+        if headers.get("Authorization", "").startswith("Bearer ")
+        else "an Authorization: Bearer token is required"
+    )
+    await assert_refused(response, 401, "unauthorized", message)
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Handoff)) == 0
 
@@ -69,7 +73,7 @@ async def test_agent_tokens_do_not_open_bot_calls(client: Client, tokens: Any) -
         "/api/rasa/handoffs", json=handoff_body(), headers=tokens["mina"]
     )
 
-    assert response.status == 401
+    await assert_refused(response, 401, "unauthorized", "wrong service secret")
 
 
 async def test_events_of_an_open_handoff_become_messages(
@@ -229,29 +233,37 @@ async def test_an_echo_for_someone_elses_message_is_ignored(
 
 
 async def test_event_batches_are_validated(client: Client) -> None:
-    for body in (
-        {},
-        {"events": "user"},
-        {"events": ["user"]},
-        {"events": [{"sender_id": "c0ffee"}]},
-        {"events": [], "extra": 1},
-        {"events": [{"event": "user", "timestamp": 1.0, "text": "hi"}]},
-        {"events": [{"event": "user", "sender_id": "c0ffee", "text": "hi"}]},
-        {
-            "events": [
-                {
-                    "event": "bot",
-                    "sender_id": "c",
-                    "timestamp": 1.0,
-                    "text": "hi",
-                    "metadata": {"tandem_message_id": "7"},
-                }
-            ]
-        },
+    for body, message in (
+        ({}, "body: missing field(s): events"),
+        ({"events": "user"}, "events must be a list"),
+        ({"events": ["user"]}, "events[0] must be an object"),
+        ({"events": [{"sender_id": "c0ffee"}]}, "events[0].event must be a non-empty"),
+        ({"events": [], "extra": 1}, "body: unknown field(s): extra"),
+        (
+            {"events": [{"event": "user", "timestamp": 1.0, "text": "hi"}]},
+            "events[0].sender_id must be a string",
+        ),
+        (
+            {"events": [{"event": "user", "sender_id": "c0ffee", "text": "hi"}]},
+            "events[0].timestamp must be a number",
+        ),
+        (
+            {
+                "events": [
+                    {
+                        "event": "bot",
+                        "sender_id": "c",
+                        "timestamp": 1.0,
+                        "text": "hi",
+                        "metadata": {"tandem_message_id": "7"},
+                    }
+                ]
+            },
+            "events[0].metadata.tandem_message_id must be a message id",
+        ),
     ):
         response = await client.post("/api/rasa/events", json=body, headers=BOT_HEADERS)
-        assert response.status == 400, body
-        assert (await response.json())["error"] == "invalid_request"
+        await assert_refused(response, 400, "invalid_request", message)
 
 
 async def test_a_transcript_role_that_is_no_string_is_refused(client: Client) -> None:
