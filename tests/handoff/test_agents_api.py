@@ -53,8 +53,7 @@ async def test_a_supervisor_creates_an_agent_who_can_sign_in(
     assert created["active"] is True
     assert (await login(client, "hana", NEW_AGENT["password"])).status == 200
     again = await client.post("/api/agents", json=NEW_AGENT, headers=tokens["sora"])
-    assert again.status == 409
-    assert (await again.json())["error"] == "already_exists"
+    await assert_refused(again, 409, "already_exists", "username hana is taken")
 
 
 async def test_agents_may_not_manage_agents_or_canned_responses(

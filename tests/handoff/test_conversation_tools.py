@@ -67,8 +67,9 @@ async def test_agents_see_the_queue_and_their_own_but_not_others(
 
     assert [item["id"] for item in joon_open["handoffs"]] == [queued["id"]]
     assert {item["id"] for item in sora_open["handoffs"]} == {queued["id"], minas["id"]}
-    assert refused.status == 403
-    assert (await refused.json())["error"] == "forbidden"
+    await assert_refused(
+        refused, 403, "forbidden", f"handoff {minas['id']} is another agent's"
+    )
     # Valid requests, so that each reaches the permission check.
     for method, path, body, message in (
         ("GET", "transcript", None, "is another agent's conversation"),
@@ -352,20 +353,31 @@ async def test_canned_responses_are_kept_by_supervisors(
 
 
 async def test_canned_response_input_is_validated(client: Client, tokens: Any) -> None:
-    for body in (
-        {"language": "ja", "title": "t", "text": "x"},
-        {"language": "ko", "title": "t", "text": "{customer}님"},
-        {"language": "ko", "title": "t", "text": "{name"},
-        {"language": "ko", "title": "t", "text": "{}"},
-        {"language": "ko", "title": "", "text": "x"},
-        {"language": "ko", "title": "t"},
-        {"language": "ko", "title": "t", "text": "x", "tags": []},
+    for body, message in (
+        ({"language": "ja", "title": "t", "text": "x"}, "language must be one of"),
+        (
+            {"language": "ko", "title": "t", "text": "{customer}님"},
+            "text: unknown placeholder(s) ['customer']",
+        ),
+        (
+            {"language": "ko", "title": "t", "text": "{name"},
+            "write a literal brace as {{ or }}",
+        ),
+        (
+            {"language": "ko", "title": "t", "text": "{}"},
+            "text: unknown placeholder(s) ['']",
+        ),
+        ({"language": "ko", "title": "", "text": "x"}, "title must not be empty"),
+        ({"language": "ko", "title": "t"}, "missing field(s): text"),
+        (
+            {"language": "ko", "title": "t", "text": "x", "tags": []},
+            "unknown field(s): tags",
+        ),
     ):
         response = await client.post(
             "/api/canned-responses", json=body, headers=tokens["sora"]
         )
-        assert response.status == 400, body
-        assert (await response.json())["error"] == "invalid_request", body
+        await assert_refused(response, 400, "invalid_request", message)
     wrong_kind = await client.post(
         "/api/canned-responses",
         json={"language": ["ko"], "title": "t", "text": "x"},
