@@ -134,4 +134,7 @@ async def _forget_expired(session: AsyncSession, now: datetime) -> None:
 
 
 def _seconds_left(window_started_at: datetime, now: datetime) -> int:
-    return max(1, math.ceil((window_started_at + WINDOW - now).total_seconds()))
+    # A concurrent attempt that read the clock a moment later may have opened
+    # the window, so it can start after this attempt's now: at most one window.
+    seconds = math.ceil((window_started_at + WINDOW - now).total_seconds())
+    return min(max(1, seconds), int(WINDOW.total_seconds()))

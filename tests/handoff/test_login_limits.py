@@ -252,3 +252,19 @@ async def test_forwarded_for_from_an_untrusted_peer_does_not_dodge_the_limit(
     await assert_refused(
         await login(client, "mina", headers={"X-Forwarded-For": "198.51.100.200"})
     )
+
+
+async def test_retry_after_never_exceeds_one_window(
+    client: Client, team: Any, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    # A concurrent attempt that read the clock later opened this window.
+    async with sessions.begin() as session:
+        session.add(
+            LoginAttempts(
+                subject="account:mina",
+                attempts=ACCOUNT_LIMIT,
+                window_started_at=utcnow() + timedelta(seconds=2),
+            )
+        )
+
+    await assert_refused(await login(client, "mina"))
