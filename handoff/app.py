@@ -15,6 +15,7 @@ from handoff.analytics.conversations import ConversationRecorder
 from handoff.analytics.service import Analytics
 from handoff.api.error_middleware import error_middleware
 from handoff.api.routes import setup_routes
+from handoff.api.security_headers import security_headers
 from handoff.app_keys import (
     AGENTS,
     ANALYTICS,
@@ -79,6 +80,7 @@ def create_app(
     if run_sweeper:
         app.cleanup_ctx.append(_sweeper)
     app.on_shutdown.append(_close_live_feed)
+    app.on_response_prepare.append(security_headers(settings.rasa_socket_url))
     setup_routes(app)
     return app
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -9,10 +10,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import make_url
+from yarl import URL
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/handoff.db"
 DEFAULT_TOKEN_TTL_SECONDS = 8 * 60 * 60
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -53,6 +57,9 @@ class Settings:
     handoffs_per_customer: int = 5
     handoff_window_seconds: int = 60 * 60
     bot_ratings_per_conversation: int = 1
+    # Reverse proxies whose X-Forwarded-For names the client; from anyone else
+    # the header is ignored and the peer address is the client.
+    trusted_proxies: tuple[IPNetwork, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -86,7 +93,10 @@ class Settings:
             database_url=database_url,
             rasa_url=rasa_url,
             rasa_token=environ.get("TANDEM_RASA_TOKEN", cls.rasa_token),
-            rasa_socket_url=environ.get("TANDEM_RASA_SOCKET_URL") or rasa_url,
+            rasa_socket_url=_socket_url(
+                "TANDEM_RASA_SOCKET_URL",
+                environ.get("TANDEM_RASA_SOCKET_URL") or rasa_url,
+            ),
             token_ttl_seconds=_integer(
                 environ, "TANDEM_TOKEN_TTL_SECONDS", cls.token_ttl_seconds
             ),
@@ -118,6 +128,7 @@ class Settings:
                 "TANDEM_BOT_RATINGS_PER_CONVERSATION",
                 cls.bot_ratings_per_conversation,
             ),
+            trusted_proxies=_networks(environ, "TANDEM_TRUSTED_PROXIES"),
         )
 
 
@@ -171,6 +182,31 @@ def _time_zone(environ: Mapping[str, str], name: str, default: str) -> str:
             f"{name} must be an IANA time zone such as Asia/Seoul, not {raw!r}"
         ) from None
     return raw
+
+
+def _socket_url(name: str, raw: str) -> str:
+    # The pages' content security policy names this origin, over HTTP and
+    # WebSocket alike, so it must be an absolute URL of one of them.
+    url = URL(raw)
+    if url.scheme not in {"http", "https", "ws", "wss"} or not url.host:
+        raise ConfigurationError(
+            f"{name} must be an http(s) or ws(s) URL such as "
+            f"https://chat.example, not {raw!r}"
+        )
+    return raw
+
+
+def _networks(environ: Mapping[str, str], name: str) -> tuple[IPNetwork, ...]:
+    networks = []
+    for item in environ.get(name, "").replace(",", " ").split():
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigurationError(
+                f"{name} must list IP addresses or networks such as 10.0.0.0/8, "
+                f"not {item!r}"
+            ) from None
+    return tuple(networks)
 
 
 def _boolean(environ: Mapping[str, str], name: str, default: bool) -> bool:

@@ -418,7 +418,9 @@ def parse_canned_response(
     else:
         _check_fields(body, "body", required=fields)
     language = body.get("language")
-    if language is not None and language not in LANGUAGES:
+    if language is not None and (
+        not isinstance(language, str) or language not in LANGUAGES
+    ):
         _invalid(f"language must be one of {sorted(LANGUAGES)}")
     text = body.get("text")
     if text is not None:
@@ -595,7 +597,7 @@ def _transcript_entry(entry: Any, where: str) -> float:
     )
     if entry.get("emotion") is not None:
         _emotion_scores(entry["emotion"], f"{where}.emotion")
-    if entry["role"] not in TRANSCRIPT_ROLES:
+    if not isinstance(entry["role"], str) or entry["role"] not in TRANSCRIPT_ROLES:
         _invalid(f"{where}.role must be one of {sorted(TRANSCRIPT_ROLES)}")
     if entry["text"] is not None and not isinstance(entry["text"], str):
         _invalid(f"{where}.text must be a string or null")

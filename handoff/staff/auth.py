@@ -8,7 +8,6 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NoReturn
 
 from aiohttp import web
 from argon2 import PasswordHasher
@@ -18,11 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.errors import Unauthorized
 from handoff.realtime.live_feed import EndedSignIns
-from handoff.staff import login_limits
+from handoff.staff.login_limits import LoginLimits
 from handoff.staff.token_cache import VerifiedTokens
 from handoff.storage.models import Agent, AuthToken, utcnow
 
 TOKEN_BYTES = 32
+WRONG_CREDENTIALS = "wrong username or password"
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,7 @@ class AuthService:
         verified: VerifiedTokens[SignIn] | None = None,
     ) -> None:
         self._sessions = sessions
+        self._limits = LoginLimits(sessions)
         self._token_ttl = token_ttl
         self._hasher = hasher or PasswordHasher()
         self._decoy_hash: str | None = None
@@ -70,10 +71,8 @@ class AuthService:
     async def login(
         self, username: str, password: str, client_address: str
     ) -> IssuedToken:
+        attempt = await self._limits.take_attempt(username, client_address)
         async with self._sessions.begin() as session:
-            await login_limits.refuse_when_limited(
-                session, username, client_address, utcnow()
-            )
             agent = await session.scalar(
                 select(Agent).where(Agent.username == username, Agent.active)
             )
@@ -81,9 +80,10 @@ class AuthService:
             # Spend the same time as for a real account, so the answer's delay
             # does not tell which usernames exist.
             await self._verify(await self._decoy(), password)
-            await self._fail(username, client_address)
+            raise Unauthorized(WRONG_CREDENTIALS)
         if not await self._verify(agent.password_hash, password):
-            await self._fail(username, client_address)
+            raise Unauthorized(WRONG_CREDENTIALS)
+        await self._limits.give_back(attempt)
 
         rehashed = None
         if self._hasher.check_needs_rehash(agent.password_hash):
@@ -136,13 +136,6 @@ class AuthService:
             self._verified.forget_token(ended.token_sha256)
         if ended.agent_id is not None:
             self._verified.forget_agent(ended.agent_id)
-
-    async def _fail(self, username: str, client_address: str) -> NoReturn:
-        async with self._sessions.begin() as session:
-            await login_limits.record_failure(
-                session, username, client_address, utcnow()
-            )
-        raise Unauthorized("wrong username or password")
 
     async def issue_token(self, agent: Agent) -> IssuedToken:
         async with self._sessions.begin() as session:

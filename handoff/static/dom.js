@@ -5,9 +5,10 @@
 /**
  * Create an element.
  *   h("button", {class: "btn", dataset: {testid: "x"}, onclick: fn}, "Label")
- * Attributes: `class`, `dataset` (object), `on<event>` (function), boolean
- * attributes (true/false), anything else via setAttribute. Children: strings,
- * numbers, nodes, arrays of those; null/undefined/false are skipped.
+ * Attributes: `class`, `dataset` (object), `style` (CSS text), `on<event>`
+ * (function), boolean attributes (true/false), anything else via setAttribute.
+ * Children: strings, numbers, nodes, arrays of those; null/undefined/false are
+ * skipped.
  */
 export function h(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -15,6 +16,9 @@ export function h(tag, attrs = {}, ...children) {
     if (value === null || value === undefined || value === false) continue;
     if (key === "class") node.className = value;
     else if (key === "dataset") Object.assign(node.dataset, value);
+    // Through the CSSOM: the content security policy (style-src 'self') blocks
+    // a style attribute, but not styles a module script sets on an element.
+    else if (key === "style") node.style.cssText = String(value);
     else if (key.startsWith("on") && typeof value === "function") {
       node.addEventListener(key.slice(2), value);
     } else if (value === true) node.setAttribute(key, "");

@@ -75,10 +75,17 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def dialect_insert(
+    dialect_name: str, entity: type[Any]
+) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT that can say what to do on a conflict, on either engine."""
+    if dialect_name == "postgresql":
+        return postgresql.insert(entity)
+    if dialect_name == "sqlite":
+        return sqlite.insert(entity)
+    raise ValueError(f"unsupported database dialect: {dialect_name}")
+
+
 def insert_ignoring_conflicts(dialect_name: str, entity: type[Any]) -> Insert:
     """An INSERT that silently skips rows violating a unique constraint."""
-    if dialect_name == "postgresql":
-        return postgresql.insert(entity).on_conflict_do_nothing()
-    if dialect_name == "sqlite":
-        return sqlite.insert(entity).on_conflict_do_nothing()
-    raise ValueError(f"unsupported database dialect: {dialect_name}")
+    return dialect_insert(dialect_name, entity).on_conflict_do_nothing()

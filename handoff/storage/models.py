@@ -319,15 +319,15 @@ class CannedResponse(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class LoginFailure(Base):
-    """A failed sign-in, counted by username and by client address."""
+class LoginAttempts(Base):
+    """Sign-in attempts in the current window, for one account or one address."""
 
-    __tablename__ = "login_failures"
+    __tablename__ = "login_attempts"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(64), index=True)
-    client_address: Mapped[str] = mapped_column(String(64), index=True)
-    failed_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # "account:<username>" or "address:<client address>".
+    subject: Mapped[str] = mapped_column(String(80), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class Refusal(Base):

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
+from tests.e2e.page_security import assert_security_headers, record_policy_violations
 from tests.e2e.stack import Stack
 
 pytestmark = pytest.mark.browser
@@ -50,11 +51,13 @@ async def test_round_trip_in_two_tabs(stack: Stack, browser: Browser) -> None:
     console = await (
         await browser.new_context(viewport={"width": 1280, "height": 800})
     ).new_page()
+    violations: list[str] = []
     for page in (chat, console):
         page.on("pageerror", lambda error: errors.append(str(error)))
+        await record_policy_violations(page, violations)
         page.set_default_timeout(TIMEOUT_MS)
 
-    await console.goto(f"{stack.handoff_url}/console")
+    await assert_security_headers(await console.goto(f"{stack.handoff_url}/console"))
     await console.get_by_test_id("login-username").fill("mina")
     await console.get_by_test_id("login-password").fill("wrong password")
     await console.get_by_test_id("login-submit").click()
@@ -65,7 +68,7 @@ async def test_round_trip_in_two_tabs(stack: Stack, browser: Browser) -> None:
 
     # An older page left a made-up session id in localStorage for good.
     await chat.add_init_script(f"localStorage.setItem('{SESSION_KEY}', 'c0ffee')")
-    await chat.goto(f"{stack.handoff_url}/chat")
+    await assert_security_headers(await chat.goto(f"{stack.handoff_url}/chat"))
     await expect(chat.get_by_test_id("chat-status")).to_have_attribute(
         "data-state", "connected"
     )
@@ -116,3 +119,4 @@ async def test_round_trip_in_two_tabs(stack: Stack, browser: Browser) -> None:
     )
     await expect(closed_item).to_have_count(0)
     assert errors == []
+    assert violations == []

@@ -26,6 +26,8 @@ from aiohttp import web
 from playwright.async_api import Browser, Page, async_playwright, expect
 from pytest_aiohttp import AiohttpServer
 
+from tests.e2e.page_security import assert_security_headers, record_policy_violations
+
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -230,10 +232,12 @@ async def test_supervisor_sees_the_numbers_and_charts(
     )
     page = await context.new_page()
     page.on("pageerror", lambda error: errors.append(str(error)))
+    violations: list[str] = []
+    await record_policy_violations(page, violations)
     page.set_default_timeout(TIMEOUT_MS)
     expect.set_options(timeout=TIMEOUT_MS)
 
-    await page.goto(f"{service.url}/supervisor")
+    await assert_security_headers(await page.goto(f"{service.url}/supervisor"))
     await page.get_by_test_id("login-username").fill("mina")
     await page.get_by_test_id("login-password").fill(PASSWORD)
     await page.get_by_test_id("login-submit").click()
@@ -341,3 +345,4 @@ async def test_supervisor_sees_the_numbers_and_charts(
         assert refused.status == 401
         assert (await refused.json())["error"] == "unauthorized"
     assert errors == []
+    assert violations == []

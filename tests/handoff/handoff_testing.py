@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import ClientWebSocketResponse, web
+from aiohttp import ClientResponse, ClientWebSocketResponse, web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.storage.models import Agent, AgentRole, AgentSkill, utcnow
@@ -132,3 +132,12 @@ async def expect_ready(feed: ClientWebSocketResponse) -> dict[str, Any]:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+async def assert_refused(
+    response: ClientResponse, status: int, error: str, message: str
+) -> None:
+    """A refusal with its reason: the status, the error code and the message's gist."""
+    problem = await response.json()
+    assert (response.status, problem["error"]) == (status, error), problem
+    assert message in problem["message"], problem

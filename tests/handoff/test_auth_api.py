@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from handoff_testing import AGENT_PASSWORD
+from handoff_testing import AGENT_PASSWORD, assert_refused
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -60,14 +60,16 @@ async def test_wrong_password_or_username_is_unauthorized(
 
 
 async def test_login_bodies_are_validated(client: Client) -> None:
-    for body in (
-        {"username": "mina"},
-        {"username": "mina", "password": 1234},
-        {"username": "mina", "password": "x", "remember": True},
+    for body, message in (
+        ({"username": "mina"}, "body: missing field(s): password"),
+        ({"username": "mina", "password": 1234}, "password must be a string"),
+        (
+            {"username": "mina", "password": "x", "remember": True},
+            "body: unknown field(s): remember",
+        ),
     ):
         response = await client.post("/api/auth/login", json=body)
-        assert response.status == 400
-        assert (await response.json())["error"] == "invalid_request"
+        await assert_refused(response, 400, "invalid_request", message)
 
 
 async def test_expired_token_is_unauthorized(
@@ -83,8 +85,9 @@ async def test_expired_token_is_unauthorized(
 
     response = await client.get("/api/handoffs", headers=tokens["mina"])
 
-    assert response.status == 401
-    assert (await response.json())["error"] == "unauthorized"
+    await assert_refused(
+        response, 401, "unauthorized", "the token is unknown or has expired"
+    )
 
 
 async def test_agent_routes_need_a_token(client: Client) -> None:
@@ -96,5 +99,6 @@ async def test_agent_routes_need_a_token(client: Client) -> None:
         ("POST", "/api/handoffs/1/close"),
     ):
         response = await client.request(method, path)
-        assert response.status == 401, path
-        assert (await response.json())["error"] == "unauthorized"
+        await assert_refused(
+            response, 401, "unauthorized", "an Authorization: Bearer token is required"
+        )

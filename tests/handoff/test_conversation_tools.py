@@ -7,7 +7,13 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from handoff_testing import BOT_HEADERS, StandInRasa, handoff_body, user_event
+from handoff_testing import (
+    BOT_HEADERS,
+    StandInRasa,
+    assert_refused,
+    handoff_body,
+    user_event,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.storage.models import Agent
@@ -61,18 +67,29 @@ async def test_agents_see_the_queue_and_their_own_but_not_others(
 
     assert [item["id"] for item in joon_open["handoffs"]] == [queued["id"]]
     assert {item["id"] for item in sora_open["handoffs"]} == {queued["id"], minas["id"]}
-    assert refused.status == 403
-    assert (await refused.json())["error"] == "forbidden"
-    for path in ("transcript", "notes", "transfer", "close", "messages"):
-        method = "GET" if path == "transcript" else "POST"
-        body = None if path in ("transcript", "close") else {"text": "x", "note": "x"}
+    await assert_refused(
+        refused, 403, "forbidden", f"handoff {minas['id']} is another agent's"
+    )
+    # Valid requests, so that each reaches the permission check.
+    for method, path, body, message in (
+        ("GET", "transcript", None, "is another agent's conversation"),
+        ("POST", "notes", {"text": "x"}, "not assigned to you"),
+        (
+            "POST",
+            "transfer",
+            {"to_skill": "billing", "note": "x"},
+            "not assigned to you",
+        ),
+        ("POST", "close", None, "is assigned to another agent"),
+        ("POST", "messages", {"text": "x"}, "is assigned to another agent"),
+    ):
         response = await client.request(
             method,
             f"/api/handoffs/{minas['id']}/{path}",
-            json=body if path != "notes" else {"text": "x"},
+            json=body,
             headers=tokens["joon"],
         )
-        assert response.status in (400, 403), path
+        await assert_refused(response, 403, "forbidden", message)
 
 
 async def test_internal_notes_stay_inside_the_service(
@@ -154,36 +171,36 @@ async def test_transfer_to_an_agent_with_a_note(
         json={"text": "hi"},
         headers=tokens["mina"],
     )
-    assert again.status == 403
+    await assert_refused(again, 403, "forbidden", "is assigned to another agent")
 
 
 async def test_transfer_refusals(client: Client, team: Any, tokens: Any) -> None:
     handoff = await claimed(client, tokens["mina"])
     path = f"/api/handoffs/{handoff['id']}/transfer"
-    for body in (
-        {"note": "nobody"},
-        {"to_agent_id": team.joon.id, "to_skill": "billing", "note": "both"},
-        {"to_skill": "cooking", "note": "x"},
-        {"to_agent_id": "2", "note": "x"},
-        {"to_agent_id": team.joon.id},
-        {"to_agent_id": team.joon.id, "note": "   "},
-        {"to_agent_id": 999999, "note": "x"},
-        {"to_agent_id": team.mina.id, "note": "myself"},
+    one_target = "give exactly one of to_agent_id and to_skill"
+    for body, message in (
+        ({"note": "nobody"}, one_target),
+        ({"to_agent_id": team.joon.id, "to_skill": "billing", "note": "x"}, one_target),
+        ({"to_skill": "cooking", "note": "x"}, "to_skill must be one of"),
+        ({"to_agent_id": "2", "note": "x"}, "to_agent_id must be a positive integer"),
+        ({"to_agent_id": team.joon.id}, "missing field(s): note"),
+        ({"to_agent_id": team.joon.id, "note": "   "}, "note must be 1 to 2000"),
+        ({"to_agent_id": 999999, "note": "x"}, "agent 999999 does not exist"),
+        ({"to_agent_id": team.mina.id, "note": "myself"}, "already assigned to them"),
     ):
         response = await client.post(path, json=body, headers=tokens["mina"])
-        assert response.status == 400, body
+        await assert_refused(response, 400, "invalid_request", message)
     offline = await client.post(
         path, json={"to_agent_id": team.joon.id, "note": "x"}, headers=tokens["mina"]
     )
-    assert offline.status == 409
-    assert (await offline.json())["error"] == "agent_unavailable"
+    await assert_refused(offline, 409, "agent_unavailable", "Joon Park is offline")
     queued = await create(client, "other")
     by_agent = await client.post(
         f"/api/handoffs/{queued['id']}/transfer",
         json={"to_skill": "billing", "note": "x"},
         headers=tokens["mina"],
     )
-    assert by_agent.status == 403
+    await assert_refused(by_agent, 403, "forbidden", "only a supervisor may do this")
     by_supervisor = await client.post(
         f"/api/handoffs/{queued['id']}/transfer",
         json={"to_skill": "billing", "note": "billing question"},
@@ -198,14 +215,13 @@ async def test_close_records_the_resolution_code(
 ) -> None:
     handoff = await claimed(client, tokens["mina"])
     path = f"/api/handoffs/{handoff['id']}/close"
-    for body in (
-        {"resolution": "customer_cancelled"},
-        {"resolution": "fixed"},
-        {"x": 1},
+    for body, message in (
+        ({"resolution": "customer_cancelled"}, "resolution must be one of"),
+        ({"resolution": "fixed"}, "resolution must be one of"),
+        ({"x": 1}, "unknown field(s): x"),
     ):
-        assert (
-            await client.post(path, json=body, headers=tokens["mina"])
-        ).status == 400
+        response = await client.post(path, json=body, headers=tokens["mina"])
+        await assert_refused(response, 400, "invalid_request", message)
 
     response = await client.post(
         path, json={"resolution": "follow_up"}, headers=tokens["mina"]
@@ -250,7 +266,9 @@ async def test_offline_worklist_take_and_close_without_rasa(
     not_taken = await client.post(
         f"/api/handoffs/{callback['id']}/close", headers=tokens["mina"]
     )
-    assert not_taken.status == 409
+    await assert_refused(
+        not_taken, 409, "invalid_transition", "from the offline worklist first"
+    )
     taken = await client.post(
         f"/api/handoffs/{callback['id']}/claim", headers=tokens["mina"]
     )
@@ -259,7 +277,7 @@ async def test_offline_worklist_take_and_close_without_rasa(
     stolen = await client.post(
         f"/api/handoffs/{callback['id']}/claim", headers=tokens["joon"]
     )
-    assert stolen.status == 409
+    await assert_refused(stolen, 409, "already_assigned", "is already taken")
     closed = await client.post(
         f"/api/handoffs/{callback['id']}/close",
         json={"resolution": "resolved"},
@@ -271,17 +289,23 @@ async def test_offline_worklist_take_and_close_without_rasa(
 
 
 async def test_offline_requests_need_their_details(client: Client) -> None:
-    for fields in (
-        {"mode": "callback"},
-        {"mode": "ticket", "ticket": {}},
-        {"mode": "queue", "callback": {"phone_number": "010"}},
-        {"mode": "walk-in"},
-        {**CALLBACK, "callback": {"phone_number": "010", "email": "x@y"}},
+    for fields, message in (
+        ({"mode": "callback"}, "mode callback needs the callback object"),
+        ({"mode": "ticket", "ticket": {}}, "ticket: missing field(s): description"),
+        (
+            {"mode": "queue", "callback": {"phone_number": "010"}},
+            "callback is only for mode callback",
+        ),
+        ({"mode": "walk-in"}, "mode must be one of: queue, callback, ticket"),
+        (
+            {**CALLBACK, "callback": {"phone_number": "010", "email": "x@y"}},
+            "callback: unknown field(s): email",
+        ),
     ):
         response = await client.post(
             "/api/rasa/handoffs", json=handoff_body(**fields), headers=BOT_HEADERS
         )
-        assert response.status == 400, fields
+        await assert_refused(response, 400, "invalid_request", message)
 
 
 async def test_canned_responses_are_kept_by_supervisors(
@@ -305,7 +329,7 @@ async def test_canned_responses_are_kept_by_supervisors(
     duplicate = await client.post(
         "/api/canned-responses", json=greeting, headers=tokens["sora"]
     )
-    assert duplicate.status == 409
+    await assert_refused(duplicate, 409, "already_exists", "exists in ko")
 
     korean = await (
         await client.get("/api/canned-responses?language=ko", headers=tokens["mina"])
@@ -325,25 +349,49 @@ async def test_canned_responses_are_kept_by_supervisors(
     gone = await client.delete(
         f"/api/canned-responses/{canned['id']}", headers=tokens["sora"]
     )
-    assert gone.status == 404
+    await assert_refused(gone, 404, "not_found", "does not exist")
 
 
 async def test_canned_response_input_is_validated(client: Client, tokens: Any) -> None:
-    for body in (
-        {"language": "ja", "title": "t", "text": "x"},
-        {"language": "ko", "title": "t", "text": "{customer}님"},
-        {"language": "ko", "title": "t", "text": "{name"},
-        {"language": "ko", "title": "t", "text": "{}"},
-        {"language": "ko", "title": "", "text": "x"},
-        {"language": "ko", "title": "t"},
-        {"language": "ko", "title": "t", "text": "x", "tags": []},
+    for body, message in (
+        ({"language": "ja", "title": "t", "text": "x"}, "language must be one of"),
+        (
+            {"language": "ko", "title": "t", "text": "{customer}님"},
+            "text: unknown placeholder(s) ['customer']",
+        ),
+        (
+            {"language": "ko", "title": "t", "text": "{name"},
+            "write a literal brace as {{ or }}",
+        ),
+        (
+            {"language": "ko", "title": "t", "text": "{}"},
+            "text: unknown placeholder(s) ['']",
+        ),
+        ({"language": "ko", "title": "", "text": "x"}, "title must not be empty"),
+        ({"language": "ko", "title": "t"}, "missing field(s): text"),
+        (
+            {"language": "ko", "title": "t", "text": "x", "tags": []},
+            "unknown field(s): tags",
+        ),
     ):
         response = await client.post(
             "/api/canned-responses", json=body, headers=tokens["sora"]
         )
-        assert response.status == 400, body
+        await assert_refused(response, 400, "invalid_request", message)
+    wrong_kind = await client.post(
+        "/api/canned-responses",
+        json={"language": ["ko"], "title": "t", "text": "x"},
+        headers=tokens["sora"],
+    )
+    assert wrong_kind.status == 400
+    assert await wrong_kind.json() == {
+        "error": "invalid_request",
+        "message": "language must be one of ['en', 'ko']",
+    }
     listing = await client.get("/api/canned-responses?lang=ko", headers=tokens["mina"])
-    assert listing.status == 400
+    await assert_refused(
+        listing, 400, "invalid_request", "unknown query parameter(s): lang"
+    )
 
 
 async def test_context_fields_are_validated_and_kept(
@@ -379,19 +427,19 @@ async def test_context_fields_are_validated_and_kept(
     )
     assert detail["context"]["verified_identity"]["name"] == "김민수"
 
-    for fields in (
-        {"skill": "cooking"},
-        {"priority": 1},
-        {"trigger": "whim"},
-        {"emotion": {"scores": {"anger": 1.5}}},
-        {"emotion": {"scores": {"joy": 0.5}}},
-        {"verified_identity": {"name": "x"}},
-        {"lookups": [{"kind": "bill"}]},
-        {"summary": {"ja": "x"}},
+    for fields, message in (
+        ({"skill": "cooking"}, "skill must be one of"),
+        ({"priority": 1}, "priority must be one of"),
+        ({"trigger": "whim"}, "trigger must be one of"),
+        ({"emotion": {"scores": {"anger": 1.5}}}, "anger must be between 0 and 1"),
+        ({"emotion": {"scores": {"joy": 0.5}}}, "unknown field(s): joy"),
+        ({"verified_identity": {"name": "x"}}, "missing field(s): customer_id"),
+        ({"lookups": [{"kind": "bill"}]}, "lookups[0]: missing field(s): summary"),
+        ({"summary": {"ja": "x"}}, "summary: unknown field(s): ja"),
     ):
         response = await client.post(
             "/api/rasa/handoffs",
             json=handoff_body("other", **fields),
             headers=BOT_HEADERS,
         )
-        assert response.status == 400, fields
+        await assert_refused(response, 400, "invalid_request", message)

@@ -8,7 +8,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from conftest import Team
-from handoff_testing import BOT_HEADERS, handoff_body
+from handoff_testing import BOT_HEADERS, assert_refused, handoff_body
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -97,58 +97,77 @@ async def test_a_rating_of_the_bot_joins_the_latest_conversation(
         assert stored.handoff_id is None
 
 
+SCORE_RANGE = "score must be a whole number from 1 to 5"
+SENDER = "sender_id must be a non-empty string"
+HANDOFF_ID = "handoff_id must be a handoff id or null"
+
+
 @pytest.mark.parametrize(
-    "body",
+    ("body", "message"),
     [
-        {"sender_id": "c0ffee", "score": 0},
-        {"sender_id": "c0ffee", "score": 6},
-        {"sender_id": "c0ffee", "score": 4.5},
-        {"sender_id": "c0ffee", "score": "4"},
-        {"sender_id": "c0ffee", "score": True},
-        {"sender_id": "c0ffee", "score": None},
-        {"sender_id": "", "score": 3},
-        {"sender_id": 7, "score": 3},
-        {"score": 3},
-        {"sender_id": "c0ffee"},
-        {"sender_id": "c0ffee", "score": 3, "comment": "x" * 1001},
-        {"sender_id": "c0ffee", "score": 3, "comment": 5},
-        {"sender_id": "c0ffee", "score": 3, "handoff_id": "7"},
-        {"sender_id": "c0ffee", "score": 3, "handoff_id": 0},
-        {"sender_id": "c0ffee", "score": 3, "stars": 5},
-    ],
-    ids=[
-        "score-0",
-        "score-6",
-        "score-fraction",
-        "score-string",
-        "score-bool",
-        "score-null",
-        "sender-empty",
-        "sender-number",
-        "sender-missing",
-        "score-missing",
-        "comment-too-long",
-        "comment-number",
-        "handoff-string",
-        "handoff-zero",
-        "unknown-field",
+        pytest.param({"sender_id": "c0ffee", "score": 0}, SCORE_RANGE, id="score-0"),
+        pytest.param({"sender_id": "c0ffee", "score": 6}, SCORE_RANGE, id="score-6"),
+        pytest.param(
+            {"sender_id": "c0ffee", "score": 4.5}, SCORE_RANGE, id="score-fraction"
+        ),
+        pytest.param(
+            {"sender_id": "c0ffee", "score": "4"}, SCORE_RANGE, id="score-string"
+        ),
+        pytest.param(
+            {"sender_id": "c0ffee", "score": True}, SCORE_RANGE, id="score-bool"
+        ),
+        pytest.param(
+            {"sender_id": "c0ffee", "score": None}, SCORE_RANGE, id="score-null"
+        ),
+        pytest.param({"sender_id": "", "score": 3}, SENDER, id="sender-empty"),
+        pytest.param({"sender_id": 7, "score": 3}, SENDER, id="sender-number"),
+        pytest.param({"score": 3}, "missing field(s): sender_id", id="sender-missing"),
+        pytest.param(
+            {"sender_id": "c0ffee"}, "missing field(s): score", id="score-missing"
+        ),
+        pytest.param(
+            {"sender_id": "c0ffee", "score": 3, "comment": "x" * 1001},
+            "comment must be at most 1000 characters",
+            id="comment-too-long",
+        ),
+        pytest.param(
+            {"sender_id": "c0ffee", "score": 3, "comment": 5},
+            "comment must be a string or null",
+            id="comment-number",
+        ),
+        pytest.param(
+            {"sender_id": "c0ffee", "score": 3, "handoff_id": "7"},
+            HANDOFF_ID,
+            id="handoff-string",
+        ),
+        pytest.param(
+            {"sender_id": "c0ffee", "score": 3, "handoff_id": 0},
+            HANDOFF_ID,
+            id="handoff-zero",
+        ),
+        pytest.param(
+            {"sender_id": "c0ffee", "score": 3, "stars": 5},
+            "unknown field(s): stars",
+            id="unknown-field",
+        ),
     ],
 )
 async def test_invalid_ratings_are_refused(
-    client: Client, sessions: async_sessionmaker[AsyncSession], body: dict[str, Any]
+    client: Client,
+    sessions: async_sessionmaker[AsyncSession],
+    body: dict[str, Any],
+    message: str,
 ) -> None:
     response = await rate(client, body)
 
-    assert response.status == 400
-    assert (await response.json())["error"] == "invalid_request"
+    await assert_refused(response, 400, "invalid_request", message)
     assert await ratings_count(sessions) == 0
 
 
 async def test_a_body_that_is_not_json_is_refused(client: Client) -> None:
     response = await client.post("/api/rasa/csat", data=b"score=5", headers=BOT_HEADERS)
 
-    assert response.status == 400
-    assert (await response.json())["error"] == "malformed_json"
+    await assert_refused(response, 400, "malformed_json", "the body is not valid JSON")
 
 
 @pytest.mark.parametrize(
@@ -161,8 +180,8 @@ async def test_the_shared_secret_is_required(
 ) -> None:
     response = await rate(client, {"sender_id": "c0ffee", "score": 5}, headers)
 
-    assert response.status == 401
-    assert (await response.json())["error"] == "unauthorized"
+    message = "wrong service secret" if headers else "Bearer token is required"
+    await assert_refused(response, 401, "unauthorized", message)
     assert await ratings_count(sessions) == 0
 
 
@@ -172,8 +191,7 @@ async def test_an_unknown_handoff_is_not_found(client: Client, handoff_id: int) 
         client, {"sender_id": "c0ffee", "score": 5, "handoff_id": handoff_id}
     )
 
-    assert response.status == 404
-    assert (await response.json())["error"] == "not_found"
+    await assert_refused(response, 404, "not_found", "does not exist")
 
 
 async def test_a_handoff_that_is_not_resolved_cannot_be_rated(
@@ -191,6 +209,7 @@ async def test_a_handoff_that_is_not_resolved_cannot_be_rated(
     assert response.status == 409
     body = await response.json()
     assert body["error"] == "not_resolved"
+    assert "only a resolved handoff can be rated" in body["message"]
     assert body["handoff_status"] == "queued"
     assert await ratings_count(sessions) == 0
 
@@ -204,8 +223,7 @@ async def test_a_handoff_is_rated_once(
 
     again = await rate(client, {**body, "score": 1})
 
-    assert again.status == 409
-    assert (await again.json())["error"] == "already_rated"
+    await assert_refused(again, 409, "already_rated", "is already rated")
     assert await ratings_count(sessions) == 1
 
 
@@ -218,8 +236,7 @@ async def test_another_customers_handoff_cannot_be_rated(
         client, {"sender_id": "someone-else", "score": 1, "handoff_id": handoff_id}
     )
 
-    assert response.status == 403
-    assert (await response.json())["error"] == "forbidden"
+    await assert_refused(response, 403, "forbidden", "is another customer's")
     assert await ratings_count(sessions) == 0
 
 
@@ -290,8 +307,7 @@ async def test_a_rating_takes_one_comment(
         client, rating_id, {"sender_id": "c0ffee", "comment": "and friendly"}
     )
 
-    assert again.status == 409
-    assert (await again.json())["error"] == "comment_exists"
+    await assert_refused(again, 409, "comment_exists", "has a comment already")
     assert await stored_comment(sessions, rating_id) == "fast"
 
 
@@ -305,8 +321,7 @@ async def test_another_customers_rating_takes_no_comment(
         client, rating_id, {"sender_id": "someone-else", "comment": "terrible"}
     )
 
-    assert response.status == 403
-    assert (await response.json())["error"] == "forbidden"
+    await assert_refused(response, 403, "forbidden", "is another customer's")
     assert await stored_comment(sessions, rating_id) is None
 
 
@@ -318,47 +333,63 @@ async def test_an_unknown_rating_takes_no_comment(
         client, rating_id, {"sender_id": "c0ffee", "comment": "hello"}
     )
 
-    assert response.status == 404
-    assert (await response.json())["error"] == "not_found"
+    await assert_refused(response, 404, "not_found", "does not exist")
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "message"),
     [
-        {"sender_id": "c0ffee", "comment": "   "},
-        {"sender_id": "c0ffee", "comment": ""},
-        {"sender_id": "c0ffee", "comment": None},
-        {"sender_id": "c0ffee", "comment": 5},
-        {"sender_id": "c0ffee", "comment": "x" * 1001},
-        {"sender_id": "c0ffee"},
-        {"comment": "good"},
-        {"sender_id": "", "comment": "good"},
-        {"sender_id": "c0ffee", "comment": "good", "score": 1},
-        ["c0ffee", "good"],
-    ],
-    ids=[
-        "blank",
-        "empty",
-        "null",
-        "number",
-        "too-long",
-        "comment-missing",
-        "sender-missing",
-        "sender-empty",
-        "unknown-field",
-        "not-an-object",
+        pytest.param(
+            {"sender_id": "c0ffee", "comment": "   "},
+            "comment must not be empty",
+            id="blank",
+        ),
+        pytest.param(
+            {"sender_id": "c0ffee", "comment": ""},
+            "comment must not be empty",
+            id="empty",
+        ),
+        pytest.param(
+            {"sender_id": "c0ffee", "comment": None},
+            "comment must be a string",
+            id="null",
+        ),
+        pytest.param(
+            {"sender_id": "c0ffee", "comment": 5},
+            "comment must be a string",
+            id="number",
+        ),
+        pytest.param(
+            {"sender_id": "c0ffee", "comment": "x" * 1001},
+            "comment must be at most 1000 characters",
+            id="too-long",
+        ),
+        pytest.param(
+            {"sender_id": "c0ffee"}, "missing field(s): comment", id="comment-missing"
+        ),
+        pytest.param(
+            {"comment": "good"}, "missing field(s): sender_id", id="sender-missing"
+        ),
+        pytest.param({"sender_id": "", "comment": "good"}, SENDER, id="sender-empty"),
+        pytest.param(
+            {"sender_id": "c0ffee", "comment": "good", "score": 1},
+            "unknown field(s): score",
+            id="unknown-field",
+        ),
+        pytest.param(
+            ["c0ffee", "good"], "the body must be a JSON object", id="not-an-object"
+        ),
     ],
 )
 async def test_invalid_comments_are_refused(
-    client: Client, sessions: async_sessionmaker[AsyncSession], body: Any
+    client: Client, sessions: async_sessionmaker[AsyncSession], body: Any, message: str
 ) -> None:
     rated = await rate(client, {"sender_id": "c0ffee", "score": 4})
     rating_id = (await rated.json())["id"]
 
     response = await comment(client, rating_id, body)
 
-    assert response.status == 400
-    assert (await response.json())["error"] == "invalid_request"
+    await assert_refused(response, 400, "invalid_request", message)
     assert await stored_comment(sessions, rating_id) is None
 
 
@@ -377,7 +408,8 @@ async def test_a_comment_needs_the_shared_secret(
         client, rating_id, {"sender_id": "c0ffee", "comment": "hi"}, headers
     )
 
-    assert response.status == 401
+    message = "wrong service secret" if headers else "Bearer token is required"
+    await assert_refused(response, 401, "unauthorized", message)
     assert await stored_comment(sessions, rating_id) is None
 
 
@@ -391,8 +423,7 @@ async def test_a_comment_that_is_not_json_is_refused(
         f"/api/rasa/csat/{rating_id}", data=b"comment=hi", headers=BOT_HEADERS
     )
 
-    assert response.status == 400
-    assert (await response.json())["error"] == "malformed_json"
+    await assert_refused(response, 400, "malformed_json", "the body is not valid JSON")
     assert await stored_comment(sessions, rating_id) is None
 
 
@@ -406,5 +437,7 @@ async def test_an_oversized_comment_body_is_refused(
         client, rating_id, {"sender_id": "c0ffee", "comment": "가" * 40_000}
     )
 
-    assert response.status == 413
+    await assert_refused(
+        response, 413, "too_large", "request body is larger than 64 KiB"
+    )
     assert await stored_comment(sessions, rating_id) is None

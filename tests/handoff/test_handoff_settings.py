@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 
 from handoff.settings import REPO_ROOT, ConfigurationError, Settings
@@ -43,6 +45,7 @@ def test_every_variable_is_read() -> None:
             "TANDEM_HANDOFFS_PER_CUSTOMER": "3",
             "TANDEM_HANDOFF_WINDOW_SECONDS": "600",
             "TANDEM_BOT_RATINGS_PER_CONVERSATION": "2",
+            "TANDEM_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7 2001:db8::/32",
         }
     )
 
@@ -59,6 +62,11 @@ def test_every_variable_is_read() -> None:
     assert settings.handoffs_per_customer == 3
     assert settings.handoff_window_seconds == 600
     assert settings.bot_ratings_per_conversation == 2
+    assert settings.trusted_proxies == (
+        ipaddress.ip_network("10.0.0.0/8"),
+        ipaddress.ip_network("192.0.2.7/32"),
+        ipaddress.ip_network("2001:db8::/32"),
+    )
 
 
 def test_relative_sqlite_paths_are_anchored_at_the_repository() -> None:
@@ -97,11 +105,28 @@ def test_relative_sqlite_paths_are_anchored_at_the_repository() -> None:
             "TANDEM_CHAT_SESSION_SECRET": "c",
             "TANDEM_SEED_DEMO_AGENTS": "maybe",
         },
+        {
+            "TANDEM_SERVICE_SECRET": "s",
+            "TANDEM_CHAT_SESSION_SECRET": "c",
+            "TANDEM_RASA_SOCKET_URL": "chat.example",
+        },
+        {
+            "TANDEM_SERVICE_SECRET": "s",
+            "TANDEM_CHAT_SESSION_SECRET": "c",
+            "TANDEM_RASA_URL": "ftp://rasa:5005",
+        },
     ],
 )
 def test_unusable_environments_are_refused(environ: dict[str, str]) -> None:
     with pytest.raises(ConfigurationError):
         Settings.from_env(environ)
+
+
+def test_trusted_proxies_must_be_addresses_or_networks() -> None:
+    with pytest.raises(ConfigurationError, match=r"TANDEM_TRUSTED_PROXIES .* 'proxy'"):
+        Settings.from_env(
+            {"TANDEM_SERVICE_SECRET": "s", "TANDEM_TRUSTED_PROXIES": "10.0.0.1,proxy"}
+        )
 
 
 def test_demo_staff_are_seeded_only_into_the_embedded_database() -> None:

@@ -12,7 +12,13 @@ import pytest
 from aiohttp import ClientWebSocketResponse, WSMsgType, web
 from aiohttp.test_utils import TestClient
 from conftest import Team, fresh_postgres_database
-from handoff_testing import BOT_HEADERS, expect_ready, handoff_body, user_event
+from handoff_testing import (
+    BOT_HEADERS,
+    assert_refused,
+    expect_ready,
+    handoff_body,
+    user_event,
+)
 from pytest_aiohttp import AiohttpClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -207,7 +213,12 @@ async def test_signing_out_on_one_instance_closes_the_socket_on_the_other(
     assert closing.type is WSMsgType.CLOSE
     assert closing.data == 4401
     # The relay's word reached A's verified tokens with the socket: refused at once.
-    assert (await a.get("/api/agents/me", headers=tokens["mina"])).status == 401
+    await assert_refused(
+        await a.get("/api/agents/me", headers=tokens["mina"]),
+        401,
+        "unauthorized",
+        "the token is unknown or has expired",
+    )
     assert not joon_on_a.closed
     await nothing_more(instances, joon_on_a)
 

@@ -9,7 +9,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from conftest import Team
-from handoff_testing import BOT_HEADERS, handoff_body
+from handoff_testing import BOT_HEADERS, assert_refused, handoff_body
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -29,8 +29,7 @@ async def test_agents_may_not_see_the_numbers(
 ) -> None:
     response = await client.get(path, headers=tokens["mina"])
 
-    assert response.status == 403
-    assert (await response.json())["error"] == "forbidden"
+    await assert_refused(response, 403, "forbidden", "only a supervisor may do this")
 
 
 @pytest.mark.parametrize("path", ["/api/metrics", "/api/metrics/live"])
@@ -38,8 +37,12 @@ async def test_the_numbers_need_a_token(client: Client, path: str) -> None:
     missing = await client.get(path)
     wrong = await client.get(path, headers={"Authorization": "Bearer nope"})
 
-    assert missing.status == 401
-    assert wrong.status == 401
+    await assert_refused(
+        missing, 401, "unauthorized", "an Authorization: Bearer token is required"
+    )
+    await assert_refused(
+        wrong, 401, "unauthorized", "the token is unknown or has expired"
+    )
 
 
 @pytest.mark.parametrize(
@@ -143,7 +146,9 @@ async def test_live_status_shows_the_queue_and_the_team(
 async def test_live_status_takes_no_parameters(client: Client, tokens: Any) -> None:
     response = await client.get("/api/metrics/live?x=1", headers=tokens["sora"])
 
-    assert response.status == 400
+    await assert_refused(
+        response, 400, "invalid_request", "this resource takes no query parameters"
+    )
 
 
 async def test_the_supervisor_page_is_served(client: Client) -> None:

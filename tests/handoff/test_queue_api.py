@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from handoff_testing import BOT_HEADERS, handoff_body
+from handoff_testing import BOT_HEADERS, assert_refused, handoff_body
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -129,8 +129,9 @@ async def test_listing_without_status_shows_every_open_handoff(
 async def test_listing_refuses_unknown_status(client: Client, tokens: Any) -> None:
     response = await client.get("/api/handoffs?status=lost", headers=tokens["mina"])
 
-    assert response.status == 400
-    assert (await response.json())["error"] == "invalid_request"
+    await assert_refused(
+        response, 400, "invalid_request", "status must be one of: queued, assigned"
+    )
 
 
 async def test_detail_carries_context_and_messages(client: Client, tokens: Any) -> None:
@@ -173,7 +174,7 @@ async def test_claim_of_a_claimed_handoff_conflicts_and_changes_nothing(
     assert response.status == 409
     problem = await response.json()
     assert problem["error"] == "already_assigned"
-    assert problem["message"]
+    assert "is already assigned to another agent" in problem["message"]
     after = await (
         await client.get(f"/api/handoffs/{handoff['id']}", headers=tokens["sora"])
     ).json()
@@ -202,8 +203,7 @@ async def test_claim_of_a_resolved_handoff_is_an_invalid_transition(
 
     response = await claim(client, handoff["id"], tokens["joon"])
 
-    assert response.status == 409
-    assert (await response.json())["error"] == "invalid_transition"
+    await assert_refused(response, 409, "invalid_transition", "cannot become assigned")
 
 
 async def test_unknown_handoff_is_not_found(client: Client, tokens: Any) -> None:
@@ -214,30 +214,31 @@ async def test_unknown_handoff_is_not_found(client: Client, tokens: Any) -> None
         ("POST", "/api/handoffs/99999999999999999999/claim"),
     ):
         response = await client.request(method, path, headers=tokens["mina"])
-        assert response.status == 404, path
-        assert (await response.json())["error"] == "not_found"
+        await assert_refused(response, 404, "not_found", "does not exist")
     response = await client.post(
         "/api/handoffs/999/messages", json={"text": "hello"}, headers=tokens["mina"]
     )
-    assert response.status == 404
+    await assert_refused(response, 404, "not_found", "handoff 999 does not exist")
 
 
 async def test_reply_needs_a_token(client: Client, tokens: Any) -> None:
     handoff = await create_handoff(client)
     await claim(client, handoff["id"], tokens["mina"])
 
-    for headers in (
-        {},
-        {"Authorization": "Bearer not-a-token"},
-        {"Authorization": "x"},
+    for headers, message in (
+        ({}, "an Authorization: Bearer token is required"),
+        (
+            {"Authorization": "Bearer not-a-token"},
+            "the token is unknown or has expired",
+        ),
+        ({"Authorization": "x"}, "an Authorization: Bearer token is required"),
     ):
         response = await client.post(
             f"/api/handoffs/{handoff['id']}/messages",
             json={"text": "hello"},
             headers=headers,
         )
-        assert response.status == 401
-        assert (await response.json())["error"] == "unauthorized"
+        await assert_refused(response, 401, "unauthorized", message)
 
 
 async def test_reply_to_another_agents_conversation_is_forbidden(
@@ -255,9 +256,10 @@ async def test_reply_to_another_agents_conversation_is_forbidden(
         f"/api/handoffs/{handoff['id']}/close", headers=tokens["joon"]
     )
 
-    assert reply.status == 403
-    assert (await reply.json())["error"] == "forbidden"
-    assert close.status == 403
+    for refused in (reply, close):
+        await assert_refused(
+            refused, 403, "forbidden", f"handoff {handoff['id']} is assigned to another"
+        )
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Message)) == 0
         stored = await session.get_one(Handoff, handoff["id"])
@@ -275,8 +277,7 @@ async def test_reply_to_an_unclaimed_handoff_is_an_invalid_transition(
         headers=tokens["mina"],
     )
 
-    assert response.status == 409
-    assert (await response.json())["error"] == "invalid_transition"
+    await assert_refused(response, 409, "invalid_transition", "is queued, not assigned")
 
 
 async def test_reply_bodies_are_validated(client: Client, tokens: Any) -> None:
@@ -284,28 +285,31 @@ async def test_reply_bodies_are_validated(client: Client, tokens: Any) -> None:
     await claim(client, handoff["id"], tokens["mina"])
     url = f"/api/handoffs/{handoff['id']}/messages"
 
-    cases: list[tuple[bytes, str]] = [
-        (b"{not json", "malformed_json"),
-        (b"", "malformed_json"),
-        (b'{"text": NaN}', "malformed_json"),
-        (b"\xff\xfe", "malformed_json"),
-        (b'["text"]', "invalid_request"),
-        (b'{"text": 42}', "invalid_request"),
-        (b'{"text": "   "}', "invalid_request"),
-        (b"{}", "invalid_request"),
-        (b'{"text": "hi", "urgent": true}', "invalid_request"),
-        (('{"text": "' + "가" * 2001 + '"}').encode(), "invalid_request"),
+    not_json = "the body is not valid JSON"
+    text_length = "text must be 1 to 2000 characters"
+    cases: list[tuple[bytes, str, str]] = [
+        (b"{not json", "malformed_json", not_json),
+        (b"", "malformed_json", not_json),
+        (b'{"text": NaN}', "malformed_json", not_json),
+        (b"\xff\xfe", "malformed_json", not_json),
+        (b'["text"]', "invalid_request", "the body must be a JSON object"),
+        (b'{"text": 42}', "invalid_request", "text must be a string"),
+        (b'{"text": "   "}', "invalid_request", text_length),
+        (b"{}", "invalid_request", "body: missing field(s): text"),
+        (
+            b'{"text": "hi", "urgent": true}',
+            "invalid_request",
+            "unknown field(s): urgent",
+        ),
+        (('{"text": "' + "가" * 2001 + '"}').encode(), "invalid_request", text_length),
     ]
-    for raw, code in cases:
+    for raw, code, message in cases:
         response = await client.post(
             url,
             data=raw,
             headers={**tokens["mina"], "Content-Type": "application/json"},
         )
-        assert response.status == 400, raw[:40]
-        problem = await response.json()
-        assert problem["error"] == code, raw[:40]
-        assert problem["message"]
+        await assert_refused(response, 400, code, message)
 
 
 async def test_oversized_bodies_are_refused(client: Client, tokens: Any) -> None:
@@ -318,33 +322,57 @@ async def test_oversized_bodies_are_refused(client: Client, tokens: Any) -> None
         headers={**tokens["mina"], "Content-Type": "application/json"},
     )
 
-    assert response.status == 413
-    assert (await response.json())["error"] == "too_large"
+    await assert_refused(
+        response, 413, "too_large", "request body is larger than 64 KiB"
+    )
 
 
 async def test_handoff_requests_are_validated(client: Client) -> None:
-    invalid_bodies: list[dict[str, Any]] = [
-        handoff_body(language="fr"),
-        handoff_body(sender_id=""),
-        handoff_body(sender_id=7),
-        handoff_body(transcript="hello"),
-        handoff_body(transcript=[{"role": "agent", "text": "x", "timestamp": 1.0}]),
-        handoff_body(transcript=[{"role": "user", "text": "x"}]),
-        handoff_body(transcript=[{"role": "user", "text": "x", "timestamp": "now"}]),
-        handoff_body(transcript=[{"role": "user", "text": "x", "timestamp": True}]),
-        handoff_body(intent={"confidence": 0.5}),
-        handoff_body(intent={"name": 7, "confidence": 0.5}),
-        handoff_body(entities=[{"value": "x"}]),
-        handoff_body(slots=["language"]),
-        handoff_body(emotion="angry"),
-        {key: value for key, value in handoff_body().items() if key != "reason"},
+    timestamp = "transcript[0].timestamp must be a number"
+    invalid_bodies: list[tuple[dict[str, Any], str]] = [
+        (handoff_body(language="fr"), "language must be one of ['en', 'ko']"),
+        (handoff_body(sender_id=""), "sender_id must not be empty"),
+        (handoff_body(sender_id=7), "sender_id must be a string"),
+        (handoff_body(transcript="hello"), "transcript must be a list"),
+        (
+            handoff_body(transcript=[{"role": "agent", "text": "x", "timestamp": 1.0}]),
+            "transcript[0].role must be one of ['bot', 'user']",
+        ),
+        (
+            handoff_body(transcript=[{"role": "user", "text": "x"}]),
+            "transcript[0]: missing field(s): timestamp",
+        ),
+        (
+            handoff_body(
+                transcript=[{"role": "user", "text": "x", "timestamp": "now"}]
+            ),
+            timestamp,
+        ),
+        (
+            handoff_body(transcript=[{"role": "user", "text": "x", "timestamp": True}]),
+            timestamp,
+        ),
+        (handoff_body(intent={"confidence": 0.5}), "intent: missing field(s): name"),
+        (
+            handoff_body(intent={"name": 7, "confidence": 0.5}),
+            "intent.name must be a string",
+        ),
+        (
+            handoff_body(entities=[{"value": "x"}]),
+            "entities[0].entity must be a string",
+        ),
+        (handoff_body(slots=["language"]), "slots must be an object"),
+        (handoff_body(emotion="angry"), "emotion must be an object"),
+        (
+            {key: value for key, value in handoff_body().items() if key != "reason"},
+            "body: missing field(s): reason",
+        ),
     ]
-    for body in invalid_bodies:
+    for body, message in invalid_bodies:
         response = await client.post(
             "/api/rasa/handoffs", json=body, headers=BOT_HEADERS
         )
-        assert response.status == 400, body
-        assert (await response.json())["error"] == "invalid_request"
+        await assert_refused(response, 400, "invalid_request", message)
 
 
 async def test_an_unknown_intent_may_be_null(client: Client) -> None:
@@ -369,7 +397,7 @@ async def test_unknown_api_routes_answer_json(client: Client, tokens: Any) -> No
     missing = await client.get("/api/nothing-here", headers=tokens["mina"])
     wrong_method = await client.delete("/api/handoffs", headers=tokens["mina"])
 
-    assert missing.status == 404
-    assert (await missing.json())["error"] == "not_found"
-    assert wrong_method.status == 405
-    assert (await wrong_method.json())["error"] == "method_not_allowed"
+    await assert_refused(
+        missing, 404, "not_found", "no such resource: /api/nothing-here"
+    )
+    await assert_refused(wrong_method, 405, "method_not_allowed", "Method Not Allowed")

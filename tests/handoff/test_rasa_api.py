@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from handoff_testing import BOT_HEADERS, handoff_body, user_event
+from handoff_testing import BOT_HEADERS, assert_refused, handoff_body, user_event
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -60,8 +60,12 @@ async def test_bot_calls_need_the_shared_secret(
 
     response = await client.post(path, json=body, headers=headers)
 
-    assert response.status == 401
-    assert (await response.json())["error"] == "unauthorized"
+    message = (
+        "wrong service secret"
+        if headers.get("Authorization", "").startswith("Bearer ")
+        else "an Authorization: Bearer token is required"
+    )
+    await assert_refused(response, 401, "unauthorized", message)
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Handoff)) == 0
 
@@ -71,7 +75,7 @@ async def test_agent_tokens_do_not_open_bot_calls(client: Client, tokens: Any) -
         "/api/rasa/handoffs", json=handoff_body(), headers=tokens["mina"]
     )
 
-    assert response.status == 401
+    await assert_refused(response, 401, "unauthorized", "wrong service secret")
 
 
 async def test_events_of_an_open_handoff_become_messages(
@@ -228,3 +232,15 @@ async def test_an_echo_for_someone_elses_message_is_ignored(
     )
 
     assert counts == {"accepted": 0, "duplicates": 0, "ignored": 2}
+
+
+async def test_a_transcript_role_that_is_no_string_is_refused(client: Client) -> None:
+    body = handoff_body()
+    body["transcript"][0]["role"] = {"name": "user"}
+
+    response = await client.post("/api/rasa/handoffs", json=body, headers=BOT_HEADERS)
+
+    assert response.status == 400
+    problem = await response.json()
+    assert problem["error"] == "invalid_request"
+    assert problem["message"].startswith("transcript[0].role must be one of")

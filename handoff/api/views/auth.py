@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from handoff.api.client_address import client_address
 from handoff.api.presenters import agent_json, timestamp
 from handoff.api.validation import parse_login, read_json_object
-from handoff.app_keys import AGENTS, AUTH
+from handoff.app_keys import AGENTS, AUTH, SETTINGS
 from handoff.staff.auth import bearer_token
 
 
 async def login(request: web.Request) -> web.Response:
     credentials = parse_login(await read_json_object(request))
     issued = await request.app[AUTH].login(
-        credentials.username, credentials.password, client_address(request)
+        credentials.username,
+        credentials.password,
+        client_address(request, request.app[SETTINGS].trusted_proxies),
     )
     return web.json_response(
         {
@@ -27,9 +30,3 @@ async def login(request: web.Request) -> web.Response:
 async def logout(request: web.Request) -> web.Response:
     await request.app[AGENTS].sign_out(bearer_token(request))
     return web.Response(status=204)
-
-
-def client_address(request: web.Request) -> str:
-    # The peer address: a reverse proxy in front must be trusted to set it
-    # (aiohttp's forwarded-header handling), never the client's own headers.
-    return (request.remote or "unknown")[:64]

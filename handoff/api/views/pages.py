@@ -9,7 +9,7 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from handoff.api.views.auth import client_address
+from handoff.api.client_address import client_address
 from handoff.app_keys import CHAT_SESSION_LIMITER, ENGINE, SETTINGS
 from handoff.conversation.chat_sessions import issue_session_id
 
@@ -47,6 +47,9 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def new_chat_session(request: web.Request) -> web.Response:
-    request.app[CHAT_SESSION_LIMITER].take(client_address(request))
-    session_id = issue_session_id(request.app[SETTINGS].chat_session_secret)
+    settings = request.app[SETTINGS]
+    request.app[CHAT_SESSION_LIMITER].take(
+        client_address(request, settings.trusted_proxies)
+    )
+    session_id = issue_session_id(settings.chat_session_secret)
     return web.json_response({"session_id": session_id}, status=201)
