@@ -21,6 +21,7 @@ from handoff.app_keys import (
     AUTH,
     CANNED_RESPONSES,
     CONVERSATIONS,
+    CUSTOMER_DATA,
     DISPATCHER,
     ENGINE,
     HANDOFFS,
@@ -32,6 +33,7 @@ from handoff.app_keys import (
     SETTINGS,
     SWEEPER,
 )
+from handoff.conversation.customer_data import CustomerData
 from handoff.conversation.ingest import EventIngestor
 from handoff.conversation.rasa_client import RasaGateway, RasaHttpClient
 from handoff.conversation.ratings import RatingService
@@ -136,6 +138,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     )
     app[CANNED_RESPONSES] = CannedResponses(sessions)
     app[RATINGS] = RatingService(sessions)
+    app[CUSTOMER_DATA] = CustomerData(sessions)
     app[ANALYTICS] = Analytics(
         sessions, ZoneInfo(settings.time_zone), settings.service_level_seconds
     )
@@ -148,6 +151,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             interval_seconds=settings.sweep_interval_seconds,
             abandon_after=timedelta(seconds=settings.queue_abandon_seconds),
             flag_after=timedelta(seconds=settings.no_reply_flag_seconds),
+            transcript_retention=timedelta(days=settings.transcript_retention_days),
         ),
     )
     yield

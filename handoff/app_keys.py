@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from handoff.analytics.conversations import ConversationRecorder
 from handoff.analytics.service import Analytics
+from handoff.conversation.customer_data import CustomerData
 from handoff.conversation.ingest import EventIngestor
 from handoff.conversation.rasa_client import RasaGateway
 from handoff.conversation.ratings import RatingService
@@ -33,4 +34,5 @@ CANNED_RESPONSES = web.AppKey("canned_responses", CannedResponses)
 SWEEPER = web.AppKey("sweeper", Sweeper)
 CONVERSATIONS = web.AppKey("conversations", ConversationRecorder)
 RATINGS = web.AppKey("ratings", RatingService)
+CUSTOMER_DATA = web.AppKey("customer_data", CustomerData)
 ANALYTICS = web.AppKey("analytics", Analytics)

@@ -46,6 +46,8 @@ class Settings:
     queue_abandon_seconds: int = 15 * 60
     no_reply_flag_seconds: int = 3 * 60
     sweep_interval_seconds: int = 5
+    # Messages and bot transcripts older than this are purged by the sweeper.
+    transcript_retention_days: int = 90
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -92,6 +94,11 @@ class Settings:
             ),
             sweep_interval_seconds=_integer(
                 environ, "TANDEM_SWEEP_INTERVAL_SECONDS", cls.sweep_interval_seconds
+            ),
+            transcript_retention_days=_integer(
+                environ,
+                "TANDEM_TRANSCRIPT_RETENTION_DAYS",
+                cls.transcript_retention_days,
             ),
         )
 

@@ -93,3 +93,15 @@ def test_demo_staff_are_seeded_only_into_the_embedded_database() -> None:
                 "TANDEM_SEED_DEMO_AGENTS": "true",
             }
         )
+
+
+def test_transcript_retention_is_read_and_must_be_positive() -> None:
+    base = {"TANDEM_SERVICE_SECRET": "s"}
+    assert Settings.from_env(base).transcript_retention_days == 90
+    days = Settings.from_env({**base, "TANDEM_TRANSCRIPT_RETENTION_DAYS": "30"})
+    assert days.transcript_retention_days == 30
+    with pytest.raises(
+        ConfigurationError,
+        match="TANDEM_TRANSCRIPT_RETENTION_DAYS must be positive, not 0",
+    ):
+        Settings.from_env({**base, "TANDEM_TRANSCRIPT_RETENTION_DAYS": "0"})
