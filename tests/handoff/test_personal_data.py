@@ -57,13 +57,8 @@ def test_checksums() -> None:
     assert not rrn_is_valid("9409211234567")
 
 
-def test_an_unknown_checksum_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "personal_data.yml"
-    path.write_text(
-        "kinds:\n  X:\n    patterns: ['\\d+']\n    checksum: crc\n"
-        "    score: 1\n    keep_first: 0\n    keep_last: 0\n",
-        encoding="utf-8",
-    )
+def test_an_unknown_checksum_is_refused() -> None:
+    path = Path(__file__).parent.parent / "pii/unknown_checksum.yml"
     with pytest.raises(ValueError, match="X: unknown checksum 'crc'"):
         read_kinds(path)
 
