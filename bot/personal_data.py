@@ -208,9 +208,10 @@ def default_masker() -> PersonalDataMasker:
 
 
 def mask_event(data: dict[str, Any], masker: PersonalDataMasker) -> dict[str, Any]:
-    """A user event's dict with its text and parse_data's text masked; the other
-    events as they are."""
-    if data.get("event") != "user":
+    """A user or bot event's dict with its text (and a user event's parse_data)
+    masked; the other events as they are. Bot messages count: some repeat the
+    number the customer typed ("I couldn't find an account with 010-…")."""
+    if data.get("event") not in ("user", "bot"):
         return data
     masked = dict(data)
     if isinstance(data.get("text"), str):

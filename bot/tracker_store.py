@@ -26,7 +26,7 @@ Four changes, measured in docs/benchmarks.md ("Bot reply latency"):
   them instead of reading it from the database, and its save needs no count. Only for
   a database that this Rasa process alone writes (off by default).
 
-One more, for privacy: the text of every user event is masked before it is stored or
+One more, for privacy: the text of every message is masked before it is stored or
 handed to the event broker (``bot/personal_data.py``): card, resident registration,
 phone and bank account numbers keep only a few digits. The NLU and the actions saw the
 raw text during the turn; what the bot needs to keep (a verified phone number, a

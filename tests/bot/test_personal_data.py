@@ -3,7 +3,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rasa_sdk import Tracker
 
+from actions.handoff_context import transcript
 from bot.personal_data import (
     DEFAULT_PATTERNS_FILE,
     PersonalDataMasker,
@@ -86,9 +88,14 @@ def test_detection_fetches_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     assert masker.mask(text).endswith("010-****-5678")
 
 
-def test_only_user_events_are_masked(masker: PersonalDataMasker) -> None:
-    bot = {"event": "bot", "text": "010-1234-5678"}
-    assert mask_event(bot, masker) == bot
+def test_the_text_of_user_and_bot_events_is_masked(masker: PersonalDataMasker) -> None:
+    slot = {"event": "slot", "name": "phone_number", "value": "010-1234-5678"}
+    assert mask_event(slot, masker) == slot
+    bot = {"event": "bot", "text": "010-1234-5678 번호를 찾지 못했어요"}
+    assert mask_event(bot, masker) == {
+        **bot,
+        "text": "010-****-5678 번호를 찾지 못했어요",
+    }
     user = {"event": "user", "text": "010-1234-5678", "parse_data": None}
     assert mask_event(user, masker) == {**user, "text": "010-****-5678"}
 
@@ -97,3 +104,29 @@ def test_an_unknown_checksum_is_refused() -> None:
     path = Path(__file__).parent.parent / "pii/unknown_checksum.yml"
     with pytest.raises(ValueError, match="X: unknown checksum 'crc'"):
         PersonalDataMasker(read_kinds(path))
+
+
+def test_the_handoff_transcript_is_masked_and_the_slot_is_not() -> None:
+    tracker = Tracker(
+        "c0ffee",
+        {"phone_number": "01012345678"},
+        {},
+        [
+            {"event": "user", "text": "카드 4111 1111 1111 1111 분실", "timestamp": 1},
+            {
+                "event": "bot",
+                "text": "010-1234-5678 번호를 찾지 못했어요",
+                "timestamp": 2,
+            },
+        ],
+        False,
+        None,
+        {},
+        None,
+    )
+
+    assert [turn["text"] for turn in transcript(tracker)] == [
+        "카드 **** **** **** 1111 분실",
+        "010-****-5678 번호를 찾지 못했어요",
+    ]
+    assert tracker.get_slot("phone_number") == "01012345678"
