@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime
 import functools
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -201,10 +200,9 @@ def _mask_span(chars: list[str], finding: Finding, kind: Kind) -> None:
 
 @functools.cache
 def default_masker() -> PersonalDataMasker:
-    """The masker for ``TANDEM_PERSONAL_DATA_FILE`` (personal_data.yml by default),
-    built once a process: Presidio's set-up takes a moment."""
-    path = os.environ.get("TANDEM_PERSONAL_DATA_FILE") or DEFAULT_PATTERNS_FILE
-    return PersonalDataMasker(read_kinds(Path(path)))
+    """The masker of personal_data.yml, built once a process: Presidio's set-up
+    takes a moment."""
+    return PersonalDataMasker(read_kinds(DEFAULT_PATTERNS_FILE))
 
 
 def mask_event(data: dict[str, Any], masker: PersonalDataMasker) -> dict[str, Any]:
