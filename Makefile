@@ -82,7 +82,7 @@ lint: setup
 	$(SERVICE_BIN)/ruff format --check .
 	$(SERVICE_BIN)/mypy handoff scripts bench/queue*.py bench/escalation*.py
 	$(BOT_BIN)/mypy --python-version 3.10 bot actions bench/nlu*.py bench/latency*.py \
-		bench/emotion*.py
+		bench/emotion*.py bench/pii*.py
 
 format: setup
 	$(SERVICE_BIN)/ruff check --fix .
@@ -110,7 +110,7 @@ test: lint test-bot test-service test-rasa test-e2e
 
 # Benchmarks: long-running, never part of `make test`. Each writes its section of
 # docs/benchmarks.md.
-bench: bench-escalation bench-emotion bench-nlu bench-latency bench-queue
+bench: bench-escalation bench-emotion bench-nlu bench-latency bench-queue bench-pii
 
 # Precision and recall of "needs a person" on the labelled set in tests/escalation/.
 .PHONY: bench-escalation
@@ -140,6 +140,12 @@ bench-nlu: setup
 .PHONY: bench-latency
 bench-latency: setup $(MODEL)
 	$(BOT_BIN)/python -m bench.latency --model $(MODEL)
+
+# Under a minute: precision and recall of personal-data masking on the labelled set in
+# tests/pii/, and its cost per message.
+.PHONY: bench-pii
+bench-pii: setup
+	$(BOT_BIN)/python -m bench.pii
 
 clean:
 	rm -rf models results .mypy_cache .ruff_cache .pytest_cache

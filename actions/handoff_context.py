@@ -7,6 +7,7 @@ from typing import Any
 from rasa_sdk import Tracker
 
 from actions.service_contract import PRIORITIES, SKILLS, TRIGGERS, field, schema
+from bot.personal_data import default_masker
 
 # Slots that describe the bot's own machinery rather than the customer.
 INTERNAL_SLOTS = frozenset(
@@ -82,7 +83,9 @@ def transcript(tracker: Tracker) -> list[dict[str, Any]]:
             continue
         turn: dict[str, Any] = {
             "role": kind,
-            "text": text,
+            # The latest messages come from this turn, before the tracker store
+            # masked them; agents see the masked form, the slots keep the values.
+            "text": default_masker().mask(text),
             "timestamp": event.get("timestamp"),
         }
         if kind == "user":

@@ -26,6 +26,12 @@ Four changes, measured in docs/benchmarks.md ("Bot reply latency"):
   them instead of reading it from the database, and its save needs no count. Only for
   a database that this Rasa process alone writes (off by default).
 
+One more, for privacy: the text of every message is masked before it is stored or
+handed to the event broker (``bot/personal_data.py``): card, resident registration,
+phone and bank account numbers keep only a few digits. The NLU and the actions saw the
+raw text during the turn; what the bot needs to keep (a verified phone number, a
+customer id) stays in its slot.
+
 Everything else (schema, sessions, retrieval, PostgreSQL) is Rasa's own.
 """
 
@@ -45,6 +51,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import QueuePool
 
 from bot.conversation_cache import ConversationCache, StoredRow
+from bot.personal_data import default_masker, mask_event
 
 SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL")
 
@@ -89,6 +96,7 @@ class TandemSQLTrackerStore(SQLTrackerStore):
         self.cache = (
             ConversationCache(cached_conversations) if cached_conversations else None
         )
+        self.masker = default_masker()
         super().__init__(
             domain,
             dialect,
@@ -151,7 +159,7 @@ class TandemSQLTrackerStore(SQLTrackerStore):
                 ).count()
             rows = []
             for event in itertools.islice(tracker.events, stored, None):
-                data = event.as_dict()
+                data = mask_event(event.as_dict(), self.masker)
                 if self.event_broker is not None:
                     self.event_broker.publish({"sender_id": sender_id, **data})
                 rows.append(

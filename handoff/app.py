@@ -23,6 +23,7 @@ from handoff.app_keys import (
     CANNED_RESPONSES,
     CHAT_SESSION_LIMITER,
     CONVERSATIONS,
+    CUSTOMER_DATA,
     DEAD_LETTERS,
     DISPATCHER,
     ENGINE,
@@ -37,6 +38,7 @@ from handoff.app_keys import (
     SWEEPER,
 )
 from handoff.conversation.chat_session_limits import ChatSessionLimiter
+from handoff.conversation.customer_data import CustomerData
 from handoff.conversation.dead_letters import DeadLetters
 from handoff.conversation.ingest import EventIngestor
 from handoff.conversation.rasa_client import RasaGateway, RasaHttpClient
@@ -160,6 +162,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[RATINGS] = RatingService(
         sessions, settings.bot_ratings_per_conversation, refusals
     )
+    app[CUSTOMER_DATA] = CustomerData(sessions)
     app[ANALYTICS] = Analytics(
         sessions, ZoneInfo(settings.time_zone), settings.service_level_seconds
     )
@@ -172,6 +175,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             interval_seconds=settings.sweep_interval_seconds,
             abandon_after=timedelta(seconds=settings.queue_abandon_seconds),
             flag_after=timedelta(seconds=settings.no_reply_flag_seconds),
+            transcript_retention=timedelta(days=settings.transcript_retention_days),
         ),
     )
     yield

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from handoff.analytics.conversations import ConversationRecorder
 from handoff.analytics.service import Analytics
 from handoff.conversation.chat_session_limits import ChatSessionLimiter
+from handoff.conversation.customer_data import CustomerData
 from handoff.conversation.dead_letters import DeadLetters
 from handoff.conversation.ingest import EventIngestor
 from handoff.conversation.rasa_client import RasaGateway
@@ -37,6 +38,7 @@ SWEEPER = web.AppKey("sweeper", Sweeper)
 CONVERSATIONS = web.AppKey("conversations", ConversationRecorder)
 RATINGS = web.AppKey("ratings", RatingService)
 REFUSALS = web.AppKey("refusals", RefusalLog)
+CUSTOMER_DATA = web.AppKey("customer_data", CustomerData)
 ANALYTICS = web.AppKey("analytics", Analytics)
 DEAD_LETTERS = web.AppKey("dead_letters", DeadLetters)
 CHAT_SESSION_LIMITER = web.AppKey("chat_session_limiter", ChatSessionLimiter)

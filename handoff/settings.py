@@ -60,6 +60,8 @@ class Settings:
     # Reverse proxies whose X-Forwarded-For names the client; from anyone else
     # the header is ignored and the peer address is the client.
     trusted_proxies: tuple[IPNetwork, ...] = ()
+    # Messages and bot transcripts older than this are purged by the sweeper.
+    transcript_retention_days: int = 90
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -129,6 +131,11 @@ class Settings:
                 cls.bot_ratings_per_conversation,
             ),
             trusted_proxies=_networks(environ, "TANDEM_TRUSTED_PROXIES"),
+            transcript_retention_days=_integer(
+                environ,
+                "TANDEM_TRANSCRIPT_RETENTION_DAYS",
+                cls.transcript_retention_days,
+            ),
         )
 
 

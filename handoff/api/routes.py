@@ -9,6 +9,7 @@ from handoff.api.views import (
     api_document,
     auth,
     canned_responses,
+    customers,
     dead_letters,
     handoffs,
     live,
@@ -89,6 +90,16 @@ def setup_routes(app: web.Application) -> None:
         name="handoff_transfer",
     )
     router.add_get("/api/ws", live.live_feed, name="live_feed")
+    router.add_get(
+        "/api/customers/{sender_id}/data",
+        customers.export_data,
+        name="customer_data",
+    )
+    router.add_delete(
+        "/api/customers/{sender_id}/data",
+        customers.erase_data,
+        name="customer_data_erase",
+    )
 
     router.add_get("/supervisor", metrics.page, name="supervisor")
     router.add_post("/api/rasa/csat", ratings.post_rating, name="rasa_csat")

@@ -17,6 +17,7 @@ from typing import Any, NoReturn, TypeVar
 from aiohttp import web
 
 from handoff.analytics.presenters import CsvTable
+from handoff.conversation.personal_data import mask_personal_data
 from handoff.errors import InvalidRequest, MalformedJson, NotFound
 from handoff.queue.states import HandoffStatus
 from handoff.vocabulary import (
@@ -284,7 +285,12 @@ def parse_handoff_request(body: Mapping[str, Any]) -> HandoffRequest:
         language=language,
         reason=_string(body["reason"], "reason", max_length=64),
         transcript_until=max(timestamps, default=None),
-        context=dict(body),
+        context={
+            **body,
+            "transcript": [
+                {**entry, "text": _masked(entry["text"])} for entry in transcript
+            ],
+        },
         mode=mode,
         skill=_choice(body.get("skill"), Skill, "skill") or Skill.GENERAL,
         priority=_choice(body.get("priority"), Priority, "priority") or Priority.NORMAL,
@@ -583,7 +589,12 @@ def _rasa_event(event: Any, where: str) -> RasaEvent:
         or not 1 <= message_id <= MAX_DATABASE_ID
     ):
         _invalid(f"{where}.metadata.tandem_message_id must be a message id")
-    return RasaEvent(event_type, sender_id, timestamp, text, message_id)
+    return RasaEvent(event_type, sender_id, timestamp, _masked(text), message_id)
+
+
+def _masked(text: str | None) -> str | None:
+    # What the service stores and shows agents; the bot should have masked it already.
+    return None if text is None else mask_personal_data(text)
 
 
 def _transcript_entry(entry: Any, where: str) -> float:

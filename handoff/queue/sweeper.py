@@ -1,5 +1,6 @@
 """The background sweeper: queue timeouts, no-reply flags, wait updates and a
-catch-up dispatch, every few seconds.
+catch-up dispatch, every few seconds; and, once an hour, the purge of transcripts
+older than the retention period.
 
 Several service instances may sweep the same database at once. Every change
 is a conditional UPDATE that only one of them can win (for the abandon, the
@@ -19,6 +20,7 @@ from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.api.presenters import handoff_frame
+from handoff.conversation.customer_data import CustomerData, Purged
 from handoff.conversation.customer_notices import changed_materially, wait_update_text
 from handoff.conversation.rasa_client import RasaGateway
 from handoff.errors import RasaUnavailable
@@ -35,6 +37,8 @@ from handoff.vocabulary import Resolution, TransitionReason
 logger = logging.getLogger(__name__)
 
 NOTICE_INTERVAL = timedelta(minutes=1)
+# The purge deletes by age over whole tables; hourly keeps it off every sweep.
+PURGE_INTERVAL = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,8 @@ class SweepTimings:
     abandon_after: timedelta
     # An assigned customer waiting this long for a reply is flagged.
     flag_after: timedelta
+    # Transcripts older than this are purged.
+    transcript_retention: timedelta
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,8 @@ class SweepResult:
     flagged: list[int]
     notified: list[int]
     assigned: list[int]
+    # None when the last purge is less than PURGE_INTERVAL old.
+    purged: Purged | None
 
 
 class Sweeper:
@@ -69,6 +77,8 @@ class Sweeper:
         self._feed = feed
         self._dispatcher = dispatcher
         self._timings = timings
+        self._customer_data = CustomerData(sessions)
+        self._purged_at: datetime | None = None
 
     async def run_forever(self) -> None:
         while True:
@@ -90,7 +100,17 @@ class Sweeper:
             flagged=flagged,
             notified=notified,
             assigned=[handoff.id for handoff in assigned],
+            purged=await self._purge_transcripts(now),
         )
+
+    async def _purge_transcripts(self, now: datetime) -> Purged | None:
+        if self._purged_at is not None and now - self._purged_at < PURGE_INTERVAL:
+            return None
+        purged = await self._customer_data.purge_transcripts(
+            now - self._timings.transcript_retention
+        )
+        self._purged_at = now
+        return purged
 
     async def _abandon_silent(self, now: datetime) -> list[int]:
         silent = Handoff.last_customer_activity_at <= now - self._timings.abandon_after

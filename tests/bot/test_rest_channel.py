@@ -136,7 +136,11 @@ def test_the_channel_will_not_start_without_a_token() -> None:
         TokenRestInput.from_credentials(None)
 
 
-def test_the_default_credentials_have_no_rest_channel() -> None:
+def test_the_default_credentials_have_no_rest_channel(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The web chat's channel needs the secret its session ids are signed with.
+    monkeypatch.setenv("TANDEM_CHAT_SESSION_SECRET", "chat-session-secret")
     channels = create_http_input_channels(None, str(ROOT / "credentials.yml"))
     assert [channel.name() for channel in channels] == ["socketio"]
 

@@ -15,6 +15,7 @@ from rasa.shared.core.events import (
     BotUttered,
     ConversationPaused,
     SessionStarted,
+    SlotSet,
     UserUttered,
 )
 from rasa.utils.endpoints import EndpointConfig, read_endpoint_config
@@ -271,3 +272,43 @@ async def test_a_new_conversation_is_cached_from_its_first_save(
         event.as_dict() for event in created.events
     ]
     assert stored_events(path, "new") == [event.as_dict() for event in tracker.events]
+
+
+async def test_stored_and_published_text_is_masked_while_the_slot_keeps_the_number(
+    domain: Domain, tmp_path: Path
+) -> None:
+    broker = RecordingBroker()
+    path = tmp_path / "tracker.db"
+    trackers = store(domain, path, broker)
+    tracker = await trackers.get_or_create_tracker("c")
+    text = "제 번호는 010-1234-5678이고 카드는 4111 1111 1111 1111이에요"
+    entity = {"entity": "phone_number", "start": 6, "end": 19}
+    tracker.update(
+        UserUttered(
+            text,
+            {"name": "inform"},
+            [{**entity, "value": "010-1234-5678"}],
+            parse_data={"text": text, "intent": {"name": "inform"}},
+        )
+    )
+    tracker.update(SlotSet("phone_number", "01012345678"))
+    # The turn itself still sees what the customer typed.
+    assert tracker.latest_message is not None
+    assert tracker.latest_message.text == text
+    await trackers.save(tracker)
+
+    masked = "제 번호는 010-****-5678이고 카드는 **** **** **** 1111이에요"
+    stored = [
+        json.loads(data)
+        for (data,) in sqlite3.connect(path).execute(
+            "SELECT data FROM events WHERE type_name = 'user'"
+        )
+    ]
+    assert [event["text"] for event in stored] == [masked]
+    assert stored[0]["parse_data"]["text"] == masked
+    assert stored[0]["parse_data"]["entities"] == [{**entity, "value": "010-****-5678"}]
+    published = [event for event in broker.published if event["event"] == "user"]
+    assert [event["text"] for event in published] == [masked]
+    restored = await store(domain, path).retrieve("c")
+    assert restored is not None
+    assert restored.get_slot("phone_number") == "01012345678"

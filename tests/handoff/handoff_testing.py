@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import ClientResponse, ClientWebSocketResponse, web
+from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.storage.models import Agent, AgentRole, AgentSkill, utcnow
@@ -141,3 +142,25 @@ async def assert_refused(
     problem = await response.json()
     assert (response.status, problem["error"]) == (status, error), problem
     assert message in problem["message"], problem
+
+
+async def resolved_handoff(
+    client: TestClient[web.Request, web.Application],
+    tokens: Any,
+    sender_id: str = "c0ffee",
+) -> int:
+    """A handoff opened by the bot, then claimed and closed by Mina."""
+    created = await client.post(
+        "/api/rasa/handoffs", json=handoff_body(sender_id), headers=BOT_HEADERS
+    )
+    assert created.status == 201, await created.text()
+    handoff_id = int((await created.json())["id"])
+    claimed = await client.post(
+        f"/api/handoffs/{handoff_id}/claim", headers=tokens["mina"]
+    )
+    assert claimed.status == 200, await claimed.text()
+    closed = await client.post(
+        f"/api/handoffs/{handoff_id}/close", headers=tokens["mina"]
+    )
+    assert closed.status == 200, await closed.text()
+    return handoff_id

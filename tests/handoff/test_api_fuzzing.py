@@ -93,6 +93,7 @@ class LiveService:
             create_app(
                 Settings(
                     service_secret=SERVICE_SECRET,
+                    chat_session_secret="chat-session-secret",
                     database_url=self.database_url,
                     rasa_url=rasa.url,
                     rasa_socket_url="http://chat.example:5005",

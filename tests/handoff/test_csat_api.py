@@ -8,32 +8,13 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from conftest import Team
-from handoff_testing import BOT_HEADERS, assert_refused, handoff_body
+from handoff_testing import BOT_HEADERS, assert_refused, handoff_body, resolved_handoff
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.storage.models import Conversation, CsatRating, utcnow
 
 Client = TestClient[web.Request, web.Application]
-
-
-async def resolved_handoff(
-    client: Client, tokens: Any, sender_id: str = "c0ffee"
-) -> int:
-    created = await client.post(
-        "/api/rasa/handoffs", json=handoff_body(sender_id), headers=BOT_HEADERS
-    )
-    assert created.status == 201, await created.text()
-    handoff_id = int((await created.json())["id"])
-    claimed = await client.post(
-        f"/api/handoffs/{handoff_id}/claim", headers=tokens["mina"]
-    )
-    assert claimed.status == 200, await claimed.text()
-    closed = await client.post(
-        f"/api/handoffs/{handoff_id}/close", headers=tokens["mina"]
-    )
-    assert closed.status == 200, await closed.text()
-    return handoff_id
 
 
 async def rate(client: Client, body: dict[str, Any], headers: Any = None) -> Any:

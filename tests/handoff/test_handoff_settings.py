@@ -155,3 +155,15 @@ def test_the_chat_session_secret_is_required() -> None:
         ConfigurationError, match="TANDEM_CHAT_SESSION_SECRET must be set: the web chat"
     ):
         Settings.from_env({"TANDEM_SERVICE_SECRET": "s"})
+
+
+def test_transcript_retention_is_read_and_must_be_positive() -> None:
+    base = {"TANDEM_SERVICE_SECRET": "s", "TANDEM_CHAT_SESSION_SECRET": "c"}
+    assert Settings.from_env(base).transcript_retention_days == 90
+    days = Settings.from_env({**base, "TANDEM_TRANSCRIPT_RETENTION_DAYS": "30"})
+    assert days.transcript_retention_days == 30
+    with pytest.raises(
+        ConfigurationError,
+        match="TANDEM_TRANSCRIPT_RETENTION_DAYS must be positive, not 0",
+    ):
+        Settings.from_env({**base, "TANDEM_TRANSCRIPT_RETENTION_DAYS": "0"})
