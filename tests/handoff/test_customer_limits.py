@@ -232,7 +232,9 @@ async def test_no_refusals_are_zeros(client: Client, tokens: Any) -> None:
 
 
 def test_the_limits_have_defaults() -> None:
-    defaults = Settings.from_env({"TANDEM_SERVICE_SECRET": "s"})
+    defaults = Settings.from_env(
+        {"TANDEM_SERVICE_SECRET": "s", "TANDEM_CHAT_SESSION_SECRET": "c"}
+    )
     assert (
         defaults.handoffs_per_customer,
         defaults.handoff_window_seconds,
@@ -245,5 +247,9 @@ def test_a_limit_of_zero_is_refused() -> None:
         ConfigurationError, match="TANDEM_HANDOFFS_PER_CUSTOMER must be positive"
     ):
         Settings.from_env(
-            {"TANDEM_SERVICE_SECRET": "s", "TANDEM_HANDOFFS_PER_CUSTOMER": "0"}
+            {
+                "TANDEM_SERVICE_SECRET": "s",
+                "TANDEM_CHAT_SESSION_SECRET": "c",
+                "TANDEM_HANDOFFS_PER_CUSTOMER": "0",
+            }
         )

@@ -125,7 +125,11 @@ def test_unusable_environments_are_refused(environ: dict[str, str]) -> None:
 def test_trusted_proxies_must_be_addresses_or_networks() -> None:
     with pytest.raises(ConfigurationError, match=r"TANDEM_TRUSTED_PROXIES .* 'proxy'"):
         Settings.from_env(
-            {"TANDEM_SERVICE_SECRET": "s", "TANDEM_TRUSTED_PROXIES": "10.0.0.1,proxy"}
+            {
+                "TANDEM_SERVICE_SECRET": "s",
+                "TANDEM_CHAT_SESSION_SECRET": "c",
+                "TANDEM_TRUSTED_PROXIES": "10.0.0.1,proxy",
+            }
         )
 
 
