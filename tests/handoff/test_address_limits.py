@@ -12,10 +12,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from handoff_testing import BOT_HEADERS, handoff_body
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from test_customer_limits import TICKET, refusals
+from test_customer_limits import open_ticket, refusals
 
 from handoff.app import create_app
 from handoff.app_keys import SWEEPER
@@ -57,14 +56,6 @@ async def session_id(client: Client, address: str | None = None) -> str:
     assert issued.status == 201, await issued.text()
     value: str = (await issued.json())["session_id"]
     return value
-
-
-async def open_ticket(client: Client, sender_id: str) -> Any:
-    return await client.post(
-        "/api/rasa/handoffs",
-        json=handoff_body(sender_id, mode="ticket", ticket=TICKET),
-        headers=BOT_HEADERS,
-    )
 
 
 async def age_issued_ids(sessions: async_sessionmaker[AsyncSession]) -> None:
