@@ -21,7 +21,7 @@ from handoff.app_keys import (
     ANALYTICS,
     AUTH,
     CANNED_RESPONSES,
-    CHAT_SESSION_LIMITER,
+    CHAT_SESSIONS,
     CONVERSATIONS,
     CUSTOMER_DATA,
     DEAD_LETTERS,
@@ -37,7 +37,7 @@ from handoff.app_keys import (
     SETTINGS,
     SWEEPER,
 )
-from handoff.conversation.chat_session_limits import ChatSessionLimiter
+from handoff.conversation.chat_session_limits import MIN_RETENTION, ChatSessionIssuer
 from handoff.conversation.customer_data import CustomerData
 from handoff.conversation.dead_letters import DeadLetters
 from handoff.conversation.ingest import EventIngestor
@@ -74,7 +74,6 @@ def create_app(
     )
     app[SETTINGS] = settings
     app[LIVE_FEED] = LiveFeed()
-    app[CHAT_SESSION_LIMITER] = ChatSessionLimiter()
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_feed_relay)
     app.cleanup_ctx.append(_rasa_gateway(rasa_client))
@@ -140,6 +139,13 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     )
     refusals = RefusalLog(sessions)
     app[REFUSALS] = refusals
+    app[CHAT_SESSIONS] = ChatSessionIssuer(
+        sessions,
+        settings.chat_session_secret,
+        settings.chat_sessions_per_address,
+        refusals,
+    )
+    handoff_window = timedelta(seconds=settings.handoff_window_seconds)
     app[HANDOFFS] = HandoffService(
         sessions,
         app[RASA],
@@ -148,7 +154,8 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         committer,
         HandoffLimits(
             per_customer=settings.handoffs_per_customer,
-            window=timedelta(seconds=settings.handoff_window_seconds),
+            per_address=settings.handoffs_per_address,
+            window=handoff_window,
         ),
         refusals,
     )
@@ -176,6 +183,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             abandon_after=timedelta(seconds=settings.queue_abandon_seconds),
             flag_after=timedelta(seconds=settings.no_reply_flag_seconds),
             transcript_retention=timedelta(days=settings.transcript_retention_days),
+            chat_session_retention=max(MIN_RETENTION, handoff_window),
         ),
     )
     yield

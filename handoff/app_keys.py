@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from handoff.analytics.conversations import ConversationRecorder
 from handoff.analytics.service import Analytics
-from handoff.conversation.chat_session_limits import ChatSessionLimiter
+from handoff.conversation.chat_session_limits import ChatSessionIssuer
 from handoff.conversation.customer_data import CustomerData
 from handoff.conversation.dead_letters import DeadLetters
 from handoff.conversation.ingest import EventIngestor
@@ -41,4 +41,4 @@ REFUSALS = web.AppKey("refusals", RefusalLog)
 CUSTOMER_DATA = web.AppKey("customer_data", CustomerData)
 ANALYTICS = web.AppKey("analytics", Analytics)
 DEAD_LETTERS = web.AppKey("dead_letters", DeadLetters)
-CHAT_SESSION_LIMITER = web.AppKey("chat_session_limiter", ChatSessionLimiter)
+CHAT_SESSIONS = web.AppKey("chat_sessions", ChatSessionIssuer)

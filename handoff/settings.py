@@ -52,10 +52,13 @@ class Settings:
     queue_abandon_seconds: int = 15 * 60
     no_reply_flag_seconds: int = 3 * 60
     sweep_interval_seconds: int = 5
-    # Abuse limits: handoffs one customer may open in a window (queue flooding),
-    # and ratings of the bot in one conversation.
+    # Abuse limits: handoffs one customer, and one client address over all its
+    # web chat sessions, may open in a window (queue flooding); web chat session
+    # ids one address is issued a minute; ratings of the bot in one conversation.
     handoffs_per_customer: int = 5
+    handoffs_per_address: int = 20
     handoff_window_seconds: int = 60 * 60
+    chat_sessions_per_address: int = 20
     bot_ratings_per_conversation: int = 1
     # Reverse proxies whose X-Forwarded-For names the client; from anyone else
     # the header is ignored and the peer address is the client.
@@ -122,8 +125,16 @@ class Settings:
             handoffs_per_customer=_integer(
                 environ, "TANDEM_HANDOFFS_PER_CUSTOMER", cls.handoffs_per_customer
             ),
+            handoffs_per_address=_integer(
+                environ, "TANDEM_HANDOFFS_PER_ADDRESS", cls.handoffs_per_address
+            ),
             handoff_window_seconds=_integer(
                 environ, "TANDEM_HANDOFF_WINDOW_SECONDS", cls.handoff_window_seconds
+            ),
+            chat_sessions_per_address=_integer(
+                environ,
+                "TANDEM_CHAT_SESSIONS_PER_ADDRESS",
+                cls.chat_sessions_per_address,
             ),
             bot_ratings_per_conversation=_integer(
                 environ,

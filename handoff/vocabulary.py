@@ -103,6 +103,9 @@ class RefusalKind(str, enum.Enum):
 
     HANDOFFS = "handoffs"
     RATINGS = "ratings"
+    # Per client address: web chat session ids, and handoffs from their sessions.
+    CHAT_SESSIONS = "chat_sessions"
+    HANDOFFS_PER_ADDRESS = "handoffs_per_address"
     # Refused by the bot, which reports them (POST /api/rasa/refusals).
     VERIFICATION_CODES = "verification_codes"
     PHONE_NUMBERS = "phone_numbers"

@@ -23,6 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from handoff.api.presenters import handoff_created_frame, handoff_frame, message_frame
 from handoff.api.validation import HandoffFilter, HandoffRequest, TransferRequest
 from handoff.conversation.agent_replies import Reply, ReplyStore
+from handoff.conversation.chat_session_limits import issued_address
 from handoff.conversation.rasa_client import HANDOFF_CLOSED_INTENT, RasaGateway
 from handoff.conversation.refusals import RefusalLog
 from handoff.errors import (
@@ -65,7 +66,6 @@ from handoff.storage.models import (
 from handoff.vocabulary import (
     AgentStatus,
     HandoffMode,
-    RefusalKind,
     Resolution,
     TransitionReason,
 )
@@ -136,11 +136,13 @@ class HandoffService:
                     existing = await _open_handoff(session, request.sender_id)
                     if existing is not None:
                         return await self._creation(session, existing, created=False)
+                address = await issued_address(session, request.sender_id)
                 await refuse_over_limit(
-                    session, self._limits, request.sender_id, utcnow()
+                    session, self._limits, request.sender_id, address, utcnow()
                 )
                 handoff = Handoff(
                     sender_id=request.sender_id,
+                    client_address=address,
                     channel=request.channel,
                     language=request.language,
                     reason=request.reason,
@@ -158,8 +160,8 @@ class HandoffService:
                 changes.announce(
                     handoff_created_frame(handoff, first.result.queue_position)
                 )
-        except HandoffLimitReached:
-            await self._refusals.record(request.sender_id, RefusalKind.HANDOFFS)
+        except HandoffLimitReached as refused:
+            await self._refusals.record(request.sender_id, refused.kind)
             raise
         except IntegrityError:
             # A concurrent request for the same customer got there first; the

@@ -20,6 +20,7 @@ from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handoff.api.presenters import handoff_frame
+from handoff.conversation.chat_session_limits import purge_chat_sessions
 from handoff.conversation.customer_data import CustomerData, Purged
 from handoff.conversation.customer_notices import changed_materially, wait_update_text
 from handoff.conversation.rasa_client import RasaGateway
@@ -50,6 +51,8 @@ class SweepTimings:
     flag_after: timedelta
     # Transcripts older than this are purged.
     transcript_retention: timedelta
+    # Records of issued web chat session ids older than this are purged.
+    chat_session_retention: timedelta
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class SweepResult:
     assigned: list[int]
     # None when the last purge is less than PURGE_INTERVAL old.
     purged: Purged | None
+    purged_chat_sessions: int | None
 
 
 class Sweeper:
@@ -100,6 +104,7 @@ class Sweeper:
             flagged=flagged,
             notified=notified,
             assigned=[handoff.id for handoff in assigned],
+            purged_chat_sessions=await self._purge_chat_sessions(now),
             purged=await self._purge_transcripts(now),
         )
 
@@ -111,6 +116,14 @@ class Sweeper:
         )
         self._purged_at = now
         return purged
+
+    async def _purge_chat_sessions(self, now: datetime) -> int | None:
+        # Hourly like the transcripts; the transcripts' purge keeps the hour.
+        if self._purged_at is not None and now - self._purged_at < PURGE_INTERVAL:
+            return None
+        return await purge_chat_sessions(
+            self._sessions, now - self._timings.chat_session_retention
+        )
 
     async def _abandon_silent(self, now: datetime) -> list[int]:
         silent = Handoff.last_customer_activity_at <= now - self._timings.abandon_after

@@ -190,6 +190,9 @@ class Handoff(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sender_id: Mapped[str] = mapped_column(String(255), index=True)
+    # Where the web chat's session id was issued; None for other channels. Kept on
+    # the handoff so the per-address limit outlives the issuance records.
+    client_address: Mapped[str | None] = mapped_column(String(64), index=True)
     channel: Mapped[str] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(8))
     reason: Mapped[str] = mapped_column(String(64))
@@ -328,6 +331,17 @@ class LoginAttempts(Base):
     subject: Mapped[str] = mapped_column(String(80), primary_key=True)
     attempts: Mapped[int] = mapped_column(Integer)
     window_started_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class ChatSession(Base):
+    """A web chat session id issued by the service, and the address it went to."""
+
+    __tablename__ = "chat_sessions"
+
+    # SHA-256 of the id: the id itself is the customer's credential.
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_address: Mapped[str] = mapped_column(String(64), index=True)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class Refusal(Base):

@@ -22,6 +22,7 @@ from handoff.storage.models import Conversation, Handoff, Refusal, utcnow
 Client = TestClient[web.Request, web.Application]
 
 TICKET = {"description": "인터넷이 끊겨요"}
+SECRETS = {"TANDEM_SERVICE_SECRET": "s", "TANDEM_CHAT_SESSION_SECRET": "c"}
 
 
 @pytest.fixture
@@ -216,6 +217,8 @@ async def test_refusals_are_in_the_numbers_by_kind(
     assert (await response.json())["refusals"] == {
         "handoffs": 1,
         "ratings": 1,
+        "chat_sessions": 0,
+        "handoffs_per_address": 0,
         "verification_codes": 1,
         "phone_numbers": 2,
     }
@@ -226,15 +229,15 @@ async def test_no_refusals_are_zeros(client: Client, tokens: Any) -> None:
     assert (await response.json())["refusals"] == {
         "handoffs": 0,
         "ratings": 0,
+        "chat_sessions": 0,
+        "handoffs_per_address": 0,
         "verification_codes": 0,
         "phone_numbers": 0,
     }
 
 
 def test_the_limits_have_defaults() -> None:
-    defaults = Settings.from_env(
-        {"TANDEM_SERVICE_SECRET": "s", "TANDEM_CHAT_SESSION_SECRET": "c"}
-    )
+    defaults = Settings.from_env(SECRETS)
     assert (
         defaults.handoffs_per_customer,
         defaults.handoff_window_seconds,
@@ -246,10 +249,4 @@ def test_a_limit_of_zero_is_refused() -> None:
     with pytest.raises(
         ConfigurationError, match="TANDEM_HANDOFFS_PER_CUSTOMER must be positive"
     ):
-        Settings.from_env(
-            {
-                "TANDEM_SERVICE_SECRET": "s",
-                "TANDEM_CHAT_SESSION_SECRET": "c",
-                "TANDEM_HANDOFFS_PER_CUSTOMER": "0",
-            }
-        )
+        Settings.from_env({**SECRETS, "TANDEM_HANDOFFS_PER_CUSTOMER": "0"})

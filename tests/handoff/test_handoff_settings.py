@@ -43,6 +43,8 @@ def test_every_variable_is_read() -> None:
             "TANDEM_DEMO_AGENT_PASSWORD": "pw",
             "TANDEM_SEED_DEMO_AGENTS": "false",
             "TANDEM_HANDOFFS_PER_CUSTOMER": "3",
+            "TANDEM_HANDOFFS_PER_ADDRESS": "7",
+            "TANDEM_CHAT_SESSIONS_PER_ADDRESS": "4",
             "TANDEM_HANDOFF_WINDOW_SECONDS": "600",
             "TANDEM_BOT_RATINGS_PER_CONVERSATION": "2",
             "TANDEM_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7 2001:db8::/32",
@@ -60,6 +62,8 @@ def test_every_variable_is_read() -> None:
     assert settings.demo_agent_password == "pw"
     assert settings.seed_demo_agents is False
     assert settings.handoffs_per_customer == 3
+    assert settings.handoffs_per_address == 7
+    assert settings.chat_sessions_per_address == 4
     assert settings.handoff_window_seconds == 600
     assert settings.bot_ratings_per_conversation == 2
     assert settings.trusted_proxies == (
@@ -171,3 +175,21 @@ def test_transcript_retention_is_read_and_must_be_positive() -> None:
         match="TANDEM_TRANSCRIPT_RETENTION_DAYS must be positive, not 0",
     ):
         Settings.from_env({**base, "TANDEM_TRANSCRIPT_RETENTION_DAYS": "0"})
+
+
+@pytest.mark.parametrize(
+    "name", ["TANDEM_CHAT_SESSIONS_PER_ADDRESS", "TANDEM_HANDOFFS_PER_ADDRESS"]
+)
+def test_the_per_address_limits_default_to_twenty_and_must_be_positive(
+    name: str,
+) -> None:
+    base = {"TANDEM_SERVICE_SECRET": "s", "TANDEM_CHAT_SESSION_SECRET": "c"}
+    defaults = Settings.from_env(base)
+    assert (defaults.chat_sessions_per_address, defaults.handoffs_per_address) == (
+        20,
+        20,
+    )
+    with pytest.raises(ConfigurationError, match=f"{name} must be positive, not 0"):
+        Settings.from_env({**base, name: "0"})
+    with pytest.raises(ConfigurationError, match=f"{name} must be an integer"):
+        Settings.from_env({**base, name: "many"})

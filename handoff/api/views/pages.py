@@ -10,8 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from handoff.api.client_address import client_address
-from handoff.app_keys import CHAT_SESSION_LIMITER, ENGINE, SETTINGS
-from handoff.conversation.chat_sessions import issue_session_id
+from handoff.app_keys import CHAT_SESSIONS, ENGINE, SETTINGS
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +46,6 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def new_chat_session(request: web.Request) -> web.Response:
-    settings = request.app[SETTINGS]
-    request.app[CHAT_SESSION_LIMITER].take(
-        client_address(request, settings.trusted_proxies)
-    )
-    session_id = issue_session_id(settings.chat_session_secret)
+    address = client_address(request, request.app[SETTINGS].trusted_proxies)
+    session_id = await request.app[CHAT_SESSIONS].issue(address)
     return web.json_response({"session_id": session_id}, status=201)
