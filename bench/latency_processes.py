@@ -197,6 +197,9 @@ def start_tandem(stack: ExitStack, folder: Path, model: Path) -> tuple[Bot, Bot]
         TANDEM_CHAT_SESSION_SECRET=secrets.token_urlsafe(16),
         TANDEM_VAR_DIR=str(var_dir),
         TANDEM_DEMO_AGENT_PASSWORD=secrets.token_urlsafe(12),
+        # Every simulated conversation verifies the same demo customer, which the
+        # one-time-code limit per number would rightly refuse after a few.
+        TANDEM_CODES_PER_NUMBER="1000000",
     )
     log_path = folder / "tandem.log"
     command = [
