@@ -334,7 +334,10 @@ async def test_supervisor_sees_the_numbers_and_charts(
     token = await page.evaluate(
         "JSON.parse(sessionStorage.getItem('tandem.console.auth')).token"
     )
-    await page.get_by_test_id("logout").click()
+    # The page signs out at once and tells the server on the side; wait for that.
+    async with page.expect_response("**/api/auth/logout") as logout:
+        await page.get_by_test_id("logout").click()
+    assert (await logout.value).status == 204
     await expect(page.get_by_test_id("dashboard")).to_be_hidden()
     async with (
         aiohttp.ClientSession(service.url) as http,
