@@ -28,6 +28,8 @@ AGENT_COLUMNS = (
     "username",
     "display_name",
     "handoffs_resolved",
+    "handoffs_held",
+    "held_seconds",
     "handle_avg_seconds",
     "csat_count",
     "csat_average",

@@ -9,7 +9,10 @@ Definitions (also in handoff/openapi.yaml, GET /api/metrics):
 
 - containment: conversations the bot handled alone / all conversations;
 - wait: from a queued handoff's creation to its claim by an agent;
-- handle time: from the claim to the close;
+- handle time: the time agents held a resolved queued handoff, from each
+  claim or transfer to them to the next step (a transfer on, a release to a
+  queue, the close), credited per agent to the one who held it
+  (handoff.analytics.handle_time); time back in a queue is nobody's;
 - service level: handoffs answered within the target wait / handoffs whose wait
   is over (answered or abandoned); abandonment rate: abandoned / the same;
 - callbacks and tickets (out of hours) never queue, so they count as handoffs
@@ -20,8 +23,10 @@ Definitions (also in handoff/openapi.yaml, GET /api/metrics):
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,6 +35,7 @@ from sqlalchemy import and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
+from handoff.analytics.handle_time import Hold, held_seconds, resolved_holds
 from handoff.analytics.periods import ReportPeriod
 from handoff.analytics.statistics import mean, percentile, ratio
 from handoff.queue.states import HandoffStatus
@@ -53,6 +59,7 @@ METRICS = (
     "wait_avg_seconds",
     "wait_p90_seconds",
     "handle_avg_seconds",
+    "handle_total_seconds",
     "csat_bot_count",
     "csat_bot_average",
     "csat_agent_count",
@@ -63,6 +70,7 @@ METRICS = (
 
 @dataclass(frozen=True)
 class HandoffRow:
+    id: int
     created_at: datetime
     assigned_at: datetime | None
     resolved_at: datetime | None
@@ -71,6 +79,15 @@ class HandoffRow:
     reason: str
     skill: str
     agent_id: int | None
+    # Seconds each agent held a resolved queued handoff; empty for the others.
+    held: dict[int, float] = field(default_factory=dict)
+
+    @property
+    def handle_seconds(self) -> float | None:
+        """The whole handle time of a resolved queued handoff, else None."""
+        if not self.held:
+            return None
+        return math.fsum(self.held.values())
 
 
 @dataclass(frozen=True)
@@ -110,11 +127,7 @@ class Tally:
         abandoned = sum(row.status is HandoffStatus.ABANDONED for row in queued)
         waits_over = len(waits) + abandoned
         handles = [
-            (row.resolved_at - row.assigned_at).total_seconds()
-            for row in queued
-            if row.status is HandoffStatus.RESOLVED
-            and row.assigned_at is not None
-            and row.resolved_at is not None
+            row.handle_seconds for row in queued if row.handle_seconds is not None
         ]
         bot_scores = [row.score for row in self.ratings if row.handoff_id is None]
         agent_scores = [row.score for row in self.ratings if row.handoff_id is not None]
@@ -138,6 +151,7 @@ class Tally:
             "wait_avg_seconds": _rounded(mean(waits), 1),
             "wait_p90_seconds": _rounded(percentile(waits, WAIT_PERCENTILE), 1),
             "handle_avg_seconds": _rounded(mean(handles), 1),
+            "handle_total_seconds": round(math.fsum(handles), 1),
             "csat_bot_count": len(bot_scores),
             "csat_bot_average": _rounded(mean(bot_scores), 2),
             "csat_agent_count": len(agent_scores),
@@ -151,7 +165,11 @@ class AgentNumbers:
     agent_id: int
     username: str
     display_name: str
+    # Handoffs this agent closed as their owner.
     handoffs_resolved: int
+    # Resolved queued handoffs this agent held at some point, and for how long.
+    handoffs_held: int
+    held_seconds: float
     handle_avg_seconds: float | None
     csat_count: int
     csat_average: float | None
@@ -187,7 +205,10 @@ async def build_report(
     service_level_seconds: int,
 ) -> Report:
     async with sessions() as session:
-        handoffs = await _handoffs(session, period)
+        handoffs = _with_holds(
+            await _handoffs(session, period),
+            await resolved_holds(session, period.start, period.end),
+        )
         conversations = await _conversations(session, period)
         ratings = await _ratings(session, period)
         agents = await _agents(session, handoffs, ratings)
@@ -232,6 +253,7 @@ async def build_report(
 async def _handoffs(session: AsyncSession, period: ReportPeriod) -> list[HandoffRow]:
     rows = await session.execute(
         select(
+            Handoff.id,
             Handoff.created_at,
             Handoff.assigned_at,
             Handoff.resolved_at,
@@ -244,6 +266,7 @@ async def _handoffs(session: AsyncSession, period: ReportPeriod) -> list[Handoff
     )
     return [
         HandoffRow(
+            id=row.id,
             created_at=row.created_at,
             assigned_at=row.assigned_at,
             resolved_at=row.resolved_at,
@@ -255,6 +278,33 @@ async def _handoffs(session: AsyncSession, period: ReportPeriod) -> list[Handoff
         )
         for row in rows
     ]
+
+
+def _with_holds(
+    handoffs: Sequence[HandoffRow], holds: Mapping[int, list[Hold]]
+) -> list[HandoffRow]:
+    """Each resolved queued handoff with the seconds each agent held it.
+
+    One without a recorded hold (resolved before owners were recorded) is
+    credited, claim to close, to the agent who closed it.
+    """
+    rows = []
+    for row in handoffs:
+        queued = row.mode is HandoffMode.QUEUE
+        if not queued or row.status is not HandoffStatus.RESOLVED:
+            rows.append(row)
+        elif row.id in holds:
+            rows.append(dataclasses.replace(row, held=held_seconds(holds[row.id])))
+        elif (
+            row.agent_id is not None
+            and row.assigned_at is not None
+            and row.resolved_at is not None
+        ):
+            hold = Hold(row.agent_id, row.assigned_at, row.resolved_at)
+            rows.append(dataclasses.replace(row, held={row.agent_id: hold.seconds}))
+        else:
+            rows.append(row)
+    return rows
 
 
 async def _conversations(
@@ -335,7 +385,11 @@ async def _agents(
     handoffs: Iterable[HandoffRow],
     ratings: Iterable[RatingRow],
 ) -> Sequence[Agent]:
-    ids = {row.agent_id for row in handoffs} | {row.agent_id for row in ratings}
+    ids = (
+        {row.agent_id for row in handoffs}
+        | {agent_id for row in handoffs for agent_id in row.held}
+        | {row.agent_id for row in ratings}
+    )
     ids.discard(None)
     if not ids:
         return []
@@ -351,14 +405,11 @@ def _agent_numbers(
 ) -> list[AgentNumbers]:
     numbers = []
     for agent in agents:
-        handles = [
-            (row.resolved_at - row.assigned_at).total_seconds()
+        resolved = sum(
+            row.agent_id == agent.id and row.status is HandoffStatus.RESOLVED
             for row in handoffs
-            if row.agent_id == agent.id
-            and row.status is HandoffStatus.RESOLVED
-            and row.assigned_at is not None
-            and row.resolved_at is not None
-        ]
+        )
+        holds = [row.held[agent.id] for row in handoffs if agent.id in row.held]
         scores = [
             row.score
             for row in ratings
@@ -369,8 +420,10 @@ def _agent_numbers(
                 agent_id=agent.id,
                 username=agent.username,
                 display_name=agent.display_name,
-                handoffs_resolved=len(handles),
-                handle_avg_seconds=_rounded(mean(handles), 1),
+                handoffs_resolved=resolved,
+                handoffs_held=len(holds),
+                held_seconds=round(math.fsum(holds), 1),
+                handle_avg_seconds=_rounded(mean(holds), 1),
                 csat_count=len(scores),
                 csat_average=_rounded(mean(scores), 2),
             )

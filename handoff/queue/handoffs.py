@@ -502,8 +502,10 @@ async def _claim_queued(changes: Changes, handoff: Handoff, agent: Agent) -> Non
 async def _take_offline(changes: Changes, handoff: Handoff, agent: Agent) -> None:
     # An offline callback or ticket stays offline while someone works it: a
     # change of owner, not of status, still guarded so only one agent takes it.
-    taken = await changes.update(
+    taken = await changes.reassign(
         handoff.id,
+        by=Actor.agent(agent.id),
+        reason=TransitionReason.CLAIMED,
         where=[
             Handoff.status == HandoffStatus.OFFLINE,
             Handoff.assigned_agent_id.is_(None),
@@ -511,7 +513,7 @@ async def _take_offline(changes: Changes, handoff: Handoff, agent: Agent) -> Non
         values={"assigned_agent_id": agent.id, "assigned_at": utcnow()},
     )
     await changes.session.refresh(handoff)
-    if taken:
+    if taken is not None:
         changes.announce(handoff_frame("handoff.updated", handoff, None))
     elif handoff.assigned_agent_id != agent.id:
         raise AlreadyAssigned(f"handoff {handoff.id} is already taken")
@@ -552,7 +554,8 @@ async def _move_or_update(
     values: dict[str, Any],
 ) -> bool:
     """A transfer: a move when the status changes, else a change of owner or
-    queue guarded the same way; False when the handoff changed meanwhile."""
+    queue guarded the same way and recorded as a step of its own; False when
+    the handoff changed meanwhile."""
     guard: list[ColumnElement[bool]] = [Handoff.assigned_agent_id.is_(None)]
     if handoff.assigned_agent_id is not None:
         guard = [Handoff.assigned_agent_id == handoff.assigned_agent_id]
@@ -567,11 +570,15 @@ async def _move_or_update(
             announce_position=True,
         )
         return moved is not None
-    updated = await changes.update(
-        handoff.id, where=[Handoff.status == target, *guard], values=values
+    updated = await changes.reassign(
+        handoff.id,
+        by=by,
+        reason=TransitionReason.TRANSFERRED,
+        where=[Handoff.status == target, *guard],
+        values=values,
     )
     await changes.session.refresh(handoff)
-    if not updated:
+    if updated is None:
         return False
     position = await queue_position(changes.session, handoff)
     changes.announce(handoff_frame("handoff.updated", handoff, position))

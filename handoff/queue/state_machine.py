@@ -8,7 +8,10 @@ the silence it saw), where the source is a state the table in
 exactly one lands, and the loser learns it from the answer instead of
 overwriting the winner. The columns that go with the target come in the same
 statement. The winner's step is written to ``handoff_transitions`` with who
-took it and why, in the same transaction.
+took it and why, in the same transaction. ``reassign`` changes the owner
+without changing the status (a transfer from one agent to another, an offline
+request taken) and records that step too, so the table holds who owned the
+handoff at every moment: the supervisors' handle time per agent is read from it.
 
 A ``Changes`` exists only inside one of the two commit paths of this module:
 ``Transitions.begin()`` (a transaction of the service layer) and
@@ -114,18 +117,27 @@ class Changes:
         self.announce(handoff_frame("handoff.updated", handoff, position))
         return handoff
 
-    async def update(
+    async def reassign(
         self,
         handoff_id: int,
         *,
+        by: Actor,
+        reason: TransitionReason,
         where: Sequence[ColumnElement[bool]],
         values: Mapping[str, Any],
-    ) -> bool:
-        """Changes other columns of a handoff (its owner, its queue) under the
-        same kind of guard as a move; whether it landed. Not its status."""
+    ) -> Handoff | None:
+        """Gives the handoff another owner (or queue) in the state it is in, if
+        ``where`` holds, and records the step; the handoff as it now is, or
+        None when it was not changed. Announcing it is the caller's."""
         if "status" in values:
             raise ValueError("a handoff's status changes only with move()")
-        return await self._update(handoff_id, where, values)
+        if not await self._update(handoff_id, where, values):
+            return None
+        handoff = await self.session.get_one(
+            Handoff, handoff_id, populate_existing=True
+        )
+        self._record(handoff, handoff.status, by, reason)
+        return handoff
 
     async def _update(
         self,

@@ -263,9 +263,12 @@ function renderTrend(report) {
     h("tr", {dataset: {testid: "agent-numbers-row", username: a.username}},
       h("td", {}, a.display_name),
       h("td", {class: "num"}, String(a.handoffs_resolved)),
+      h("td", {class: "num"}, String(a.handoffs_held)),
+      h("td", {class: "num", dataset: {testid: "agent-held", value: a.held_seconds}},
+        duration(a.held_seconds)),
       h("td", {class: "num"}, duration(a.handle_avg_seconds)),
       h("td", {class: "num"}, a.csat_count ? `${score(a.csat_average)} (${a.csat_count})` : "–")))
-    : h("tr", {}, h("td", {colspan: 4, class: "empty"}, bi("자료 없음", "No data"))));
+    : h("tr", {}, h("td", {colspan: 6, class: "empty"}, bi("자료 없음", "No data"))));
   renderComments(report);
 }
 

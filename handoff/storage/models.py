@@ -273,7 +273,10 @@ class HandoffTransition(Base):
     """One step of a handoff through the state machine: who took it, and why.
 
     The first row of a handoff, with no ``from_status``, is the state it was
-    opened in.
+    opened in. A row whose ``from_status`` is its ``to_status`` is a change of
+    owner (or queue) in the same state: a transfer between agents, an offline
+    request taken. So ``assigned_agent_id`` over the rows says who held the
+    handoff at every moment.
     """
 
     __tablename__ = "handoff_transitions"

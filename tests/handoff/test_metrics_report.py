@@ -21,7 +21,8 @@ Day 1 waits [30, 90, 45]: average 55, p90 45 + 0.8 × 45 = 81; one abandoned, so
 the service level (≤ 60 s) is 2 / 4 and the abandonment rate 1 / 4. Over both
 days the waits are [30, 45, 90, 121]: average 71.5, p90 90 + 0.7 × 31 = 111.7,
 service level 2 / 5, abandonment 1 / 5; handle times [300, 600, 200] average
-366.7.
+366.7, 1100 in all. These rows have no recorded steps, so each handle time is
+its closing agent's (test_metrics_handle_time.py splits it by who held it).
 """
 
 from __future__ import annotations
@@ -227,6 +228,7 @@ async def test_daily_numbers_match_the_hand_computed_ones(
         "wait_avg_seconds": 55.0,
         "wait_p90_seconds": 81.0,
         "handle_avg_seconds": 450.0,
+        "handle_total_seconds": 900.0,
         "csat_bot_count": 1,
         "csat_bot_average": 4.0,
         "csat_agent_count": 2,
@@ -254,6 +256,7 @@ async def test_daily_numbers_match_the_hand_computed_ones(
         "wait_avg_seconds": 121.0,
         "wait_p90_seconds": 121.0,
         "handle_avg_seconds": 200.0,
+        "handle_total_seconds": 200.0,
         "csat_bot_count": 1,
         "csat_bot_average": 3.0,
         "csat_agent_count": 1,
@@ -282,6 +285,7 @@ async def test_totals_are_computed_over_all_rows_not_from_buckets(
         "wait_avg_seconds": 71.5,
         "wait_p90_seconds": 111.7,
         "handle_avg_seconds": 366.7,
+        "handle_total_seconds": 1100.0,
         "csat_bot_count": 2,
         "csat_bot_average": 3.5,
         "csat_agent_count": 3,
@@ -308,6 +312,8 @@ async def test_totals_are_computed_over_all_rows_not_from_buckets(
             "username": "mina",
             "display_name": "Mina Kim",
             "handoffs_resolved": 1,
+            "handoffs_held": 1,
+            "held_seconds": 300.0,
             "handle_avg_seconds": 300.0,
             "csat_count": 1,
             "csat_average": 5.0,
@@ -317,6 +323,8 @@ async def test_totals_are_computed_over_all_rows_not_from_buckets(
             "username": "joon",
             "display_name": "Joon Park",
             "handoffs_resolved": 2,
+            "handoffs_held": 2,
+            "held_seconds": 800.0,
             "handle_avg_seconds": 400.0,
             "csat_count": 2,
             "csat_average": 3.0,
