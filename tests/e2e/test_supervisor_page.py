@@ -8,6 +8,7 @@ when an agent closes a conversation.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import secrets
 import socket
@@ -17,8 +18,10 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -26,6 +29,9 @@ from aiohttp import web
 from playwright.async_api import Browser, Page, async_playwright, expect
 from pytest_aiohttp import AiohttpServer
 
+from handoff.queue.states import HandoffStatus
+from handoff.storage.db import create_engine, create_session_factory
+from handoff.storage.models import Handoff
 from tests.e2e.page_security import assert_security_headers, record_policy_violations
 
 pytestmark = pytest.mark.browser
@@ -349,3 +355,100 @@ async def test_supervisor_sees_the_numbers_and_charts(
         assert (await refused.json())["error"] == "unauthorized"
     assert errors == []
     assert violations == []
+
+
+# Every label of every chart, with its chart's box and its neighbours'.
+_CHART_LABELS = """
+() => [...document.querySelectorAll(".chart-canvas svg")].map((svg) => {
+  const box = svg.getBoundingClientRect();
+  const labels = [...svg.querySelectorAll("text")].map((text) => {
+    const r = text.getBoundingClientRect();
+    return {text: text.textContent, left: r.left, right: r.right, top: r.top,
+      bottom: r.bottom, middle: text.getAttribute("text-anchor") === "middle"};
+  });
+  return {chart: svg.closest("figure").dataset.testid, left: box.left, right: box.right,
+    top: box.top, bottom: box.bottom, labels};
+})
+"""
+
+
+async def seed_long_waits(service: Service) -> None:
+    """Handoffs that waited over an hour: the wait chart's labels are long."""
+    # The service's own database, written as the service itself writes it.
+    url = f"sqlite+aiosqlite:///{service.log_path.parent / 'handoff.db'}"
+    engine = create_engine(url)
+    now = datetime.now(timezone.utc)
+    try:
+        async with create_session_factory(engine).begin() as session:
+            for index, (created, waited) in enumerate(((150, 3900), (90, 2400))):
+                created_at = now - timedelta(minutes=created)
+                session.add(
+                    Handoff(
+                        sender_id=f"waited{index}",
+                        channel="socketio",
+                        language="ko",
+                        reason="human_requested",
+                        status=HandoffStatus.ASSIGNED,
+                        context={},
+                        created_at=created_at,
+                        assigned_at=created_at + timedelta(seconds=waited),
+                    )
+                )
+    finally:
+        await engine.dispose()
+
+
+def assert_labels_inside(charts: list[dict[str, Any]], width: int) -> None:
+    assert len(charts) == 4
+    for chart in charts:
+        assert chart["right"] <= width + 0.5, chart
+        for label in chart["labels"]:
+            for side in ("left", "top"):
+                assert label[side] >= chart[side] - 0.5, (chart["chart"], label)
+            for side in ("right", "bottom"):
+                assert label[side] <= chart[side] + 0.5, (chart["chart"], label)
+        under = [label for label in chart["labels"] if label["middle"]]
+        for before, after in itertools.pairwise(under):
+            assert before["right"] <= after["left"], (chart["chart"], before, after)
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+async def test_chart_labels_stay_inside_their_charts(
+    service: Service, browser: Browser, width: int
+) -> None:
+    await seed_long_waits(service)
+    context = await browser.new_context(viewport={"width": width, "height": 900})
+    page = await context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    await page.goto(f"{service.url}/supervisor")
+    await page.get_by_test_id("login-username").fill("sora")
+    await page.get_by_test_id("login-password").fill(PASSWORD)
+    await page.get_by_test_id("login-submit").click()
+    wait_chart = page.get_by_test_id("chart-wait")
+    await expect(wait_chart.locator("svg")).to_have_attribute("data-points", "24")
+    # By hour since the first seeded handoff (yesterday, just after midnight).
+    seoul = ZoneInfo("Asia/Seoul")
+    today = datetime.now(seoul).date()
+    first = (datetime.now(timezone.utc) - timedelta(minutes=150)).astimezone(seoul)
+    await page.get_by_test_id("period-from").fill(str(first.date()))
+    await page.get_by_test_id("period-apply").click()
+    await expect(wait_chart.get_by_test_id("chart-bar")).to_have_count(2)
+    # The longest label is a wait of over an hour ("1h 23m" at the top).
+    await expect(wait_chart.locator("text").filter(has_text="h ")).not_to_have_count(0)
+    assert_labels_inside(await page.evaluate(_CHART_LABELS), width)
+
+    # A month by day: longer bucket labels, more of them.
+    await page.get_by_test_id("period-bucket").select_option("day")
+    await page.get_by_test_id("period-from").fill(str(today - timedelta(days=30)))
+    await page.get_by_test_id("period-apply").click()
+    await expect(wait_chart.locator("svg")).to_have_attribute("data-points", "31")
+    assert_labels_inside(await page.evaluate(_CHART_LABELS), width)
+
+    # Drawn again when the page changes width.
+    drawn_at = await wait_chart.locator("svg").get_attribute("width")
+    resized = 320 if width > 400 else 900
+    await page.set_viewport_size({"width": resized, "height": 900})
+    svg = wait_chart.locator("svg")
+    await expect(svg).not_to_have_attribute("width", str(drawn_at))
+    assert_labels_inside(await page.evaluate(_CHART_LABELS), resized)
+    await context.close()
