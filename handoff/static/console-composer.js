@@ -6,7 +6,7 @@ import {addMessages, loadConversation, renderOpen} from "./console-conversation.
 import {refreshQueue, upsertHandoff} from "./console-queue.js";
 import {canClose, canWork, isOpen, isSupervisor, me, sameId, session, signedIn, state} from "./console-state.js";
 import {toast} from "./console-toasts.js";
-import {autoGrow, h, submitOnEnter} from "./dom.js";
+import {autoGrow, h, submitOnEnter, trapFocus} from "./dom.js";
 import {SKILL_CODES, fillPlaceholders, skillLabel} from "./format.js";
 
 const MAX_LENGTH = 2000;
@@ -268,6 +268,9 @@ export function wireComposer() {
   els.transferButton.addEventListener("click", openTransfer);
   els.transferForm.addEventListener("submit", submitTransfer);
   els.transferCancel.addEventListener("click", () => els.transferDialog.close());
+  // Closed by Escape, Cancel or a transfer: the keyboard goes back where it was.
+  els.transferDialog.addEventListener("close", () => els.transferButton.focus());
+  trapFocus(els.transferDialog);
   els.cannedPicker.addEventListener("change", useCanned);
   els.noteToggle.addEventListener("change", updateComposer);
   submitOnEnter(els.replyForm, els.replyInput, sendReply);

@@ -91,3 +91,23 @@ export function autoGrow(textarea) {
   const max = parseFloat(getComputedStyle(textarea).maxHeight);
   textarea.style.overflowY = Number.isFinite(max) && wanted > max ? "auto" : "hidden";
 }
+
+/** Keep Tab and Shift+Tab inside `container` (a modal dialog), wrapping round. */
+export function trapFocus(container) {
+  container.addEventListener("keydown", (event) => {
+    if (event.key !== "Tab") return;
+    const controls = [...container.querySelectorAll(
+      "a[href], button, input, select, textarea, [tabindex]:not([tabindex='-1'])")]
+      .filter((el) => !el.disabled && el.getClientRects().length);
+    if (!controls.length) return;
+    const first = controls[0];
+    const last = controls[controls.length - 1];
+    if (event.shiftKey && document.activeElement === first) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && document.activeElement === last) {
+      event.preventDefault();
+      first.focus();
+    }
+  });
+}
