@@ -18,6 +18,7 @@ still does not fit goes out afterwards through the Event API as ``overflow``.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
@@ -37,6 +38,7 @@ MAX_ID_CHARS = 128
 MAX_URL_CHARS = 2048
 MAX_PAYLOAD_CHARS = 500
 PARAGRAPH = "\n\n"
+USER_ID = re.compile(r"[A-Za-z0-9._~-]+")
 IMAGE_ALT = "이미지 (image)"
 
 # What the channel itself says, in both languages (the bot's own words are in the
@@ -96,11 +98,13 @@ def parse_skill_request(body: dict[str, Any], *, event_api_url: str) -> SkillReq
     user_request = object_field(body, "userRequest", "userRequest")
     user = object_field(user_request, "user", "userRequest.user")
     user_id = text_field(user, "id", "userRequest.user.id", max_chars=MAX_ID_CHARS)
-    if not all(char.isascii() and char.isprintable() for char in user_id) or (
-        " " in user_id
-    ):
+    if not USER_ID.fullmatch(user_id):
+        # It becomes part of the conversation id, which travels in the path of
+        # Rasa's HTTP API; Kakao's user keys are letters and digits.
         raise Refused(
-            400, "bad_request", "userRequest.user.id must be printable ASCII."
+            400,
+            "bad_request",
+            "userRequest.user.id may hold only letters, digits, '.', '_', '~', '-'.",
         )
     utterance = text_field(
         user_request,

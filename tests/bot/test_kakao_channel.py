@@ -32,8 +32,10 @@ BOT_ID = "5f6e7d8c9b0a1234567890ab"
 REST_API_KEY = "rest-api-key"
 SECRET = "skill-secret"
 USER = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9"
+WRONG_SECRET = "The X-Tandem-Skill-Secret header is wrong."
 REPLY_SECONDS = 0.4
 SLOW_SECONDS = 1.0
+BILL = "이번 달 요금은 55,000원이에요"
 
 
 def free_port() -> int:
@@ -162,7 +164,9 @@ def texts(answer: dict[str, Any]) -> list[str]:
 def says(*texts: str) -> Behaviour:
     async def speak(message: UserMessage) -> None:
         for text in texts:
-            await message.output_channel.send_response(message.sender_id, {"text": text})
+            await message.output_channel.send_response(
+                message.sender_id, {"text": text}
+            )
 
     return speak
 
@@ -187,8 +191,8 @@ async def test_a_skill_request_reaches_the_bot_as_the_customers_conversation(
     ("headers", "message"),
     [
         ({}, "The X-Tandem-Skill-Secret header is missing."),
-        ({"X-Tandem-Skill-Secret": "guess"}, "The X-Tandem-Skill-Secret header is wrong."),
-        ({"X-Tandem-Skill-Secret": SECRET + "x"}, "The X-Tandem-Skill-Secret header is wrong."),
+        ({"X-Tandem-Skill-Secret": "guess"}, WRONG_SECRET),
+        ({"X-Tandem-Skill-Secret": SECRET + "x"}, WRONG_SECRET),
     ],
     ids=["missing", "wrong", "longer"],
 )
@@ -210,56 +214,72 @@ async def test_a_request_for_another_bot_is_refused_unheard(kakao: Kakao) -> Non
     assert kakao.agent.heard == []
 
 
-def without(payload: dict[str, Any], *path: str) -> dict[str, Any]:
+WRONG_USER_ID = "userRequest.user.id may hold only letters, digits, '.', '_', '~', '-'."
+MALFORMED: dict[str, tuple[tuple[str, ...], object, str]] = {
+    "no-bot": (("bot",), None, "bot is missing."),
+    "no-user-request": (("userRequest",), None, "userRequest is missing."),
+    "no-user-id": (
+        ("userRequest", "user", "id"),
+        None,
+        "userRequest.user.id is missing.",
+    ),
+    "no-utterance": (
+        ("userRequest", "utterance"),
+        None,
+        "userRequest.utterance is missing.",
+    ),
+    "number-utterance": (
+        ("userRequest", "utterance"),
+        42,
+        "userRequest.utterance must be a string.",
+    ),
+    "blank-utterance": (
+        ("userRequest", "utterance"),
+        "   ",
+        "userRequest.utterance is empty.",
+    ),
+    "long-utterance": (
+        ("userRequest", "utterance"),
+        "가" * 2001,
+        "userRequest.utterance is longer than 2000 characters.",
+    ),
+    "spaced-user-id": (("userRequest", "user", "id"), "a b", WRONG_USER_ID),
+    "slashed-user-id": (("userRequest", "user", "id"), "a/../b", WRONG_USER_ID),
+    "user-not-object": (
+        ("userRequest", "user"),
+        [],
+        "userRequest.user must be an object.",
+    ),
+    "plain-http-callback": (
+        ("userRequest", "callbackUrl"),
+        "http://evil.example/cb",
+        "userRequest.callbackUrl must be an https URL.",
+    ),
+}
+
+
+def changed(
+    payload: dict[str, Any], path: tuple[str, ...], value: object
+) -> dict[str, Any]:
+    """``payload`` with the field at ``path`` set to ``value``, or removed for None."""
     parent = payload
     for key in path[:-1]:
         parent = parent[key]
-    del parent[path[-1]]
+    if value is None:
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = value
     return payload
 
 
-def with_value(payload: dict[str, Any], value: object, *path: str) -> dict[str, Any]:
-    parent = payload
-    for key in path[:-1]:
-        parent = parent[key]
-    parent[path[-1]] = value
-    return payload
-
-
-@pytest.mark.parametrize(
-    ("change", "message"),
-    [
-        (lambda p: without(p, "bot"), "bot is missing."),
-        (lambda p: without(p, "userRequest"), "userRequest is missing."),
-        (lambda p: without(p, "userRequest", "user", "id"), "userRequest.user.id is missing."),
-        (lambda p: without(p, "userRequest", "utterance"), "userRequest.utterance is missing."),
-        (lambda p: with_value(p, 42, "userRequest", "utterance"), "userRequest.utterance must be a string."),
-        (lambda p: with_value(p, "   ", "userRequest", "utterance"), "userRequest.utterance is empty."),
-        (lambda p: with_value(p, "가" * 2001, "userRequest", "utterance"), "userRequest.utterance is longer than 2000 characters."),
-        (lambda p: with_value(p, "a b", "userRequest", "user", "id"), "userRequest.user.id must be printable ASCII."),
-        (lambda p: with_value(p, [], "userRequest", "user"), "userRequest.user must be an object."),
-        (lambda p: with_value(p, "http://evil.example/cb", "userRequest", "callbackUrl"), "userRequest.callbackUrl must be an https URL."),
-    ],
-    ids=[
-        "no-bot",
-        "no-user-request",
-        "no-user-id",
-        "no-utterance",
-        "number-utterance",
-        "blank-utterance",
-        "long-utterance",
-        "spaced-user-id",
-        "user-not-object",
-        "plain-http-callback",
-    ],
-)  # fmt: skip
+@pytest.mark.parametrize("case", list(MALFORMED))
 async def test_a_malformed_skill_request_is_refused_unheard(
-    kakao: Kakao, change: Callable[[dict[str, Any]], dict[str, Any]], message: str
+    kakao: Kakao, case: str
 ) -> None:
+    path, value, message = MALFORMED[case]
+    payload = changed(kakao.builder.payload("안녕하세요", USER), path, value)
     async with aiohttp.ClientSession() as session:
-        status, answer = await kakao.builder.post(
-            session, change(kakao.builder.payload("안녕하세요", USER))
-        )
+        status, answer = await kakao.builder.post(session, payload)
     assert (status, answer) == (400, {"error": "bad_request", "message": message})
     assert kakao.agent.heard == []
 
@@ -343,8 +363,8 @@ async def test_buttons_become_at_most_ten_quick_replies_with_short_labels(
     kakao: Kakao,
 ) -> None:
     buttons = [
-        {"title": f"{index}번째 아주 긴 선택지 이름입니다", "payload": f"/choose{index}"}
-        for index in range(12)
+        {"title": f"{n}번째 아주 긴 선택지 이름입니다", "payload": f"/choose{n}"}
+        for n in range(12)
     ]
 
     async def ask(message: UserMessage) -> None:
@@ -372,7 +392,10 @@ async def test_a_button_with_a_plain_payload_sends_the_payload(kakao: Kakao) -> 
             message.sender_id,
             {
                 "text": "만족도를 골라 주세요",
-                "buttons": [{"title": "5", "payload": "5"}, {"title": "4", "payload": "4"}],
+                "buttons": [
+                    {"title": "5", "payload": "5"},
+                    {"title": "4", "payload": "4"},
+                ],
             },
         )
 
@@ -429,7 +452,9 @@ async def test_a_silent_turn_still_answers_in_the_customers_language(
 
 async def test_a_failing_turn_apologises(kakao: Kakao) -> None:
     async def crash(message: UserMessage) -> None:
-        await message.output_channel.send_response(message.sender_id, {"text": "잠시만요"})
+        await message.output_channel.send_response(
+            message.sender_id, {"text": "잠시만요"}
+        )
         raise RuntimeError("action server down")
 
     kakao.agent.script["고장"] = crash
@@ -453,7 +478,7 @@ def slow(first: str, then: str) -> Behaviour:
 async def test_a_slow_turn_with_a_callback_url_finishes_through_the_callback(
     kakao: Kakao,
 ) -> None:
-    kakao.agent.script["느린 질문"] = slow("조회해 볼게요", "이번 달 요금은 55,000원이에요")
+    kakao.agent.script["느린 질문"] = slow("조회해 볼게요", BILL)
     status, answer = await kakao.say("느린 질문", callback=True)
     assert status == 200
     assert answer == {
@@ -462,18 +487,18 @@ async def test_a_slow_turn_with_a_callback_url_finishes_through_the_callback(
         "data": {"text": notice("working", "ko")},
     }
     [callback] = await kakao.callbacks_until(1)
-    assert texts(callback["response"]) == ["조회해 볼게요", "이번 달 요금은 55,000원이에요"]
+    assert texts(callback["response"]) == ["조회해 볼게요", BILL]
     assert kakao.stand_in.events == []
 
 
 async def test_a_slow_turn_without_a_callback_answers_what_is_ready(
     kakao: Kakao,
 ) -> None:
-    kakao.agent.script["느린 질문"] = slow("조회해 볼게요", "이번 달 요금은 55,000원이에요")
+    kakao.agent.script["느린 질문"] = slow("조회해 볼게요", BILL)
     _, answer = await kakao.say("느린 질문")
     assert texts(answer) == ["조회해 볼게요"]
     [event] = await kakao.events_until(1)
-    assert event["text"] == "이번 달 요금은 55,000원이에요"
+    assert event["text"] == BILL
 
 
 async def test_a_turn_silent_at_the_deadline_says_it_is_working(kakao: Kakao) -> None:
@@ -541,12 +566,15 @@ async def test_an_agents_reply_goes_out_with_the_agents_name(kakao: Kakao) -> No
     assert output is not None
     await output.send_response(
         f"kakao:{USER}",
-        {"text": "안녕하세요, 무엇을 도와드릴까요?", "agent": "Mina Kim", "tandem_message_id": 7},
+        {"text": "무엇을 도와드릴까요?", "agent": "Mina Kim", "tandem_message_id": 7},
     )
-    await output.send_response(f"kakao:{USER}", {"text": "대기 순번 1번", "tandem_notice": True})
+    await output.send_response(
+        f"kakao:{USER}", {"text": "대기 순번 1번", "tandem_notice": True}
+    )
+    recipient = [{"type": "botUserKey", "id": USER}]
     assert [(event["text"], event["users"]) for event in kakao.stand_in.events] == [
-        ("Mina Kim: 안녕하세요, 무엇을 도와드릴까요?", [{"type": "botUserKey", "id": USER}]),
-        ("대기 순번 1번", [{"type": "botUserKey", "id": USER}]),
+        ("Mina Kim: 무엇을 도와드릴까요?", recipient),
+        ("대기 순번 1번", recipient),
     ]
 
 
@@ -586,26 +614,37 @@ def event_api(kakao: Kakao, **changes: Any) -> KakaoEventApi:
     return KakaoEventApi(kakao.channel._session, **options)
 
 
-@pytest.mark.parametrize(
-    ("failure", "changes", "reason", "permanent"),
-    [
-        ({"status": 500, "times": 3}, {}, "platform_error", False),
-        ({"status": 400, "times": 1}, {}, "platform_error", True),
-        ({"status": 200, "body": {"status": "FAIL", "message": "no wallet"}}, {}, "platform_error", True),
-        ({"status": 200, "times": 3, "delay": 0.5}, {"request_seconds": 0.1}, "timeout", False),
-        ({"status": 429, "retry_after": "30"}, {}, "platform_error", False),
-        (None, {"rest_api_key": "wrong"}, "platform_error", True),
-        (None, {"base_url": "http://127.0.0.1:9"}, "platform_error", False),
-    ],
-    ids=["5xx", "4xx", "fail-status", "timeout", "long-retry-after", "wrong-key", "unreachable"],
-)  # fmt: skip
+FAILURES: dict[str, tuple[dict[str, Any] | None, dict[str, Any], str, bool]] = {
+    "5xx": ({"status": 500, "times": 3}, {}, "platform_error", False),
+    "4xx": ({"status": 400}, {}, "platform_error", True),
+    "fail-status": (
+        {"status": 200, "body": {"status": "FAIL", "message": "no wallet"}},
+        {},
+        "platform_error",
+        True,
+    ),
+    "timeout": (
+        {"status": 200, "times": 3, "delay": 0.5},
+        {"request_seconds": 0.1},
+        "timeout",
+        False,
+    ),
+    "long-retry-after": (
+        {"status": 429, "retry_after": "30"},
+        {},
+        "platform_error",
+        False,
+    ),
+    "wrong-key": (None, {"rest_api_key": "wrong"}, "platform_error", True),
+    "unreachable": (None, {"base_url": "http://127.0.0.1:9"}, "platform_error", False),
+}
+
+
+@pytest.mark.parametrize("case", list(FAILURES))
 async def test_event_api_failures_are_delivery_failures(
-    kakao: Kakao,
-    failure: dict[str, Any] | None,
-    changes: dict[str, Any],
-    reason: str,
-    permanent: bool,
+    kakao: Kakao, case: str
 ) -> None:
+    failure, changes, reason, permanent = FAILURES[case]
     if failure is not None:
         await kakao.fail_next(**failure)
     with pytest.raises(DeliveryFailed) as raised:
@@ -636,7 +675,9 @@ async def test_a_conversation_of_another_channel_is_not_a_kakao_recipient(
 async def test_a_long_agent_reply_goes_out_in_pieces_of_1000(kakao: Kakao) -> None:
     output = kakao.channel.get_output_channel()
     assert output is not None
-    await output.send_response(f"kakao:{USER}", {"text": "안내 " * 700, "agent": "Mina"})
+    await output.send_response(
+        f"kakao:{USER}", {"text": "안내 " * 700, "agent": "Mina"}
+    )
     pieces = [event["text"] for event in kakao.stand_in.events]
     assert len(pieces) == 3
     assert all(len(piece) <= 1000 for piece in pieces)
@@ -692,6 +733,7 @@ async def test_a_channel_without_settings_serves_nothing(
     @app.get("/status")
     async def status(_request: object) -> response.HTTPResponse:
         return response.json({"ok": True})
+
     port = free_port()
     server = await app.create_server(
         host="127.0.0.1", port=port, return_asyncio_server=True
