@@ -306,7 +306,7 @@ async def test_a_body_that_is_not_a_json_object_is_refused(
     assert kakao.agent.heard == []
 
 
-async def test_an_oversized_body_is_refused_before_it_is_read(kakao: Kakao) -> None:
+async def test_an_oversized_body_is_refused_before_it_is_parsed(kakao: Kakao) -> None:
     payload = kakao.builder.payload("안녕하세요", USER)
     payload["contexts"] = ["x" * 70_000]
     async with aiohttp.ClientSession() as session:

@@ -256,3 +256,18 @@ async def test_a_message_kakao_refuses_fails_in_rasas_answer_and_is_not_kept(
     assert "tandem-delivery-failed:kakao:platform_error:permanent:" in body["message"]
     tracker = rasa_tracker(kakao_stack, customer.sender_id)
     assert not any(event.get("text") == "never shown" for event in tracker["events"])
+
+
+async def test_without_its_settings_rasa_serves_no_kakao_webhook(stack: Stack) -> None:
+    builder = OpenBuilder(
+        f"{stack.rasa_url}/webhooks/kakao/webhook", secret=SKILL_SECRET, bot_id=BOT_ID
+    )
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            builder.webhook_url,
+            json=builder.payload("안녕하세요", "someone"),
+            headers={"X-Tandem-Skill-Secret": SKILL_SECRET},
+        ) as answer,
+    ):
+        assert answer.status == 404
