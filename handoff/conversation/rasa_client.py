@@ -17,6 +17,7 @@ HANDOFF_CLOSED_INTENT = "EXTERNAL_handoff_closed"
 HANDOFF_CANCELLED_INTENT = "EXTERNAL_handoff_cancelled"
 RESUME_EVENTS = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
 REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=10)
+SAFE_IN_SENDER_IDS = ":+"
 
 
 class RasaGateway(Protocol):
@@ -96,11 +97,13 @@ class RasaHttpClient:
         )
 
     def _conversation_url(self, sender_id: str, action: str) -> URL:
-        # Sender ids come from customers' channels and may hold any character.
-        return URL(
-            f"{self._base_url}/conversations/{quote(sender_id, safe='')}/{action}",
-            encoded=True,
-        )
+        # Sender ids come from customers' channels and may hold any character, so
+        # they are quoted. Rasa's router does not decode its path parameters,
+        # though: a quoted character names another conversation there. The ':' of
+        # messaging channels' ids ("kakao:…") and the '+' of phone numbers are
+        # legal in a path segment and stay as they are.
+        quoted = quote(sender_id, safe=SAFE_IN_SENDER_IDS)
+        return URL(f"{self._base_url}/conversations/{quoted}/{action}", encoded=True)
 
     async def _post(
         self,

@@ -141,8 +141,11 @@ def test_the_default_credentials_have_no_rest_channel(
 ) -> None:
     # The web chat's channel needs the secret its session ids are signed with.
     monkeypatch.setenv("TANDEM_CHAT_SESSION_SECRET", "chat-session-secret")
+    for setting in ("BOT_ID", "REST_API_KEY", "SKILL_SECRET"):
+        monkeypatch.delenv(f"TANDEM_KAKAO_{setting}", raising=False)
     channels = create_http_input_channels(None, str(ROOT / "credentials.yml"))
-    assert [channel.name() for channel in channels] == ["socketio"]
+    # KakaoTalk is named too, and serves nothing without its settings.
+    assert [channel.name() for channel in channels] == ["socketio", "kakao"]
 
 
 def test_the_bench_credentials_open_the_channel_with_its_token(

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,11 +61,16 @@ def wait_until_up(process: subprocess.Popen[bytes], log_path: Path) -> None:
 
 @contextmanager
 def running_stack(
-    model: Path, folder: Path, *, rest_channel: bool = False
+    model: Path,
+    folder: Path,
+    *,
+    rest_channel: bool = False,
+    channel_settings: Mapping[str, str] | None = None,
 ) -> Iterator[Stack]:
     """The three processes, business hours forced open, stopped on the way out.
     With ``rest_channel``, Rasa also serves ``POST /webhooks/rest/webhook`` to
-    callers with ``Stack.rest_token`` (bench/credentials.yml)."""
+    callers with ``Stack.rest_token`` (bench/credentials.yml). ``channel_settings``
+    (``TANDEM_KAKAO_…`` and the like) turn on the messaging channels they set."""
     ports = {
         "TANDEM_HANDOFF_PORT": free_port(),
         "TANDEM_RASA_PORT": free_port(),
@@ -87,6 +92,7 @@ def running_stack(
         # Handoffs need agents whatever the time in Seoul.
         TANDEM_ALWAYS_OPEN="true",
     )
+    env.update(channel_settings or {})
     rest_token = secrets.token_urlsafe(16) if rest_channel else None
     if rest_token is not None:
         env.update(
@@ -127,6 +133,8 @@ def running_stack(
                     "TANDEM_ACTIONS_TOKEN",
                     "TANDEM_DEMO_AGENT_PASSWORD",
                     "TANDEM_REST_TOKEN",
+                    "TANDEM_KAKAO_REST_API_KEY",
+                    "TANDEM_KAKAO_SKILL_SECRET",
                 )
                 if key in env
             ),

@@ -165,6 +165,23 @@ async def test_sender_ids_are_url_encoded(
     assert rasa.requests[0].path == "/conversations/a%2Fb%20c%3Fd%23e/tracker/events"
 
 
+@pytest.mark.parametrize("sender_id", ["kakao:4ceb0d61c6e5", "whatsapp:+821012345678"])
+async def test_messaging_sender_ids_reach_rasa_as_they_are(
+    client: Client, tokens: Any, rasa: StandInRasa, sender_id: str
+) -> None:
+    # Rasa does not decode the conversation id in its paths: "kakao%3A…" would be
+    # a conversation of its own, without the customer's channel.
+    handoff_id = await assigned_handoff(client, tokens["mina"], sender_id=sender_id)
+
+    await client.post(
+        f"/api/handoffs/{handoff_id}/messages",
+        json={"text": "hello"},
+        headers=tokens["mina"],
+    )
+
+    assert rasa.requests[0].path == f"/conversations/{sender_id}/tracker/events"
+
+
 @pytest.mark.parametrize("failure", ["error_status", "connection_refused"])
 async def test_reply_when_rasa_is_down_is_stored_as_failed(
     aiohttp_client: AiohttpClient,
