@@ -19,6 +19,7 @@ import json
 import logging
 import time
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -39,9 +40,13 @@ OPEN_PATHS = frozenset({"/health/live", "/health/ready", "/metrics"})
 _ERROR_KINDS = {404: "not_found", 500: "exception"}
 
 
-def add_observability(app: Sanic, dependencies: Dependencies, handoff_url: str) -> None:
-    """Middleware and routes; register after the token check, which must run first."""
-    metrics = dependencies.metrics
+def add_observability(
+    app: Sanic, dependencies: Callable[[], Dependencies], handoff_url: str
+) -> None:
+    """Middleware and routes; register after the token check, which must run first.
+
+    ``dependencies`` are the process's, built on first use like the actions'.
+    """
 
     @app.middleware("request")
     async def start_action_call(request: Request) -> None:
@@ -51,7 +56,8 @@ def add_observability(app: Sanic, dependencies: Dependencies, handoff_url: str) 
         if call is None:
             return
         name = call.get("next_action")
-        request.ctx.action = metrics.action_label(name if isinstance(name, str) else "")
+        label = dependencies().metrics.action_label
+        request.ctx.action = label(name if isinstance(name, str) else "")
         request.ctx.started = time.perf_counter()
 
     @app.middleware("response")
@@ -61,6 +67,7 @@ def add_observability(app: Sanic, dependencies: Dependencies, handoff_url: str) 
             set_conversation(None)
             return
         action = request.ctx.action
+        metrics = dependencies().metrics
         seconds = time.perf_counter() - started
         metrics.run_seconds.labels(action).observe(seconds)
         kind = _ERROR_KINDS.get(answer.status)
@@ -78,7 +85,7 @@ def add_observability(app: Sanic, dependencies: Dependencies, handoff_url: str) 
     @app.get("/health/ready")
     async def ready(_: Request) -> HTTPResponse:
         checks = {
-            "backend": await _backend(dependencies),
+            "backend": await _backend(dependencies()),
             "handoff_service": await _handoff_service(handoff_url),
         }
         if checks["backend"] != "ok":
@@ -93,7 +100,7 @@ def add_observability(app: Sanic, dependencies: Dependencies, handoff_url: str) 
 
     @app.get("/metrics")
     async def scrape(request: Request) -> HTTPResponse:
-        return metrics_response(request, metrics.registry)
+        return metrics_response(request, dependencies().metrics.registry)
 
 
 def _action_call(request: Request) -> dict[str, Any] | None:

@@ -49,7 +49,7 @@ def create_action_app(token: str) -> Sanic:
             return None
         return refusal(request, token, TOKEN_SETTING)
 
-    add_observability(app, server_dependencies(), load_settings().handoff_url)
+    add_observability(app, server_dependencies, load_settings().handoff_url)
     return app
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 
 from handoff.api.log_context import about_conversation
@@ -24,6 +26,8 @@ from handoff.app_keys import (
 from handoff.errors import InvalidRequest, MalformedJson
 from handoff.observability.metrics import IngestError
 
+logger = logging.getLogger(__name__)
+
 
 async def request_handoff(request: web.Request) -> web.Response:
     require_bot(request)
@@ -31,6 +35,13 @@ async def request_handoff(request: web.Request) -> web.Response:
     about_conversation(request, handoff_request.sender_id)
     creation = await request.app[HANDOFFS].create_handoff(handoff_request)
     result = creation.result
+    logger.info(
+        "handoff %s %s: %s, %s queue",
+        result.handoff.id,
+        "opened" if creation.created else "already open",
+        result.handoff.reason,
+        result.handoff.skill.value,
+    )
     return web.json_response(
         {
             **handoff_json(result.handoff, result.queue_position),
