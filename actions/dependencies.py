@@ -17,6 +17,7 @@ from actions.backend.demo import DemoBackend
 from actions.business_hours import BusinessHours, load_business_hours
 from actions.code_requests import CodeRequestLog, VerificationLimits
 from actions.handoff_client import HandoffClient
+from actions.metrics import ActionMetrics
 from actions.settings import ActionSettings, load_settings
 
 
@@ -35,6 +36,7 @@ class Dependencies:
     clock: Callable[[], dt.datetime] = local_now
     # How long a verified customer may be silent before verifying again.
     verification_idle: dt.timedelta = dt.timedelta(minutes=10)
+    metrics: ActionMetrics = field(default_factory=ActionMetrics)
 
 
 def build_dependencies(settings: ActionSettings) -> Dependencies:

@@ -70,7 +70,9 @@ class ActionHandoff(UsesDependencies, Action):
         hours = current_status(
             self.dependencies.clock(), self.dependencies.business_hours
         )
+        metrics = self.dependencies.metrics
         if not hours.open:
+            metrics.handoff(decision.reason, "offline")
             return [
                 *events,
                 *offer_offline_contact(
@@ -93,13 +95,17 @@ class ActionHandoff(UsesDependencies, Action):
         try:
             queued = await self.dependencies.handoff_client.request_handoff(context)
         except HandoffLimited as error:
-            logger.warning("Handoff for %s refused: %s", tracker.sender_id, error)
+            # The log line names the conversation by its log id (actions/server.py).
+            logger.warning("Handoff refused: %s", error)
+            metrics.handoff(decision.reason, "limited")
             dispatcher.utter_message(response="utter_handoff_limited")
             return events
         except HandoffUnavailable as error:
-            logger.error("Handoff for %s failed: %s", tracker.sender_id, error)
+            logger.error("Handoff failed: %s", error)
+            metrics.handoff(decision.reason, "unavailable")
             dispatcher.utter_message(response="utter_handoff_unavailable")
             return events
+        metrics.handoff(decision.reason, "queued")
         if decision.opening_response:
             dispatcher.utter_message(response=decision.opening_response)
         dispatcher.utter_message(
@@ -172,7 +178,7 @@ class ActionSubmitCsat(UsesDependencies, Action):
         except HandoffUnavailable as error:
             # The rating is lost, not the conversation: thank the customer anyway,
             # and ask for no comment that could not be kept either.
-            logger.error("Rating of %s not stored: %s", tracker.sender_id, error)
+            logger.error("Rating not stored: %s", error)
             dispatcher.utter_message(response="utter_csat_thanks")
             return [SlotSet("handoff_id", None)]
         # The score is kept whatever happens next; the form asks for a comment.
@@ -204,7 +210,7 @@ class ActionSubmitCsatComment(UsesDependencies, Action):
                     int(rating_id), tracker.sender_id, comment[:MAX_COMMENT_LENGTH]
                 )
             except HandoffUnavailable as error:
-                logger.error("Comment of %s not stored: %s", tracker.sender_id, error)
+                logger.error("Comment not stored: %s", error)
         dispatcher.utter_message(response="utter_csat_comment_thanks")
         return _forget_rating()
 

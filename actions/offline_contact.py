@@ -302,19 +302,17 @@ class ActionSubmitOfflineContact(UsesDependencies, Action):
     ) -> list[EventType]:
         request = offline_handoff_request(tracker)
         if request is None:
-            logger.error("Offline contact of %s is incomplete", tracker.sender_id)
+            logger.error("Offline contact is incomplete")
             dispatcher.utter_message(response="utter_offline_contact_unavailable")
             return finished_events()
         try:
             created = await self.dependencies.handoff_client.request_handoff(request)
         except HandoffLimited as error:
-            logger.warning(
-                "Offline contact of %s refused: %s", tracker.sender_id, error
-            )
+            logger.warning("Offline contact refused: %s", error)
             dispatcher.utter_message(response="utter_handoff_limited")
             return finished_events()
         except HandoffUnavailable as error:
-            logger.error("Offline contact of %s failed: %s", tracker.sender_id, error)
+            logger.error("Offline contact failed: %s", error)
             dispatcher.utter_message(response="utter_offline_contact_unavailable")
             return finished_events()
         if request["mode"] == CALLBACK:

@@ -7,6 +7,9 @@ builds the same app, refuses every call but ``/health`` without
 send), and listens on TANDEM_ACTIONS_HOST, 127.0.0.1 unless set.
 
     python -m actions.server
+
+It also serves ``/health/live``, ``/health/ready`` and ``/metrics``
+(``actions/observability.py``), and logs JSON lines with TANDEM_LOG_FORMAT=json.
 """
 
 from __future__ import annotations
@@ -21,12 +24,17 @@ from sanic import Sanic
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from actions.settings import ServerSettings, server_settings
+from actions.dependencies import server_dependencies
+from actions.observability import OPEN_PATHS as OBSERVABILITY_PATHS
+from actions.observability import add_observability
+from actions.settings import ServerSettings, load_settings, server_settings
 from bot.bearer_auth import refusal
+from bot.observability.logs import install_json_logging, log_format
 
 TOKEN_SETTING = "TANDEM_ACTIONS_TOKEN"
-# Open for the process supervisor's readiness check; it runs nothing.
-OPEN_PATHS = frozenset({"/health"})
+# Open for the process supervisor's checks and the scraper (whose access
+# scrape_access.py decides); they run no action.
+OPEN_PATHS = frozenset({"/health"}) | OBSERVABILITY_PATHS
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +49,7 @@ def create_action_app(token: str) -> Sanic:
             return None
         return refusal(request, token, TOKEN_SETTING)
 
+    add_observability(app, server_dependencies, load_settings().handoff_url)
     return app
 
 
@@ -56,7 +65,10 @@ def checked_settings(environ: Mapping[str, str]) -> ServerSettings:
 
 def main() -> None:
     settings = checked_settings(os.environ)
-    utils.configure_colored_logging(logging.INFO)
+    if log_format() == "json":
+        install_json_logging("actions")
+    else:
+        utils.configure_colored_logging(logging.INFO)
     utils.update_sanic_log_level()
     app = create_action_app(settings.token)
     logger.info(

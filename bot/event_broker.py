@@ -39,6 +39,8 @@ from rasa.core.brokers.broker import EventBroker
 from rasa.utils.endpoints import EndpointConfig
 
 from bot.event_buffer import Batch, DurableEventBuffer
+from bot.observability.logs import conversation
+from bot.observability.rasa_metrics import RasaMetrics, rasa_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -92,11 +94,15 @@ class HandoffEventBroker(EventBroker):
         min_backoff: float = 0.2,
         max_backoff: float = 30.0,
         flush_timeout: float = 5.0,
+        metrics: RasaMetrics | None = None,
     ) -> None:
-        self._endpoint = url.rstrip("/") + EVENTS_PATH
+        self._metrics = metrics if metrics is not None else rasa_metrics()
+        self.service_url = url.rstrip("/")
+        self._endpoint = self.service_url + EVENTS_PATH
         self._headers = {"Authorization": f"Bearer {secret}"}
         self._event_types = frozenset(event_types)
         self._buffer = DurableEventBuffer(Path(buffer_path), buffer_size)
+        self._metrics.broker_backlog.set(len(self._buffer))
         self._max_batch_bytes = max_batch_bytes
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
         self._min_backoff = min_backoff
@@ -150,9 +156,12 @@ class HandoffEventBroker(EventBroker):
         except (sqlite3.Error, TypeError, ValueError) as error:
             # A full disk or an event that is not JSON must not fail Rasa's turn.
             self.lost += 1
+            self._metrics.broker_failures.labels("lost").inc()
             logger.error("Handoff event could not be buffered and is lost: %s", error)
             return
+        self._metrics.broker_backlog.set(len(self._buffer))
         if dropped:
+            self._metrics.broker_failures.labels("dropped").inc(dropped)
             before, self.dropped = self.dropped, self.dropped + dropped
             if before == 0 or before // 1000 != self.dropped // 1000:
                 logger.warning(
@@ -198,6 +207,12 @@ class HandoffEventBroker(EventBroker):
         self._wakeup.set()
 
     async def _deliver(self) -> None:
+        # This task outlives the turn whose event started it: its log lines
+        # belong to no conversation.
+        with conversation(None):
+            await self._deliver_forever()
+
+    async def _deliver_forever(self) -> None:
         backoff = self._min_backoff
         while True:
             batch = self._buffer.next_batch(self._max_batch_bytes)
@@ -207,8 +222,9 @@ class HandoffEventBroker(EventBroker):
                 await self._wakeup.wait()
                 continue
             try:
-                await self._post(batch)
+                taken = await self._post(batch)
             except (aiohttp.ClientError, asyncio.TimeoutError, DeliveryFailed) as error:
+                self._metrics.broker_failures.labels("retry").inc()
                 logger.warning(
                     "Handoff service did not take %d events (%s); retrying in %.1fs",
                     len(batch.events),
@@ -219,10 +235,14 @@ class HandoffEventBroker(EventBroker):
                 backoff = min(backoff * 2, self._max_backoff)
                 continue
             self._buffer.acknowledge(batch)
-            self.delivered += len(batch.events)
+            self._metrics.broker_backlog.set(len(self._buffer))
+            if taken:
+                self.delivered += len(batch.events)
+                self._metrics.broker_delivered.inc(len(batch.events))
             backoff = self._min_backoff
 
-    async def _post(self, batch: Batch) -> None:
+    async def _post(self, batch: Batch) -> bool:
+        """Whether the service took the batch; False when it refused it for good."""
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
         body: dict[str, Any] = {"events": batch.events}
@@ -233,18 +253,20 @@ class HandoffEventBroker(EventBroker):
         ) as response:
             if response.status < 300:
                 _log_dead_letters(await response.text())
-                return
+                return True
             text = (await response.text())[:300]
             if response.status >= 500 or response.status in RETRYABLE_STATUSES:
                 raise DeliveryFailed(f"HTTP {response.status}: {text}")
             # Any other 4xx means the service will never accept this batch: sending
             # it again would stall every event behind it.
+            self._metrics.broker_failures.labels("rejected").inc(len(batch.events))
             logger.error(
                 "Handoff service rejected %d events for good: HTTP %d %s",
                 len(batch.events),
                 response.status,
                 text,
             )
+            return False
 
 
 def _log_dead_letters(answer: str) -> None:

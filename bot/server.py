@@ -5,6 +5,12 @@ local user can read it. This runs the same ``rasa run`` with Rasa's own options
 (whatever follows ``python -m bot.server``) and TANDEM_RASA_TOKEN as the token.
 
     TANDEM_RASA_TOKEN=... python -m bot.server --model models/tandem.tar.gz ...
+
+It also adds what Rasa lacks for running as one of many processes
+(``bot/observability/``): ``/metrics``, ``/health/live`` and ``/health/ready`` on
+Rasa's port, the processor's times and counts, and with ``TANDEM_LOG_FORMAT=json``
+JSON log lines naming each line's conversation, through Rasa's own
+``--logging-config-file`` (unless one is given).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import argparse
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import rasa.telemetry
 import rasa.utils.io
@@ -23,7 +30,12 @@ from rasa.shared.utils.cli import print_error
 from rasa.utils.common import configure_logging_and_warnings
 from rasa.utils.log_utils import configure_structlog
 
+from bot.observability import processor_hooks, rasa_routes
+from bot.observability.logs import log_format
+from bot.observability.rasa_metrics import rasa_metrics
+
 TOKEN_SETTING = "TANDEM_RASA_TOKEN"
+JSON_LOGGING_CONFIG = Path(__file__).with_name("observability") / "logging_json.yml"
 
 
 def run_arguments(
@@ -46,8 +58,19 @@ def run_arguments(
     return arguments
 
 
+def use_json_logs(arguments: argparse.Namespace, environ: Mapping[str, str]) -> bool:
+    """Whether to log JSON lines; if so, Rasa reads the JSON logging config
+    unless the command line names another."""
+    if log_format(dict(environ)) != "json":
+        return False
+    if arguments.logging_config_file is None:
+        arguments.logging_config_file = str(JSON_LOGGING_CONFIG)
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     arguments = run_arguments(sys.argv[1:] if argv is None else argv, os.environ)
+    json_logs = use_json_logs(arguments, os.environ)
     # What rasa/__main__.py does before it runs a command.
     configure_logging_and_warnings(
         arguments.loglevel,
@@ -57,10 +80,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     tf_env.setup_tf_environment()
     tf_env.check_deterministic_ops()
-    rasa.utils.io.configure_colored_logging(arguments.loglevel)
+    if not json_logs:
+        # Colored logs would replace the JSON handler on standard error.
+        rasa.utils.io.configure_colored_logging(arguments.loglevel)
     rasa.telemetry.initialize_telemetry()
     rasa.telemetry.initialize_error_reporting()
     configure_structlog(arguments.loglevel)
+    metrics = rasa_metrics()
+    processor_hooks.install(metrics)
+    rasa_routes.install(metrics)
     try:
         arguments.func(arguments)
     except RasaException as error:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 
 from aiohttp import web
@@ -13,7 +12,8 @@ from aiohttp import web
 from handoff.api.access_log import AccessLogger
 from handoff.app import create_app
 from handoff.bootstrap import prepare_database
-from handoff.settings import ConfigurationError, Settings
+from handoff.observability.logs import configure_logging
+from handoff.settings import ConfigurationError, Settings, log_format_from_env
 from handoff.staff import create_agent
 
 
@@ -32,10 +32,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def serve() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     try:
+        configure_logging(log_format_from_env())
         settings = Settings.from_env()
         app = create_app(settings)
         # Runs after the cleanup contexts have opened the database.

@@ -14,6 +14,7 @@ from aiohttp import web
 from handoff.analytics.conversations import ConversationRecorder
 from handoff.analytics.service import Analytics
 from handoff.api.error_middleware import error_middleware
+from handoff.api.log_context import conversation_scope
 from handoff.api.routes import setup_routes
 from handoff.api.security_headers import security_headers
 from handoff.app_keys import (
@@ -30,9 +31,11 @@ from handoff.app_keys import (
     HANDOFFS,
     INGESTOR,
     LIVE_FEED,
+    METRICS,
     RASA,
     RATINGS,
     REFUSALS,
+    SCRAPE_GAUGES,
     SESSIONS,
     SETTINGS,
     SWEEPER,
@@ -44,6 +47,8 @@ from handoff.conversation.ingest import EventIngestor
 from handoff.conversation.rasa_client import RasaGateway, RasaHttpClient
 from handoff.conversation.ratings import RatingService
 from handoff.conversation.refusals import RefusalLog
+from handoff.observability.metrics import ServiceMetrics
+from handoff.observability.scrape import ScrapeTimeGauges
 from handoff.queue.assignment import Dispatcher
 from handoff.queue.handoff_limits import HandoffLimits
 from handoff.queue.handoffs import HandoffService
@@ -70,10 +75,12 @@ def create_app(
 ) -> web.Application:
     """The service; ``run_sweeper=False`` leaves the timers to explicit sweeps."""
     app = web.Application(
-        middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES
+        middlewares=[conversation_scope, error_middleware],
+        client_max_size=MAX_BODY_BYTES,
     )
     app[SETTINGS] = settings
     app[LIVE_FEED] = LiveFeed()
+    app[METRICS] = ServiceMetrics()
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_feed_relay)
     app.cleanup_ctx.append(_rasa_gateway(rasa_client))
@@ -90,6 +97,8 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     engine = create_engine(app[SETTINGS].database_url)
     app[ENGINE] = engine
     app[SESSIONS] = create_session_factory(engine)
+    app[SCRAPE_GAUGES] = ScrapeTimeGauges(app[SESSIONS], engine, app[LIVE_FEED])
+    app[METRICS].register(app[SCRAPE_GAUGES])
     yield
     await engine.dispose()
 
@@ -117,7 +126,12 @@ def _rasa_gateway(
             return
         settings = app[SETTINGS]
         async with aiohttp.ClientSession() as http:
-            app[RASA] = RasaHttpClient(http, settings.rasa_url, settings.rasa_token)
+            app[RASA] = RasaHttpClient(
+                http,
+                settings.rasa_url,
+                settings.rasa_token,
+                log_secret=settings.service_secret,
+            )
             yield
 
     return rasa_gateway
@@ -131,7 +145,8 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     feed = app[LIVE_FEED]
     feed.sign_out_listeners.append(app[AUTH].forget_sign_ins)
     settings = app[SETTINGS]
-    app[DISPATCHER] = Dispatcher(sessions, feed)
+    metrics = app[METRICS]
+    app[DISPATCHER] = Dispatcher(sessions, feed, metrics)
     # The relay's short writes (customer messages, agent replies) share it.
     committer = GroupCommitter(
         sessions,
@@ -158,8 +173,9 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             window=handoff_window,
         ),
         refusals,
+        metrics,
     )
-    app[INGESTOR] = EventIngestor(committer, feed, app[RASA])
+    app[INGESTOR] = EventIngestor(committer, feed, app[RASA], metrics)
     app[CONVERSATIONS] = ConversationRecorder(sessions)
     app[DEAD_LETTERS] = DeadLetters(sessions)
     app[AGENTS] = AgentDirectory(

@@ -14,6 +14,8 @@ from handoff.conversation.ingest import EventIngestor
 from handoff.conversation.rasa_client import RasaGateway
 from handoff.conversation.ratings import RatingService
 from handoff.conversation.refusals import RefusalLog
+from handoff.observability.metrics import ServiceMetrics
+from handoff.observability.scrape import ScrapeTimeGauges
 from handoff.queue.assignment import Dispatcher
 from handoff.queue.handoffs import HandoffService
 from handoff.queue.sweeper import Sweeper
@@ -42,3 +44,5 @@ CUSTOMER_DATA = web.AppKey("customer_data", CustomerData)
 ANALYTICS = web.AppKey("analytics", Analytics)
 DEAD_LETTERS = web.AppKey("dead_letters", DeadLetters)
 CHAT_SESSIONS = web.AppKey("chat_sessions", ChatSessionIssuer)
+METRICS = web.AppKey("metrics", ServiceMetrics)
+SCRAPE_GAUGES = web.AppKey("scrape_gauges", ScrapeTimeGauges)

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.engine import make_url
 from yarl import URL
 
+from handoff.observability.logs import FORMATS as LOG_FORMATS
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/handoff.db"
 DEFAULT_TOKEN_TTL_SECONDS = 8 * 60 * 60
@@ -65,6 +67,11 @@ class Settings:
     trusted_proxies: tuple[IPNetwork, ...] = ()
     # Messages and bot transcripts older than this are purged by the sweeper.
     transcript_retention_days: int = 90
+    # Bearer token of GET /metrics; without one, only loopback peers that no
+    # proxy forwarded may scrape.
+    metrics_token: str = ""
+    # "text" or "json" (one object a line).
+    log_format: str = "text"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -147,7 +154,17 @@ class Settings:
                 "TANDEM_TRANSCRIPT_RETENTION_DAYS",
                 cls.transcript_retention_days,
             ),
+            metrics_token=environ.get("TANDEM_METRICS_TOKEN", "").strip(),
+            log_format=log_format_from_env(environ),
         )
+
+
+def log_format_from_env(environ: Mapping[str, str] = os.environ) -> str:
+    raw = environ.get("TANDEM_LOG_FORMAT") or "text"
+    log_format = raw.strip().lower()
+    if log_format not in LOG_FORMATS:
+        raise ConfigurationError(f"TANDEM_LOG_FORMAT must be text or json, not {raw!r}")
+    return log_format
 
 
 def database_url_from_env(environ: Mapping[str, str] = os.environ) -> str:

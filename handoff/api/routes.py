@@ -12,9 +12,11 @@ from handoff.api.views import (
     customers,
     dead_letters,
     handoffs,
+    health,
     live,
     metrics,
     pages,
+    prometheus,
     rasa,
     ratings,
 )
@@ -27,7 +29,10 @@ def setup_routes(app: web.Application) -> None:
     router.add_get("/console", pages.console, name="console")
     router.add_static("/static/", pages.STATIC_DIR, name="static")
 
-    router.add_get("/api/health", pages.health, name="health")
+    router.add_get("/api/health", health.database, name="health")
+    router.add_get("/health/live", health.live, name="health_live")
+    router.add_get("/health/ready", health.ready, name="health_ready")
+    router.add_get("/metrics", prometheus.metrics, name="prometheus_metrics")
     router.add_get("/api/public-config", pages.public_config, name="public_config")
     router.add_post("/api/chat/sessions", pages.new_chat_session, name="chat_sessions")
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import logging
+import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from handoff.api.validation import RasaEvent
 from handoff.conversation.customer_notices import is_cancel_phrase
 from handoff.conversation.rasa_client import HANDOFF_CANCELLED_INTENT, RasaGateway
 from handoff.errors import RasaUnavailable
+from handoff.observability.metrics import ServiceMetrics
 from handoff.queue.state_machine import INGEST, Changes, Transitions
 from handoff.queue.states import OPEN_STATES, HandoffStatus
 from handoff.realtime.group_commit import Coalescer, GroupCommitter
@@ -112,6 +114,8 @@ class _Ingested:
 
     outcomes: Counter[Outcome] = field(default_factory=Counter)
     cancelled: list[Handoff] = field(default_factory=list)
+    # Customer messages stored, whose frames go to the agents' feed.
+    customer_messages: int = 0
 
 
 @dataclass(frozen=True)
@@ -123,17 +127,29 @@ class _Plain:
 
 
 class EventIngestor:
-    def __init__(self, committer: GroupCommitter, feed: LiveFeed, rasa: RasaGateway):
+    def __init__(
+        self,
+        committer: GroupCommitter,
+        feed: LiveFeed,
+        rasa: RasaGateway,
+        metrics: ServiceMetrics,
+    ):
         self._committer = committer
-        self._transitions = Transitions(committer.sessions, feed)
+        self._transitions = Transitions(committer.sessions, feed, metrics)
         self._feed = feed
         self._rasa = rasa
+        self._metrics = metrics
         self._batches: Coalescer[Sequence[RasaEvent], _Ingested] = Coalescer(
             self._ingest_together, concurrency=committer.concurrency
         )
 
     async def ingest(self, events: Sequence[RasaEvent]) -> IngestResult:
+        received = time.perf_counter()
         ingested = await self._batches.submit(events)
+        # The batch's frames went out once its transaction committed.
+        self._metrics.customer_messages_relayed(
+            time.perf_counter() - received, ingested.customer_messages
+        )
         for handoff in ingested.cancelled:
             await self._give_back_to_bot(handoff)
         outcomes = ingested.outcomes
@@ -250,6 +266,8 @@ class _Stream:
             message.id = message_id
             self._changes.announce(message_frame(message), handoff.audience)
             item.ingested.outcomes[Outcome.ACCEPTED] += 1
+            if message.role is MessageRole.USER:
+                item.ingested.customer_messages += 1
         await self._customers_wrote(
             {handoff.id for item, handoff in fresh if item.event.type == "user"}
         )
@@ -280,6 +298,7 @@ class _Stream:
             insert(MESSAGES).values(_message_row(message)).returning(MESSAGES.c.id)
         )
         self._changes.announce(message_frame(message), handoff.audience)
+        ingested.customer_messages += 1
         if handoff.status is not HandoffStatus.QUEUED:
             await self._customers_wrote({handoff.id})
             return Outcome.ACCEPTED

@@ -10,6 +10,7 @@ import aiohttp
 from yarl import URL
 
 from handoff.errors import RasaUnavailable
+from handoff.observability.logs import conversation, conversation_log_id
 
 logger = logging.getLogger(__name__)
 
@@ -18,6 +19,8 @@ HANDOFF_CANCELLED_INTENT = "EXTERNAL_handoff_cancelled"
 RESUME_EVENTS = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
 REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=10)
 SAFE_IN_SENDER_IDS = ":+"
+# The readiness check asks Rasa whether it answers at all, and soon.
+CHECK_TIMEOUT = aiohttp.ClientTimeout(total=2)
 
 
 class RasaGateway(Protocol):
@@ -36,14 +39,29 @@ class RasaGateway(Protocol):
 
     async def send_notice(self, sender_id: str, text: str) -> None: ...
 
+    async def check(self) -> None:
+        """Raises ``RasaUnavailable`` unless Rasa answers now."""
+
 
 class RasaHttpClient:
-    """Rasa's HTTP API, reached with its ``--auth-token``."""
+    """Rasa's HTTP API, reached with its ``--auth-token``.
 
-    def __init__(self, session: aiohttp.ClientSession, base_url: str, token: str):
+    What it logs names the conversation by its log id, keyed with ``log_secret``
+    (the service secret, which the bot uses for the same ids).
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        token: str,
+        *,
+        log_secret: str = "",
+    ):
         self._session = session
         self._base_url = base_url.rstrip("/")
         self._token = token
+        self._log_secret = log_secret
 
     async def append_bot_message(
         self, sender_id: str, text: str, message_id: int, agent_name: str
@@ -66,6 +84,17 @@ class RasaHttpClient:
             {"event": "bot", "text": text, "metadata": {"tandem_notice": True}},
         )
 
+    async def check(self) -> None:
+        # Rasa's root route answers without a token and touches no conversation.
+        try:
+            async with self._session.get(
+                f"{self._base_url}/", timeout=CHECK_TIMEOUT
+            ) as response:
+                if response.status != 200:
+                    raise RasaUnavailable(f"Rasa answered {response.status}")
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise RasaUnavailable("Rasa could not be reached") from error
+
     async def resume(self, sender_id: str) -> None:
         # For a customer who has left: the bot listens again, and says nothing.
         await self._append_events(sender_id, RESUME_EVENTS)
@@ -82,7 +111,8 @@ class RasaHttpClient:
         # would follow action_handoff, and no rule of the bot would match it.
         await self._append_events(sender_id, RESUME_EVENTS)
         await self._post(
-            self._conversation_url(sender_id, "trigger_intent"),
+            sender_id,
+            "trigger_intent",
             {"output_channel": "latest"},
             {"name": intent, "entities": entities or {}},
         )
@@ -91,7 +121,8 @@ class RasaHttpClient:
         self, sender_id: str, events: dict[str, Any] | list[dict[str, Any]]
     ) -> None:
         await self._post(
-            self._conversation_url(sender_id, "tracker/events"),
+            sender_id,
+            "tracker/events",
             {"output_channel": "latest", "execute_side_effects": "true"},
             events,
         )
@@ -107,24 +138,31 @@ class RasaHttpClient:
 
     async def _post(
         self,
-        url: URL,
+        sender_id: str,
+        action: str,
         query: dict[str, str],
         body: dict[str, Any] | list[dict[str, Any]],
     ) -> None:
+        # The URL holds the sender id, which logs name only by its log id.
+        url = self._conversation_url(sender_id, action)
         if self._token:
             query = {**query, "token": self._token}
-        try:
-            async with self._session.post(
-                url.update_query(query), json=body, timeout=REQUEST_TIMEOUT
-            ) as response:
-                if response.status >= 300:
-                    detail = (await response.text())[:200]
-                    logger.warning(
-                        "Rasa answered %s to %s: %s", response.status, url.path, detail
-                    )
-                    raise RasaUnavailable(
-                        f"Rasa answered {response.status} to {url.path}"
-                    )
-        except (aiohttp.ClientError, TimeoutError) as error:
-            logger.warning("Rasa could not be reached at %s: %r", url.path, error)
-            raise RasaUnavailable("Rasa could not be reached") from error
+        with conversation(conversation_log_id(sender_id, self._log_secret)):
+            try:
+                async with self._session.post(
+                    url.update_query(query), json=body, timeout=REQUEST_TIMEOUT
+                ) as response:
+                    if response.status >= 300:
+                        detail = (await response.text())[:200]
+                        logger.warning(
+                            "Rasa answered %s to %s: %s",
+                            response.status,
+                            action,
+                            detail,
+                        )
+                        raise RasaUnavailable(
+                            f"Rasa answered {response.status} to {action}"
+                        )
+            except (aiohttp.ClientError, TimeoutError) as error:
+                logger.warning("Rasa could not be reached for %s: %r", action, error)
+                raise RasaUnavailable("Rasa could not be reached") from error

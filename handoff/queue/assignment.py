@@ -28,6 +28,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
+from handoff.observability.metrics import ServiceMetrics
 from handoff.queue.order import QUEUE_ORDER
 from handoff.queue.state_machine import DISPATCHER, Changes, Transitions
 from handoff.queue.states import HandoffStatus
@@ -101,9 +102,12 @@ async def free_agents(session: AsyncSession) -> list[FreeAgent]:
 
 class Dispatcher:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], feed: LiveFeed
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        feed: LiveFeed,
+        metrics: ServiceMetrics,
     ) -> None:
-        self._transitions = Transitions(sessions, feed)
+        self._transitions = Transitions(sessions, feed, metrics)
 
     async def dispatch(self) -> list[Handoff]:
         """Assign queued handoffs while someone can take them; return them."""

@@ -11,6 +11,7 @@ assignment happens the moment someone can take the work.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,7 @@ from handoff.errors import (
     NotFound,
     RasaUnavailable,
 )
+from handoff.observability.metrics import ServiceMetrics
 from handoff.queue.assignment import Dispatcher, load_of
 from handoff.queue.handoff_limits import (
     HandoffLimitReached,
@@ -117,11 +119,13 @@ class HandoffService:
         committer: GroupCommitter,
         limits: HandoffLimits,
         refusals: RefusalLog,
+        metrics: ServiceMetrics,
     ) -> None:
         self._sessions = sessions
         self._limits = limits
         self._refusals = refusals
-        self._transitions = Transitions(sessions, feed)
+        self._metrics = metrics
+        self._transitions = Transitions(sessions, feed, metrics)
         self._replies = ReplyStore(committer)
         self._rasa = rasa
         self._feed = feed
@@ -171,6 +175,7 @@ class HandoffService:
                 if existing is None:
                     raise
                 return await self._creation(session, existing, created=False)
+        self._metrics.handoff_created(request.reason, request.sender_id)
         if offline or not await self._dispatcher.dispatch():
             return first
         async with self._sessions.begin() as session:
@@ -285,6 +290,7 @@ class HandoffService:
     async def post_agent_message(
         self, handoff_id: int, agent: Agent, text: str
     ) -> Message:
+        received = time.perf_counter()
         stored = await self._replies.store(Reply(handoff_id, agent, text))
         message = stored.message
         if stored.unflagged is not None:
@@ -302,6 +308,7 @@ class HandoffService:
             if message.delivery is Delivery.FAILED:
                 raise RasaUnavailable(error.message, message_id=message.id) from error
             return message
+        self._metrics.agent_reply_relayed(time.perf_counter() - received)
         message = await self._replies.record_delivery(message.id, Delivery.DELIVERED)
         await self._feed.publish(message_frame(message), stored.audience)
         return message

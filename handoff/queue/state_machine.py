@@ -33,12 +33,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
 from handoff.api.presenters import handoff_frame
+from handoff.observability.metrics import ServiceMetrics
 from handoff.queue.order import queue_position
 from handoff.queue.states import HandoffStatus, ensure_allowed, sources_of
 from handoff.realtime.group_commit import GroupCommitter
 from handoff.realtime.live_feed import EVERYONE, Audience, LiveFeed
 from handoff.storage.models import Handoff, HandoffTransition, utcnow
-from handoff.vocabulary import TransitionActor, TransitionReason
+from handoff.vocabulary import Skill, TransitionActor, TransitionReason
 
 T = TypeVar("T")
 
@@ -68,6 +69,8 @@ class Changes:
 
     session: AsyncSession
     _frames: list[tuple[dict[str, Any], Audience]] = field(default_factory=list)
+    # Customers taken from the queue: their skill and how long they waited.
+    _assignments: list[tuple[Skill, float]] = field(default_factory=list)
 
     def announce(self, frame: dict[str, Any], audience: Audience = EVERYONE) -> None:
         """Publishes ``frame`` once this transaction has committed."""
@@ -111,6 +114,13 @@ class Changes:
             Handoff, handoff_id, populate_existing=True
         )
         self._record(handoff, source, by, reason)
+        if (
+            source is HandoffStatus.QUEUED
+            and target is HandoffStatus.ASSIGNED
+            and handoff.assigned_at is not None
+        ):
+            waited = handoff.assigned_at - handoff.created_at
+            self._assignments.append((handoff.skill, waited.total_seconds()))
         position = (
             await queue_position(self.session, handoff) if announce_position else None
         )
@@ -176,26 +186,34 @@ class Changes:
             )
         )
 
-    async def _publish(self, feed: LiveFeed) -> None:
+    async def _committed(self, feed: LiveFeed, metrics: ServiceMetrics | None) -> None:
+        if metrics is not None:
+            for skill, waited in self._assignments:
+                metrics.handoff_assigned(skill, waited)
         for frame, audience in self._frames:
             await feed.publish(frame, audience)
 
 
 class Transitions:
-    """The commit paths of status changes: each publishes after its commit."""
+    """The commit paths of status changes: each publishes after its commit, and
+    counts the waits of the customers it took from the queue."""
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], feed: LiveFeed
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        feed: LiveFeed,
+        metrics: ServiceMetrics | None = None,
     ) -> None:
         self._sessions = sessions
         self._feed = feed
+        self._metrics = metrics
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[Changes]:
         async with self._sessions.begin() as session:
             changes = Changes(session)
             yield changes
-        await changes._publish(self._feed)
+        await changes._committed(self._feed, self._metrics)
 
     async def run(
         self, committer: GroupCommitter, work: Callable[[Changes], Awaitable[T]]
@@ -208,5 +226,5 @@ class Transitions:
             return await work(changes), changes
 
         result, changes = await committer.run(unit)
-        await changes._publish(self._feed)
+        await changes._committed(self._feed, self._metrics)
         return result

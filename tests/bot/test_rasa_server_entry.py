@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.server import run_arguments
+from bot.server import JSON_LOGGING_CONFIG, run_arguments, use_json_logs
 
 OPTIONS = [
     "--model",
@@ -42,3 +42,29 @@ def test_a_token_on_the_command_line_is_refused() -> None:
 def test_rasa_will_not_run_without_a_token() -> None:
     with pytest.raises(SystemExit, match="TANDEM_RASA_TOKEN is not set"):
         run_arguments(OPTIONS, {})
+
+
+def test_json_logs_go_through_rasas_logging_config() -> None:
+    arguments = run_arguments(OPTIONS, {"TANDEM_RASA_TOKEN": "t"})
+
+    assert use_json_logs(arguments, {"TANDEM_LOG_FORMAT": "json"})
+    assert arguments.logging_config_file == str(JSON_LOGGING_CONFIG)
+    assert JSON_LOGGING_CONFIG.is_file()
+
+
+def test_a_logging_config_given_on_the_command_line_wins() -> None:
+    arguments = run_arguments(
+        [*OPTIONS, "--logging-config-file", "mine.yml"], {"TANDEM_RASA_TOKEN": "t"}
+    )
+
+    assert use_json_logs(arguments, {"TANDEM_LOG_FORMAT": "JSON"})
+    assert arguments.logging_config_file == "mine.yml"
+
+
+def test_text_logs_are_rasas_own() -> None:
+    arguments = run_arguments(OPTIONS, {"TANDEM_RASA_TOKEN": "t"})
+
+    assert not use_json_logs(arguments, {})
+    assert arguments.logging_config_file is None
+    with pytest.raises(SystemExit, match="TANDEM_LOG_FORMAT must be text or json"):
+        use_json_logs(arguments, {"TANDEM_LOG_FORMAT": "xml"})

@@ -36,6 +36,9 @@ class Stack:
     """The bearer token of Rasa's REST channel, when the stack has one."""
     secret_values: tuple[str, ...] = ()
     """Every secret value the processes were given, to look for where none belongs."""
+    actions_url: str = ""
+    service_secret: str = ""
+    """TANDEM_SERVICE_SECRET, which also keys the conversations' log ids."""
 
     def log_tail(self, lines: int = 60) -> str:
         return "\n".join(self.log_path.read_text("utf-8").splitlines()[-lines:])
@@ -66,11 +69,13 @@ def running_stack(
     *,
     rest_channel: bool = False,
     channel_settings: Mapping[str, str] | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[Stack]:
     """The three processes, business hours forced open, stopped on the way out.
     With ``rest_channel``, Rasa also serves ``POST /webhooks/rest/webhook`` to
     callers with ``Stack.rest_token`` (bench/credentials.yml). ``channel_settings``
-    (``TANDEM_KAKAO_…`` and the like) turn on the messaging channels they set."""
+    (``TANDEM_KAKAO_…`` and the like) turn on the messaging channels they set;
+    ``extra_env`` adds other settings (``TANDEM_LOG_FORMAT``, say)."""
     ports = {
         "TANDEM_HANDOFF_PORT": free_port(),
         "TANDEM_RASA_PORT": free_port(),
@@ -99,6 +104,7 @@ def running_stack(
             TANDEM_CREDENTIALS_FILE=str(ROOT / "bench" / "credentials.yml"),
             TANDEM_REST_TOKEN=rest_token,
         )
+    env.update(extra_env or {})
     log_path = folder / "stack.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -125,6 +131,8 @@ def running_stack(
             log_path=log_path,
             var_dir=folder,
             rest_token=rest_token,
+            actions_url=f"http://127.0.0.1:{ports['TANDEM_ACTIONS_PORT']}",
+            service_secret=env["TANDEM_SERVICE_SECRET"],
             secret_values=tuple(
                 env[key]
                 for key in (

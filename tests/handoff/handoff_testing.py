@@ -82,8 +82,13 @@ class StandInRasa:
 
     def application(self) -> web.Application:
         app = web.Application()
+        app.router.add_get("/", self._hello)
         app.router.add_post("/{tail:.*}", self._handle)
         return app
+
+    async def _hello(self, request: web.Request) -> web.Response:
+        # What Rasa's root route answers; the service's readiness check asks it.
+        return web.Response(text="Hello from Rasa: 3.6.21")
 
     async def _handle(self, request: web.Request) -> web.Response:
         self.requests.append(

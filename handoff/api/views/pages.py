@@ -1,18 +1,13 @@
-"""The web pages, their configuration and the health check."""
+"""The web pages and their configuration."""
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from aiohttp import web
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
 from handoff.api.client_address import client_address
-from handoff.app_keys import CHAT_SESSIONS, ENGINE, SETTINGS
-
-logger = logging.getLogger(__name__)
+from handoff.app_keys import CHAT_SESSIONS, SETTINGS
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 
@@ -31,18 +26,6 @@ async def console(request: web.Request) -> web.FileResponse:
 
 async def public_config(request: web.Request) -> web.Response:
     return web.json_response({"rasa_socket_url": request.app[SETTINGS].rasa_socket_url})
-
-
-async def health(request: web.Request) -> web.Response:
-    try:
-        async with request.app[ENGINE].connect() as connection:
-            await connection.execute(text("SELECT 1"))
-    except (SQLAlchemyError, OSError):
-        logger.exception("health check: the database is unavailable")
-        return web.json_response(
-            {"status": "error", "database": "unavailable"}, status=503
-        )
-    return web.json_response({"status": "ok", "database": "ok"})
 
 
 async def new_chat_session(request: web.Request) -> web.Response:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 
+from handoff.api.log_context import about_conversation
 from handoff.api.presenters import handoff_json
 from handoff.api.validation import (
     parse_event_batch,
@@ -12,14 +15,33 @@ from handoff.api.validation import (
     read_json_object,
 )
 from handoff.api.views.common import require_bot
-from handoff.app_keys import CONVERSATIONS, DEAD_LETTERS, HANDOFFS, INGESTOR, REFUSALS
+from handoff.app_keys import (
+    CONVERSATIONS,
+    DEAD_LETTERS,
+    HANDOFFS,
+    INGESTOR,
+    METRICS,
+    REFUSALS,
+)
+from handoff.errors import InvalidRequest, MalformedJson
+from handoff.observability.metrics import IngestError
+
+logger = logging.getLogger(__name__)
 
 
 async def request_handoff(request: web.Request) -> web.Response:
     require_bot(request)
     handoff_request = parse_handoff_request(await read_json_object(request))
+    about_conversation(request, handoff_request.sender_id)
     creation = await request.app[HANDOFFS].create_handoff(handoff_request)
     result = creation.result
+    logger.info(
+        "handoff %s %s: %s, %s queue",
+        result.handoff.id,
+        "opened" if creation.created else "already open",
+        result.handoff.reason,
+        result.handoff.skill.value,
+    )
     return web.json_response(
         {
             **handoff_json(result.handoff, result.queue_position),
@@ -32,8 +54,23 @@ async def request_handoff(request: web.Request) -> web.Response:
 
 async def ingest_events(request: web.Request) -> web.Response:
     require_bot(request)
-    batch = parse_event_batch(await read_json_object(request))
-    result = await request.app[INGESTOR].ingest(batch.events)
+    metrics = request.app[METRICS]
+    try:
+        batch = parse_event_batch(await read_json_object(request))
+    except (InvalidRequest, MalformedJson):
+        metrics.ingest_failed(IngestError.INVALID_BATCH)
+        raise
+    metrics.ingest_failed(IngestError.INVALID_EVENT, len(batch.refused))
+    metrics.ingest_failed(IngestError.DROPPED_BY_BOT, batch.dropped)
+    senders = {event.sender_id for event in batch.events}
+    if len(senders) == 1:
+        about_conversation(request, senders.pop())
+    try:
+        result = await request.app[INGESTOR].ingest(batch.events)
+    except Exception:
+        # The broker sends the batch again; the count says it had to.
+        metrics.ingest_failed(IngestError.FAILED)
+        raise
     # After the ingestion, whose frames agents are waiting for.
     await request.app[CONVERSATIONS].record(batch.raw_events)
     await request.app[DEAD_LETTERS].keep(batch)
@@ -55,6 +92,7 @@ async def count_refusal(request: web.Request) -> web.Response:
     """A one-time code or phone number the bot refused, for the numbers."""
     require_bot(request)
     report = parse_refusal_report(await read_json_object(request))
+    about_conversation(request, report.sender_id)
     refusal = await request.app[REFUSALS].record(report.sender_id, report.kind)
     return web.json_response(
         {
