@@ -118,7 +118,9 @@ def companion_problems(docs: list[DOC]) -> list[str]:
     autoscalers = of_kind(docs, "HorizontalPodAutoscaler")
     for name, deployment in by_name(docs, "Deployment").items():
         labels = deployment["spec"]["template"]["metadata"]["labels"]
-        if not any(selects(service["spec"]["selector"], labels) for service in services):
+        if not any(
+            selects(service["spec"]["selector"], labels) for service in services
+        ):
             problems.append(f"{name}: no Service selects its pods")
         if not any(
             selects(budget["spec"]["selector"]["matchLabels"], labels)
@@ -126,7 +128,10 @@ def companion_problems(docs: list[DOC]) -> list[str]:
         ):
             problems.append(f"{name}: no PodDisruptionBudget")
         targets = {
-            (hpa["spec"]["scaleTargetRef"]["kind"], hpa["spec"]["scaleTargetRef"]["name"])
+            (
+                hpa["spec"]["scaleTargetRef"]["kind"],
+                hpa["spec"]["scaleTargetRef"]["name"],
+            )
             for hpa in autoscalers
         }
         if ("Deployment", name) not in targets:

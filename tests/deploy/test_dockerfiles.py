@@ -95,8 +95,13 @@ def test_a_good_dockerfile_passes_our_rules() -> None:
         (("USER 10001:10001\n", ""), "sets no USER"),
         (("USER 10001:10001", "USER 0"), "USER 0 is root"),
         (("USER 10001:10001", "USER tandem"), "not numeric"),
-        (('HEALTHCHECK CMD ["python", "/app/probe.py", "http://127.0.0.1:8080/"]\n', ""),
-         "no HEALTHCHECK"),
+        (
+            (
+                'HEALTHCHECK CMD ["python", "/app/probe.py", "http://127.0.0.1:8080/"]\n',
+                "",
+            ),
+            "no HEALTHCHECK",
+        ),
         (("FROM python:3.11.11-slim-bookworm\n", "FROM python:latest\n"), "pinned tag"),
         (("AS build\n", "AS build\nENV TANDEM_RASA_TOKEN=abc\n"), "bakes in a secret"),
     ],
@@ -254,7 +259,20 @@ def test_everything_the_dockerfile_copies_is_in_the_build_context(path: Path) ->
     tracked = tracked_files()
     for source in dockerfiles.copy_sources(path.read_text("utf-8")):
         prefix = source.rstrip("/")
-        files = [name for name in tracked if name == prefix or name.startswith(prefix + "/")]
+        files = [
+            name for name in tracked if name == prefix or name.startswith(prefix + "/")
+        ]
         assert files, f"{source} is not in the repository"
         left_out = [name for name in files if not in_build_context(name)]
         assert left_out == [], f"{source}: .dockerignore leaves out {left_out[:3]}"
+
+
+def test_a_module_left_out_of_the_image_is_found() -> None:
+    text = (dockerfiles.DOCKER_DIR / "actions.Dockerfile").read_text("utf-8")
+    broken = text.replace(" bot/personal_data.py", "")
+    assert broken != text
+
+    in_image = set(dockerfiles.image_files(broken, tracked_files()).values())
+
+    missing = import_closure(PROCESSES["actions"].sources) - in_image
+    assert missing == {"bot/personal_data.py"}
