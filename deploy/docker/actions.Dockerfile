@@ -32,10 +32,11 @@ RUN groupadd --system --gid 10001 tandem \
         --home-dir /nonexistent --shell /usr/sbin/nologin tandem
 COPY --from=dependencies /opt/venv /opt/venv
 WORKDIR /app
-# The actions; the bot's bearer-token check and personal-data masking they share;
-# the business hours; the handoff API document they read the skills and limits from.
+# The actions; the bot's modules they share (bearer-token check, personal-data
+# masking, logs and metrics); the business hours; the handoff API document they read
+# the skills and limits from.
 COPY actions/ actions/
-COPY bot/__init__.py bot/bearer_auth.py bot/personal_data.py bot/
+COPY bot/ bot/
 COPY handoff/openapi.yaml handoff/openapi.yaml
 COPY business_hours.yml personal_data.yml deploy/docker/probe.py ./
 # The demo back end's SQLite file and the dev outbox of one-time codes; a volume
@@ -44,5 +45,5 @@ RUN mkdir /app/var && chown 10001:10001 /app/var
 USER 10001:10001
 EXPOSE 5055
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["python", "/app/probe.py", "http://127.0.0.1:5055/health"]
+    CMD ["python", "/app/probe.py", "http://127.0.0.1:5055/health/live"]
 CMD ["python", "-m", "actions.server"]

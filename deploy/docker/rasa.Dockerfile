@@ -78,9 +78,9 @@ COPY credentials.yml personal_data.yml deploy/endpoints.cluster.yml \
 RUN mkdir /app/var && chown 10001:10001 /app/var
 USER 10001:10001
 EXPOSE 5005
-# Rasa answers / only once its model is loaded, and without the API token.
+# Rasa answers only once its model is loaded; the health routes need no API token.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=180s --retries=3 \
-    CMD ["python", "/app/probe.py", "http://127.0.0.1:5005/"]
+    CMD ["python", "/app/probe.py", "http://127.0.0.1:5005/health/live"]
 CMD ["python", "-m", "bot.server", "--model", "/app/model", "--enable-api", \
     "--interface", "0.0.0.0", "--port", "5005", \
     "--credentials", "credentials.yml", "--endpoints", "endpoints.cluster.yml"]

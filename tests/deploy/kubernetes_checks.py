@@ -85,8 +85,8 @@ def probe_problems(
                 problems.append(f"{name}: {kind} names a port the container lacks")
             if http.get("path") not in allowed_paths[process]:
                 problems.append(
-                    f"{name}: {kind} asks {http.get('path')}, which the {process} "
-                    "process does not answer without a secret"
+                    f"{name}: {kind} asks {http.get('path')}, which is no health "
+                    f"endpoint of the {process} process"
                 )
         if "preStop" not in container.get("lifecycle", {}):
             problems.append(f"{name}: no preStop pause before the pod stops")

@@ -20,9 +20,6 @@ ROOT = dockerfiles.ROOT
 DEPLOY = ROOT / "deploy"
 VARIABLE_LITERAL = re.compile(r"[\"'](TANDEM_[A-Z0-9_]+)[\"']")
 VARIABLE_REFERENCE = re.compile(r"\$\{(TANDEM_[A-Z0-9_]+)\}")
-# Rasa 3.6's routes that answer without the API token (rasa/server.py: hello and
-# version); everything else of its HTTP API needs TANDEM_RASA_TOKEN.
-RASA_OPEN_PATHS = frozenset({"/", "/version"})
 # What the images set for Python and the libraries, not read by Tandem's code.
 RUNTIME_VARIABLES = frozenset(
     {
@@ -171,29 +168,58 @@ def handoff_routes() -> set[str]:
     return paths
 
 
+def string_constants(node: ast.AST) -> set[str]:
+    return {
+        child.value
+        for child in ast.walk(node)
+        if isinstance(child, ast.Constant) and isinstance(child.value, str)
+    }
+
+
 def action_server_open_paths() -> set[str]:
-    """The paths the action server answers without its token (OPEN_PATHS in
-    actions/server.py): a probe cannot send the token."""
-    tree = ast.parse((ROOT / "actions" / "server.py").read_text("utf-8"))
-    for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Assign)
-            and any(
+    """The paths the action server answers without its token: every OPEN_PATHS of
+    actions/ (the token middleware in actions/server.py lets them through)."""
+    paths = set()
+    for path in python_files(["actions"]):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Assign) and any(
                 isinstance(target, ast.Name) and target.id == "OPEN_PATHS"
                 for target in node.targets
-            )
-            and isinstance(node.value, ast.Call)
-        ):
-            return set(ast.literal_eval(node.value.args[0]))
-    raise AssertionError("actions/server.py has no OPEN_PATHS")
+            ):
+                paths.update(string_constants(node.value))
+    return paths
+
+
+def rasa_routes_added_by_the_bot() -> set[str]:
+    """Routes bot/ adds to Rasa's Sanic app (``@app.get("/…")``), which answer
+    without Rasa's token."""
+    paths = set()
+    for path in python_files(["bot"]):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for decorator in node.decorator_list:
+                if (
+                    isinstance(decorator, ast.Call)
+                    and isinstance(decorator.func, ast.Attribute)
+                    and decorator.func.attr == "get"
+                    and decorator.args
+                ):
+                    paths.update(string_constants(decorator.args[0]))
+    return paths
+
+
+def health_paths(paths: Iterable[str]) -> set[str]:
+    return {path for path in paths if path.startswith("/health")}
 
 
 def probe_targets() -> dict[str, set[str]]:
-    """Per process, the paths a health probe may use: answered without a secret."""
+    """Per process, the health endpoints its code serves without a secret: what a
+    probe or a container health check may ask."""
     return {
-        "handoff": handoff_routes(),
-        "actions": action_server_open_paths(),
-        "rasa": set(RASA_OPEN_PATHS),
+        "handoff": health_paths(handoff_routes()),
+        "actions": health_paths(action_server_open_paths()),
+        "rasa": health_paths(rasa_routes_added_by_the_bot()),
     }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 import jsonschema
 import pytest
@@ -16,7 +17,12 @@ import yaml
 from deploy.make_secrets import fresh_values, secret_files
 from handoff.settings import Settings
 from tests.deploy import dockerfiles, nginx_config
-from tests.deploy.processes import DEPLOY, PROCESSES, environment_problems
+from tests.deploy.processes import (
+    DEPLOY,
+    PROCESSES,
+    environment_problems,
+    probe_targets,
+)
 
 SCHEMA_PATH = dockerfiles.ROOT / "tests" / "deploy" / "schemas" / "compose-spec.json"
 COMPOSE_PATH = DEPLOY / "compose.yaml"
@@ -137,6 +143,44 @@ def compose_problems(compose: Compose) -> list[str]:
         if "migrate" not in services.get(name, {}).get("depends_on", {}):
             problems.append(f"{name} may start before the migrations ran")
     return problems
+
+
+PORTS = {"handoff": 8080, "actions": 5055, "rasa": 5005}
+
+
+def health_check_problems(compose: Compose) -> list[str]:
+    """Each service's health check asks a health endpoint of its own process."""
+    targets = probe_targets()
+    problems = []
+    for name, process in SERVICE_PROCESSES.items():
+        if process == "migrate" or name not in compose["services"]:
+            continue
+        check = compose["services"][name].get("healthcheck", {}).get("test", [])
+        url = urlsplit(check[-1]) if check else None
+        if url is None or url.port != PORTS[process]:
+            problems.append(f"{name}: the health check asks another port")
+        elif url.path not in targets[process]:
+            problems.append(
+                f"{name}: the health check asks {url.path}, which is no health "
+                f"endpoint of the {process} process"
+            )
+    return problems
+
+
+def test_the_health_checks_ask_health_endpoints(compose: Compose) -> None:
+    assert health_check_problems(compose) == []
+
+
+def test_a_health_check_of_a_missing_endpoint_is_found(compose: Compose) -> None:
+    broken = copy.deepcopy(compose)
+    broken["services"]["actions-2"]["healthcheck"]["test"][-1] = (
+        "http://127.0.0.1:5055/webhook"
+    )
+
+    assert (
+        "actions-2: the health check asks /webhook, which is no health endpoint "
+        "of the actions process"
+    ) in health_check_problems(broken)
 
 
 def test_the_stack_is_complete_and_consistent(compose: Compose) -> None:

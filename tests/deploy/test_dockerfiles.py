@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.deploy import dockerfiles
-from tests.deploy.processes import PROCESSES, ROOT, python_files
+from tests.deploy.processes import PROCESSES, ROOT, probe_targets, python_files
 
 DOCKERFILES = sorted(dockerfiles.DOCKER_DIR.glob("*.Dockerfile"))
 HADOLINT = Path(sys.executable).with_name("hadolint")
@@ -29,6 +29,7 @@ ACTIONS_IMPORTS = {
     "aiohttp": "aiohttp",
     "spacy": "spacy",
     "presidio_analyzer": "presidio-analyzer",
+    "prometheus_client": "prometheus-client",
 }
 FIRST_PARTY = ("actions", "bot", "handoff")
 
@@ -73,6 +74,20 @@ def test_hadolint_catches_an_unpinned_image_and_install(tmp_path: Path) -> None:
 @pytest.mark.parametrize("path", DOCKERFILES, ids=lambda path: path.name)
 def test_our_rules_hold(path: Path) -> None:
     assert dockerfiles.dockerfile_problems(path.read_text("utf-8")) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "port"), [("handoff", 8080), ("actions", 5055), ("rasa", 5005)]
+)
+def test_the_health_check_asks_a_health_endpoint(name: str, port: int) -> None:
+    text = (dockerfiles.DOCKER_DIR / PROCESSES[name].dockerfile).read_text("utf-8")
+    healthcheck = dockerfiles.last(dockerfiles.final_stage(text), "HEALTHCHECK")
+    assert healthcheck is not None
+    url = re.search(r"http://127\.0\.0\.1:(\d+)(/[^\"\s]*)", healthcheck.arguments)
+    assert url is not None
+
+    assert int(url.group(1)) == port
+    assert url.group(2) in probe_targets()[name]
 
 
 GOOD = """\
@@ -269,10 +284,10 @@ def test_everything_the_dockerfile_copies_is_in_the_build_context(path: Path) ->
 
 def test_a_module_left_out_of_the_image_is_found() -> None:
     text = (dockerfiles.DOCKER_DIR / "actions.Dockerfile").read_text("utf-8")
-    broken = text.replace(" bot/personal_data.py", "")
+    broken = text.replace("COPY bot/ bot/\n", "")
     assert broken != text
 
     in_image = set(dockerfiles.image_files(broken, tracked_files()).values())
 
     missing = import_closure(PROCESSES["actions"].sources) - in_image
-    assert missing == {"bot/personal_data.py"}
+    assert {"bot/personal_data.py", "bot/bearer_auth.py"} <= missing
