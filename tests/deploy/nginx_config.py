@@ -110,8 +110,13 @@ def routing_problems(config: Block) -> list[str]:
         if location.values("proxy_http_version") != [["1.1"]]:
             problems.append(f"{path} does not speak HTTP/1.1 to the upstream")
     for path, location in routes.items():
-        if proxied_upstream(location) and "x-forwarded-for" not in headers(location):
+        if not proxied_upstream(location):
+            continue
+        if "x-forwarded-for" not in headers(location):
             problems.append(f"{path} does not tell the upstream the client's address")
+        # The live feed compares Origin with Host, port included.
+        if headers(location).get("host") != "$http_host":
+            problems.append(f"{path} does not pass the Host the browser used")
     rasa = upstreams.get("tandem_rasa")
     if rasa is not None and not (rasa.values("ip_hash") or rasa.values("hash")):
         problems.append("tandem_rasa has no sticky sessions (ip_hash or hash)")

@@ -296,7 +296,7 @@ def test_nginx_keeps_internal_paths_inside() -> None:
             (
                 "        proxy_set_header Upgrade $http_upgrade;\n"
                 "        proxy_set_header Connection $connection_upgrade;\n"
-                "        proxy_set_header Host $host;\n"
+                "        proxy_set_header Host $http_host;\n"
                 "        proxy_set_header X-Forwarded-For $remote_addr;\n"
                 "        proxy_set_header X-Forwarded-Proto $scheme;\n"
                 "        # A quiet chat",
@@ -304,6 +304,21 @@ def test_nginx_keeps_internal_paths_inside() -> None:
                 "        # A quiet chat",
             ),
             "/socket.io/ does not pass the WebSocket upgrade on",
+        ),
+        (
+            (
+                "location = /api/ws {\n        proxy_pass http://tandem_handoff;\n"
+                "        proxy_http_version 1.1;\n"
+                "        proxy_set_header Upgrade $http_upgrade;\n"
+                "        proxy_set_header Connection $connection_upgrade;\n"
+                "        proxy_set_header Host $http_host;",
+                "location = /api/ws {\n        proxy_pass http://tandem_handoff;\n"
+                "        proxy_http_version 1.1;\n"
+                "        proxy_set_header Upgrade $http_upgrade;\n"
+                "        proxy_set_header Connection $connection_upgrade;\n"
+                "        proxy_set_header Host $host;",
+            ),
+            "/api/ws does not pass the Host the browser used",
         ),
         (
             (
