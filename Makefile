@@ -17,8 +17,8 @@ TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*/*.yml) \
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup run train test test-bot test-service test-rasa test-e2e lint \
-	format clean bench
+.PHONY: help setup run train test test-deploy test-bot test-service test-rasa test-e2e \
+	lint format clean bench
 
 help:
 	@echo "make run    - install, build, train if needed, and start everything"
@@ -80,7 +80,7 @@ run: setup $(MODEL)
 lint: setup
 	$(SERVICE_BIN)/ruff check .
 	$(SERVICE_BIN)/ruff format --check .
-	$(SERVICE_BIN)/mypy handoff scripts bench/queue*.py bench/escalation*.py
+	$(SERVICE_BIN)/mypy handoff scripts deploy bench/queue*.py bench/escalation*.py
 	$(BOT_BIN)/mypy --python-version 3.10 bot actions bench/nlu*.py bench/latency*.py \
 		bench/emotion*.py bench/pii*.py
 
@@ -88,7 +88,13 @@ format: setup
 	$(SERVICE_BIN)/ruff check --fix .
 	$(SERVICE_BIN)/ruff format .
 
+# The deployment files in deploy/, checked without Docker or a cluster: the schemas
+# (vendored or packaged, never downloaded), hadolint, and our own rules.
+test-deploy: setup
+	$(SERVICE_BIN)/python -m pytest tests/deploy
+
 test-bot: setup
+	@scripts/ensure_services.sh
 	$(BOT_BIN)/python -m pytest tests/bot
 
 test-service: setup
@@ -106,7 +112,7 @@ test-e2e: setup $(MODEL)
 	@scripts/ensure_chromium.sh
 	$(SERVICE_BIN)/python -m pytest tests/e2e
 
-test: lint test-bot test-service test-rasa test-e2e
+test: lint test-deploy test-bot test-service test-rasa test-e2e
 
 # Benchmarks: long-running, never part of `make test`. Each writes its section of
 # docs/benchmarks.md.

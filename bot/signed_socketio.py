@@ -8,6 +8,11 @@ channel checks the signature with the same secret, ``TANDEM_CHAT_SESSION_SECRET`
 and answers anything else with ``session_refused`` instead of passing it on, so the
 chat page asks for a fresh id.
 
+With several Rasa servers, a customer's socket is connected to one of them, while the
+handoff service's call that sends an agent's reply (``output_channel=latest``) may
+reach another. With ``TANDEM_SOCKETIO_REDIS_URL`` set, every server sends what it
+emits through Redis, and the server that holds the customer's socket delivers it.
+
 credentials.yml names it by module path: ``bot.signed_socketio.SignedSocketIOInput``.
 """
 
@@ -24,11 +29,14 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput
 from rasa.shared.exceptions import RasaException
 from sanic import Blueprint
-from socketio import AsyncServer
+from socketio import AsyncRedisManager, AsyncServer
 
 logger = logging.getLogger(__name__)
 
 SECRET_VARIABLE = "TANDEM_CHAT_SESSION_SECRET"
+REDIS_URL_VARIABLE = "TANDEM_SOCKETIO_REDIS_URL"
+# Every Rasa server of one deployment publishes and listens on this Redis channel.
+REDIS_CHANNEL = "tandem-socketio"
 # Must match handoff/conversation/chat_sessions.py, which signs the ids.
 SIGNING_PURPOSE = b"tandem chat session id\n"
 REFUSAL_EVENT = "session_refused"
@@ -78,6 +86,7 @@ class SignedSocketIOInput(SocketIOInput):
                 "or conversations would be named by the connection instead"
             )
         self.session_secret = secret
+        self.redis_url = os.environ.get(REDIS_URL_VARIABLE, "")
 
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
@@ -89,6 +98,8 @@ class SignedSocketIOInput(SocketIOInput):
         handlers = server.handlers[self.namespace or "/"]
         for event in (SESSION_EVENT, self.user_message_evt):
             handlers[event] = self._only_issued(server, event, handlers[event])
+        if self.redis_url:
+            share_between_servers(server, self.redis_url)
         return blueprint
 
     def _only_issued(
@@ -106,3 +117,16 @@ class SignedSocketIOInput(SocketIOInput):
             )
 
         return checked
+
+
+def share_between_servers(server: AsyncServer, redis_url: str) -> None:
+    """Sends what ``server`` emits through Redis, so that a message for a room
+    reaches the room's socket on whichever server it is connected to.
+
+    The manager starts listening on the server's first connection, as the one it
+    replaces would have started. Its messages are pickled: the Redis server must be
+    private to Tandem and require a password.
+    """
+    manager = AsyncRedisManager(redis_url, channel=REDIS_CHANNEL)
+    manager.set_server(server)
+    server.manager = manager
