@@ -60,6 +60,7 @@ def secret_files(
             "TANDEM_CHAT_SESSION_SECRET": values["chat_session_secret"],
             "TANDEM_RASA_TOKEN": values["rasa_token"],
             "TANDEM_DATABASE_URL": database_url,
+            "TANDEM_METRICS_TOKEN": values["metrics_token"],
         },
         "rasa.env": {
             "TANDEM_RASA_TOKEN": values["rasa_token"],
@@ -71,10 +72,12 @@ def secret_files(
             "TANDEM_SOCKETIO_REDIS_URL": (
                 f"redis://:{values['redis_password']}@{redis_host}/{SOCKETIO_REDIS_DB}"
             ),
+            "TANDEM_METRICS_TOKEN": values["metrics_token"],
         },
         "actions.env": {
             "TANDEM_ACTIONS_TOKEN": values["actions_token"],
             "TANDEM_SERVICE_SECRET": values["service_secret"],
+            "TANDEM_METRICS_TOKEN": values["metrics_token"],
         },
     }
 
@@ -87,6 +90,7 @@ def fresh_values() -> dict[str, str]:
         "chat_session_secret",
         "rasa_token",
         "actions_token",
+        "metrics_token",
     )
     return {name: new_secret() for name in names}
 

@@ -76,7 +76,13 @@ PROCESSES = {
     "actions": Process(
         name="actions",
         dockerfile="actions.Dockerfile",
-        sources=("actions", "bot/bearer_auth.py", "bot/personal_data.py"),
+        sources=(
+            "actions",
+            "bot/bearer_auth.py",
+            "bot/personal_data.py",
+            "bot/observability/logs.py",
+            "bot/observability/scrape_access.py",
+        ),
         cluster_required=frozenset(
             {
                 "TANDEM_ACTIONS_TOKEN",

@@ -114,7 +114,7 @@ def test_existing_files_are_never_overwritten(tmp_path: Path) -> None:
     assert after == {name: before[name] for name in after}
 
 
-def test_the_action_server_gets_its_token_and_the_service_secret_only() -> None:
+def test_the_action_server_gets_its_token_the_service_secret_and_the_scrape_token_only() -> None:
     files = secret_files(
         dict.fromkeys(
             (
@@ -124,6 +124,7 @@ def test_the_action_server_gets_its_token_and_the_service_secret_only() -> None:
                 "chat_session_secret",
                 "rasa_token",
                 "actions_token",
+                "metrics_token",
             ),
             "x",
         )
@@ -132,4 +133,5 @@ def test_the_action_server_gets_its_token_and_the_service_secret_only() -> None:
     assert files["actions.env"] == {
         "TANDEM_ACTIONS_TOKEN": "x",
         "TANDEM_SERVICE_SECRET": "x",
+        "TANDEM_METRICS_TOKEN": "x",
     }
