@@ -114,7 +114,7 @@ def test_existing_files_are_never_overwritten(tmp_path: Path) -> None:
     assert after == {name: before[name] for name in after}
 
 
-def test_the_action_server_gets_its_token_the_service_secret_and_the_scrape_token_only() -> None:
+def test_the_action_server_gets_only_what_it_reads() -> None:
     files = secret_files(
         dict.fromkeys(
             (
