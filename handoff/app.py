@@ -36,6 +36,7 @@ from handoff.app_keys import (
     SESSIONS,
     SETTINGS,
     SWEEPER,
+    TAKEOVER_NOTICES,
 )
 from handoff.conversation.chat_session_limits import MIN_RETENTION, ChatSessionIssuer
 from handoff.conversation.customer_data import CustomerData
@@ -44,6 +45,7 @@ from handoff.conversation.ingest import EventIngestor
 from handoff.conversation.rasa_client import RasaGateway, RasaHttpClient
 from handoff.conversation.ratings import RatingService
 from handoff.conversation.refusals import RefusalLog
+from handoff.conversation.takeover_notices import TakeoverNotices
 from handoff.queue.assignment import Dispatcher
 from handoff.queue.handoff_limits import HandoffLimits
 from handoff.queue.handoffs import HandoffService
@@ -131,7 +133,9 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     feed = app[LIVE_FEED]
     feed.sign_out_listeners.append(app[AUTH].forget_sign_ins)
     settings = app[SETTINGS]
-    app[DISPATCHER] = Dispatcher(sessions, feed)
+    notices = TakeoverNotices(app[RASA])
+    app[TAKEOVER_NOTICES] = notices
+    app[DISPATCHER] = Dispatcher(sessions, feed, notices)
     # The relay's short writes (customer messages, agent replies) share it.
     committer = GroupCommitter(
         sessions,
@@ -158,6 +162,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             window=handoff_window,
         ),
         refusals,
+        notices,
     )
     app[INGESTOR] = EventIngestor(committer, feed, app[RASA])
     app[CONVERSATIONS] = ConversationRecorder(sessions)
@@ -187,6 +192,8 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         ),
     )
     yield
+    # Notices still on their way go out while the client to Rasa is open.
+    await notices.all_delivered()
 
 
 async def _sweeper(app: web.Application) -> AsyncIterator[None]:

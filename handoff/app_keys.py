@@ -14,6 +14,7 @@ from handoff.conversation.ingest import EventIngestor
 from handoff.conversation.rasa_client import RasaGateway
 from handoff.conversation.ratings import RatingService
 from handoff.conversation.refusals import RefusalLog
+from handoff.conversation.takeover_notices import TakeoverNotices
 from handoff.queue.assignment import Dispatcher
 from handoff.queue.handoffs import HandoffService
 from handoff.queue.sweeper import Sweeper
@@ -32,6 +33,7 @@ AUTH = web.AppKey("auth", AuthService)
 HANDOFFS = web.AppKey("handoffs", HandoffService)
 INGESTOR = web.AppKey("ingestor", EventIngestor)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+TAKEOVER_NOTICES = web.AppKey("takeover_notices", TakeoverNotices)
 AGENTS = web.AppKey("agents", AgentDirectory)
 CANNED_RESPONSES = web.AppKey("canned_responses", CannedResponses)
 SWEEPER = web.AppKey("sweeper", Sweeper)
