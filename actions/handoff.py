@@ -29,6 +29,8 @@ CSAT_COMMENT_FORM = "csat_comment_form"
 CSAT_RATING_SLOT = "csat_rating_id"
 CSAT_COMMENT_SLOT = "csat_comment"
 MAX_COMMENT_LENGTH: int = field("CsatCommentRequest", "comment")["maxLength"]
+# The message metadata bot/message_speakers.py reads: the customer now waits.
+QUEUED = "queued"
 
 
 def end_active_form(tracker: Tracker) -> list[EventType]:
@@ -108,13 +110,17 @@ class ActionHandoff(UsesDependencies, Action):
         metrics.handoff(decision.reason, "queued")
         if decision.opening_response:
             dispatcher.utter_message(response=decision.opening_response)
+        # Marked, so the web chat shows the customer waiting for a person.
         dispatcher.utter_message(
-            response="utter_handoff_queued", queue_position=queued.queue_position or 1
+            response="utter_handoff_queued",
+            queue_position=queued.queue_position or 1,
+            handoff_status=QUEUED,
         )
         if queued.estimated_wait_seconds:
             dispatcher.utter_message(
                 response="utter_handoff_wait",
                 wait_minutes=max(1, math.ceil(queued.estimated_wait_seconds / 60)),
+                handoff_status=QUEUED,
             )
         return [*events, *RESET_MOOD, ConversationPaused()]
 

@@ -39,6 +39,7 @@ from handoff.app_keys import (
     SESSIONS,
     SETTINGS,
     SWEEPER,
+    TAKEOVER_NOTICES,
 )
 from handoff.conversation.chat_session_limits import MIN_RETENTION, ChatSessionIssuer
 from handoff.conversation.customer_data import CustomerData
@@ -49,6 +50,7 @@ from handoff.conversation.ratings import RatingService
 from handoff.conversation.refusals import RefusalLog
 from handoff.observability.metrics import ServiceMetrics
 from handoff.observability.scrape import ScrapeTimeGauges
+from handoff.conversation.takeover_notices import TakeoverNotices
 from handoff.queue.assignment import Dispatcher
 from handoff.queue.handoff_limits import HandoffLimits
 from handoff.queue.handoffs import HandoffService
@@ -146,7 +148,9 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     feed.sign_out_listeners.append(app[AUTH].forget_sign_ins)
     settings = app[SETTINGS]
     metrics = app[METRICS]
-    app[DISPATCHER] = Dispatcher(sessions, feed, metrics)
+    notices = TakeoverNotices(app[RASA])
+    app[TAKEOVER_NOTICES] = notices
+    app[DISPATCHER] = Dispatcher(sessions, feed, metrics, notices)
     # The relay's short writes (customer messages, agent replies) share it.
     committer = GroupCommitter(
         sessions,
@@ -174,6 +178,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         ),
         refusals,
         metrics,
+        notices,
     )
     app[INGESTOR] = EventIngestor(committer, feed, app[RASA], metrics)
     app[CONVERSATIONS] = ConversationRecorder(sessions)
@@ -203,6 +208,8 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         ),
     )
     yield
+    # Notices still on their way go out while the client to Rasa is open.
+    await notices.all_delivered()
 
 
 async def _sweeper(app: web.Application) -> AsyncIterator[None]:

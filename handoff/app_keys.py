@@ -16,6 +16,7 @@ from handoff.conversation.ratings import RatingService
 from handoff.conversation.refusals import RefusalLog
 from handoff.observability.metrics import ServiceMetrics
 from handoff.observability.scrape import ScrapeTimeGauges
+from handoff.conversation.takeover_notices import TakeoverNotices
 from handoff.queue.assignment import Dispatcher
 from handoff.queue.handoffs import HandoffService
 from handoff.queue.sweeper import Sweeper
@@ -34,6 +35,7 @@ AUTH = web.AppKey("auth", AuthService)
 HANDOFFS = web.AppKey("handoffs", HandoffService)
 INGESTOR = web.AppKey("ingestor", EventIngestor)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+TAKEOVER_NOTICES = web.AppKey("takeover_notices", TakeoverNotices)
 AGENTS = web.AppKey("agents", AgentDirectory)
 CANNED_RESPONSES = web.AppKey("canned_responses", CannedResponses)
 SWEEPER = web.AppKey("sweeper", Sweeper)

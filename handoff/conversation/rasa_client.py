@@ -37,7 +37,14 @@ class RasaGateway(Protocol):
 
     async def resume(self, sender_id: str) -> None: ...
 
-    async def send_notice(self, sender_id: str, text: str) -> None: ...
+    async def send_notice(
+        self,
+        sender_id: str,
+        text: str,
+        *,
+        handoff_status: str | None = None,
+        agent_name: str | None = None,
+    ) -> None: ...
 
     async def check(self) -> None:
         """Raises ``RasaUnavailable`` unless Rasa answers now."""
@@ -77,11 +84,24 @@ class RasaHttpClient:
             },
         )
 
-    async def send_notice(self, sender_id: str, text: str) -> None:
-        """A message from the service itself, such as a queue position update."""
+    async def send_notice(
+        self,
+        sender_id: str,
+        text: str,
+        *,
+        handoff_status: str | None = None,
+        agent_name: str | None = None,
+    ) -> None:
+        """A message from the service itself, such as a queue position update or
+        an agent joining; ``handoff_status`` (``queued``, ``assigned``) and the
+        agent's name tell the web chat where the customer now stands."""
+        metadata: dict[str, Any] = {"tandem_notice": True}
+        if handoff_status is not None:
+            metadata["handoff_status"] = handoff_status
+        if agent_name is not None:
+            metadata["agent"] = agent_name
         await self._append_events(
-            sender_id,
-            {"event": "bot", "text": text, "metadata": {"tandem_notice": True}},
+            sender_id, {"event": "bot", "text": text, "metadata": metadata}
         )
 
     async def check(self) -> None:

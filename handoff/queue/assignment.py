@@ -29,6 +29,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
 from handoff.observability.metrics import ServiceMetrics
+from handoff.conversation.takeover_notices import (
+    Takeover,
+    TakeoverNotice,
+    TakeoverNotices,
+)
 from handoff.queue.order import QUEUE_ORDER
 from handoff.queue.state_machine import DISPATCHER, Changes, Transitions
 from handoff.queue.states import HandoffStatus
@@ -46,11 +51,16 @@ MAX_CONTENDED_PAUSE = 0.02
 
 
 class Slot(enum.Enum):
-    """What trying one agent for one handoff came to."""
+    """What trying one agent for one handoff came to, when not an assignment."""
 
-    ASSIGNED = "assigned"
     TAKEN = "taken"
     LOCKED = "locked"
+
+
+@dataclass(frozen=True)
+class Assignment:
+    handoff: Handoff
+    agent_name: str
 
 
 @dataclass(frozen=True)
@@ -106,16 +116,21 @@ class Dispatcher:
         sessions: async_sessionmaker[AsyncSession],
         feed: LiveFeed,
         metrics: ServiceMetrics,
+        notices: TakeoverNotices,
     ) -> None:
         self._transitions = Transitions(sessions, feed, metrics)
+        self._notices = notices
 
     async def dispatch(self) -> list[Handoff]:
-        """Assign queued handoffs while someone can take them; return them."""
+        """Assign queued handoffs while someone can take them; return them.
+
+        Each customer is told who joined once the assignment has committed.
+        """
         assigned: list[Handoff] = []
         contended = 0
         while len(assigned) < MAX_ASSIGNMENTS_PER_RUN:
-            handoff = await self._assign_one()
-            if handoff is Slot.LOCKED:
+            assignment = await self._assign_one()
+            if assignment is Slot.LOCKED:
                 contended += 1
                 if contended >= MAX_CONTENDED_TRIES:
                     break
@@ -125,13 +140,23 @@ class Dispatcher:
                     )
                 )
                 continue
-            if handoff is None:
+            if assignment is None:
                 break
+            handoff = assignment.handoff
+            self._notices.tell(
+                TakeoverNotice(
+                    handoff.id,
+                    handoff.sender_id,
+                    handoff.language,
+                    Takeover.JOINED,
+                    agent_name=assignment.agent_name,
+                )
+            )
             assigned.append(handoff)
         return assigned
 
-    async def _assign_one(self) -> Handoff | Literal[Slot.LOCKED] | None:
-        """The handoff assigned, ``Slot.LOCKED`` when other dispatchers held every
+    async def _assign_one(self) -> Assignment | Literal[Slot.LOCKED] | None:
+        """The assignment made, ``Slot.LOCKED`` when other dispatchers held every
         suitable agent, or None when there is nothing to assign."""
         async with self._transitions.begin() as changes:
             session = changes.session
@@ -155,17 +180,19 @@ class Dispatcher:
                 if handoff.skill not in candidate.skills:
                     continue
                 slot = await _assign_if_free(changes, handoff, candidate.agent_id)
-                if slot is Slot.ASSIGNED:
-                    return handoff
+                if isinstance(slot, Assignment):
+                    return slot
                 locked_out = locked_out or slot is Slot.LOCKED
         return Slot.LOCKED if locked_out else None
 
 
-async def _assign_if_free(changes: Changes, handoff: Handoff, agent_id: int) -> Slot:
+async def _assign_if_free(
+    changes: Changes, handoff: Handoff, agent_id: int
+) -> Assignment | Slot:
     session = changes.session
     # The agent's row lock makes counting the load and taking a slot one step.
     agent_row = await session.execute(
-        select(Agent.id, Agent.status, Agent.active, Agent.capacity)
+        select(Agent.id, Agent.status, Agent.active, Agent.capacity, Agent.display_name)
         .where(Agent.id == agent_id)
         .with_for_update(skip_locked=True)
     )
@@ -190,4 +217,6 @@ async def _assign_if_free(changes: Changes, handoff: Handoff, agent_id: int) -> 
             "flagged_at": None,
         },
     )
-    return Slot.TAKEN if assigned is None else Slot.ASSIGNED
+    if assigned is None:
+        return Slot.TAKEN
+    return Assignment(assigned, agent.display_name)

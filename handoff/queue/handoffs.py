@@ -27,6 +27,11 @@ from handoff.conversation.agent_replies import Reply, ReplyStore
 from handoff.conversation.chat_session_limits import issued_address
 from handoff.conversation.rasa_client import HANDOFF_CLOSED_INTENT, RasaGateway
 from handoff.conversation.refusals import RefusalLog
+from handoff.conversation.takeover_notices import (
+    Takeover,
+    TakeoverNotice,
+    TakeoverNotices,
+)
 from handoff.errors import (
     AgentUnavailable,
     AlreadyAssigned,
@@ -69,6 +74,7 @@ from handoff.vocabulary import (
     AgentStatus,
     HandoffMode,
     Resolution,
+    Skill,
     TransitionReason,
 )
 
@@ -120,8 +126,10 @@ class HandoffService:
         limits: HandoffLimits,
         refusals: RefusalLog,
         metrics: ServiceMetrics,
+        notices: TakeoverNotices,
     ) -> None:
         self._sessions = sessions
+        self._notices = notices
         self._limits = limits
         self._refusals = refusals
         self._metrics = metrics
@@ -276,6 +284,7 @@ class HandoffService:
     ) -> PositionedHandoff:
         if override_capacity:
             permissions.require_supervisor(agent)
+        joined = False
         async with self._transitions.begin() as changes:
             handoff = await _get_handoff(changes.session, handoff_id)
             if handoff.status is HandoffStatus.OFFLINE:
@@ -284,7 +293,9 @@ class HandoffService:
             else:
                 if handoff.status is HandoffStatus.QUEUED and not override_capacity:
                     await _ensure_room_for(changes.session, agent.id)
-                await _claim_queued(changes, handoff, agent)
+                joined = await _claim_queued(changes, handoff, agent)
+        if joined:
+            self._tell(handoff, Takeover.JOINED, agent_name=agent.display_name)
         return PositionedHandoff(handoff, None)
 
     async def post_agent_message(
@@ -297,6 +308,8 @@ class HandoffService:
             await self._feed.publish(
                 handoff_frame("handoff.updated", stored.unflagged, None)
             )
+        # The customer reads who joined before what they write.
+        await self._notices.delivered(stored.sender_id)
         try:
             await self._rasa.append_bot_message(
                 stored.sender_id, text, message.id, agent.display_name
@@ -349,7 +362,9 @@ class HandoffService:
                     handoff_status=handoff.status.value,
                 )
             previous_agent_id = handoff.assigned_agent_id
+            previous_status = handoff.status
             now = utcnow()
+            target: Agent | None = None
             if request.to_agent_id is not None:
                 target = await session.get(Agent, request.to_agent_id)
                 _ensure_can_receive(target, request.to_agent_id, handoff)
@@ -394,6 +409,15 @@ class HandoffService:
                     created_at=now,
                 )
             )
+        if target is not None:
+            passed = previous_status is HandoffStatus.ASSIGNED
+            self._tell(
+                handoff,
+                Takeover.PASSED_TO_AGENT if passed else Takeover.JOINED,
+                agent_name=target.display_name,
+            )
+        else:
+            self._tell(handoff, Takeover.PASSED_TO_QUEUE, skill=request.to_skill)
         await self._dispatcher.dispatch()
         return await self._positioned(handoff_id)
 
@@ -409,6 +433,7 @@ class HandoffService:
                 _ensure_assigned_to(handoff, agent, supervisor_may=True)
         if offline:
             return PositionedHandoff(handoff, None)
+        await self._notices.delivered(handoff.sender_id)
         # Rasa first: if it is down the handoff stays assigned and the agent
         # can close again, instead of leaving the customer paused forever.
         await self._rasa.resume_and_trigger(
@@ -446,6 +471,7 @@ class HandoffService:
         Each goes back with its own guarded move, so one closed or transferred
         since the read stays as it is.
         """
+        requeued: list[Handoff] = []
         async with self._transitions.begin() as changes:
             handoff_ids = (
                 await changes.session.scalars(
@@ -456,7 +482,7 @@ class HandoffService:
                 )
             ).all()
             for handoff_id in handoff_ids:
-                await changes.move(
+                moved = await changes.move(
                     handoff_id,
                     HandoffStatus.QUEUED,
                     by=DIRECTORY,
@@ -468,7 +494,31 @@ class HandoffService:
                         "flagged_at": None,
                     },
                 )
+                if moved is not None:
+                    requeued.append(moved)
+        for handoff in requeued:
+            self._tell(handoff, Takeover.BACK_IN_QUEUE)
         await self._dispatcher.dispatch()
+
+    def _tell(
+        self,
+        handoff: Handoff,
+        takeover: Takeover,
+        *,
+        agent_name: str | None = None,
+        skill: Skill | None = None,
+    ) -> None:
+        """Tells the customer, once the change has committed."""
+        self._notices.tell(
+            TakeoverNotice(
+                handoff.id,
+                handoff.sender_id,
+                handoff.language,
+                takeover,
+                agent_name=agent_name,
+                skill=skill,
+            )
+        )
 
     async def _positioned(self, handoff_id: int) -> PositionedHandoff:
         async with self._sessions.begin() as session:
@@ -476,7 +526,8 @@ class HandoffService:
             return PositionedHandoff(handoff, await queue_position(session, handoff))
 
 
-async def _claim_queued(changes: Changes, handoff: Handoff, agent: Agent) -> None:
+async def _claim_queued(changes: Changes, handoff: Handoff, agent: Agent) -> bool:
+    """Whether this claim assigned the handoff (not when it was the agent's already)."""
     # The guarded move decides the race: whoever changes the row first wins,
     # on SQLite and PostgreSQL alike.
     now = utcnow()
@@ -493,11 +544,11 @@ async def _claim_queued(changes: Changes, handoff: Handoff, agent: Agent) -> Non
         },
     )
     if claimed is not None:
-        return
+        return True
     await changes.session.refresh(handoff)
     if handoff.status is HandoffStatus.ASSIGNED:
         if handoff.assigned_agent_id == agent.id:
-            return
+            return False
         raise AlreadyAssigned(
             f"handoff {handoff.id} is already assigned to another agent"
         )

@@ -4,6 +4,11 @@
 // the bot refuses any other), and lives in sessionStorage: a reload in the same tab
 // continues the conversation, closing the tab or "New conversation" ends it. The
 // visible history is kept beside it, because Rasa does not replay it.
+//
+// Every bot_uttered payload says who speaks (sender: {kind: "bot"|"agent"|"notice",
+// name}) and, when it says so, where the customer stands with people (handoff:
+// {status: "queued"|"assigned", agent}): agents' bubbles carry their name, and the
+// header shows whether the assistant, nobody yet, or which agent is answering.
 
 import {api} from "./api.js";
 import {autoGrow, h, nearBottom, submitOnEnter} from "./dom.js";
@@ -16,6 +21,20 @@ const HISTORY_LIMIT = 200;
 // Issued ids are "<random>.<signature>"; one without a dot was made up by an older page.
 const ISSUED_ID = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
+// Labels in the customer's language: the one of their last message with letters.
+const MODE_TEXT = {
+  bot: {ko: () => "챗봇 상담 중", en: () => "Chatting with our assistant"},
+  waiting: {ko: () => "상담사 연결을 기다리는 중", en: () => "Waiting for an agent"},
+  agent: {
+    ko: (name) => (name ? `상담사 ${name}님과 상담 중` : "상담사와 상담 중"),
+    en: (name) => (name ? `Chatting with ${name} (agent)` : "Chatting with an agent"),
+  },
+};
+const AGENT_LABEL = {ko: (name) => `상담사 ${name}`, en: (name) => `Agent ${name}`};
+const UNNAMED_AGENT = {ko: "상담사", en: "Agent"};
+const HANGUL = /[\u3131-\u318e\uac00-\ud7a3]/;
+const LATIN = /[A-Za-z]/;
+
 const STATUS_TEXT = {
   connecting: "연결 중… / Connecting…",
   connected: "연결됨 / Connected",
@@ -24,6 +43,10 @@ const STATUS_TEXT = {
 };
 
 const els = {
+  mode: document.getElementById("chat-mode"),
+  dialog: document.getElementById("chat-new-dialog"),
+  dialogWaiting: document.getElementById("chat-new-waiting"),
+  dialogAgent: document.getElementById("chat-new-agent"),
   status: document.getElementById("chat-status"),
   retry: document.getElementById("chat-retry"),
   newConversation: document.getElementById("chat-new"),
@@ -44,6 +67,9 @@ let ready = false; // connected and session confirmed on the current connection
 let everConnected = false;
 const outbox = []; // messages typed while not ready: {text, row}
 let history = [];
+// Who answers: {mode: "bot"|"waiting"|"agent", agent: name|null}, and in which language.
+let handoff = {mode: "bot", agent: null};
+let language = browserLanguage();
 
 // ---------------------------------------------------------------- storage
 
@@ -77,7 +103,7 @@ function forgetLegacyStorage() {
 function saveHistory() {
   if (!sessionId) return;
   history = history.slice(-HISTORY_LIMIT);
-  store(HISTORY_KEY, JSON.stringify({session_id: sessionId, items: history}));
+  store(HISTORY_KEY, JSON.stringify({session_id: sessionId, items: history, handoff, language}));
 }
 
 function restoreHistory() {
@@ -90,9 +116,66 @@ function restoreHistory() {
   }
   if (!saved || saved.session_id !== sessionId || !Array.isArray(saved.items)) return;
   history = saved.items;
+  if (saved.language === "ko" || saved.language === "en") language = saved.language;
+  if (MODE_TEXT[saved.handoff?.mode]) {
+    handoff = {mode: saved.handoff.mode, agent: cleanName(saved.handoff.agent)};
+  }
+  renderMode();
   for (const item of history) renderMessage(item);
   disableChips(lastRow()); // only the newest message's chips stay usable
   scrollToBottom();
+}
+
+// ---------------------------------------------------------------- who answers
+
+function browserLanguage() {
+  const preferred = navigator.languages?.[0] || navigator.language || "ko";
+  return preferred.toLowerCase().startsWith("en") ? "en" : "ko";
+}
+
+/** The customer writes in Korean or English: any Hangul makes it Korean, as for the bot. */
+function noteLanguage(text) {
+  const spoken = HANGUL.test(text) ? "ko" : LATIN.test(text) ? "en" : null;
+  if (spoken && spoken !== language) {
+    language = spoken;
+    renderMode();
+  }
+}
+
+function cleanName(name) {
+  return typeof name === "string" && name.trim() ? name.trim().slice(0, 128) : null;
+}
+
+function renderMode() {
+  const {mode, agent} = handoff;
+  els.mode.dataset.mode = mode;
+  els.mode.lang = language;
+  if (agent) els.mode.dataset.agent = agent;
+  else delete els.mode.dataset.agent;
+  els.mode.textContent = MODE_TEXT[mode][language](agent);
+}
+
+function setMode(mode, agent = null) {
+  handoff = {mode, agent: mode === "agent" ? cleanName(agent) : null};
+  renderMode();
+}
+
+/** Follow the conversation: an agent's reply or a notice moves the header along;
+ *  a message of the bot's own means the bot is answering again. */
+function followHandoff(sender, state) {
+  if (state?.status === "queued") setMode("waiting");
+  else if (state?.status === "assigned") setMode("agent", state.agent || sender.name || handoff.agent);
+  else if (sender.kind === "agent") setMode("agent", sender.name || handoff.agent);
+  else if (sender.kind === "bot") setMode("bot");
+}
+
+/** Who says a bot_uttered payload; payloads without it are the bot's. */
+function senderOf(message) {
+  const sender = message.sender;
+  if (sender && ["bot", "agent", "notice"].includes(sender.kind)) {
+    return {kind: sender.kind, name: cleanName(sender.name)};
+  }
+  return {kind: "bot", name: null};
 }
 
 // ---------------------------------------------------------------- status
@@ -125,16 +208,32 @@ function disableChips(keep = null) {
   }
 }
 
+/** Who a stored message is from: "user", "bot", "agent" or "notice". */
+function speakerOf(item) {
+  if (item.role === "user") return "user";
+  if (item.sender === "agent" || item.agent) return "agent";
+  return item.sender === "notice" ? "notice" : "bot";
+}
+
+function agentLabel(item) {
+  const name = cleanName(item.name) || cleanName(typeof item.agent === "string" ? item.agent : null);
+  const lang = item.lang === "en" ? "en" : "ko";
+  return h("div", {class: "chat-sender", "data-testid": "chat-sender", lang},
+    name ? AGENT_LABEL[lang](name) : UNNAMED_AGENT[lang]);
+}
+
 /**
- * Render one message. item: {role: "user"|"bot", text, ts, chips?, image?, agent?}.
- * Text always goes in as text (never HTML).
+ * Render one message. item: {role: "user"|"bot", text, ts, chips?, image?,
+ * sender?: "agent"|"notice", name?, lang?}. Text always goes in as text (never HTML).
  */
 function renderMessage(item, {pending = false} = {}) {
   const stick = item.role === "user" || nearBottom(els.scroll);
+  const speaker = speakerOf(item);
   const bubble = h("div", {
     class: "chat-bubble",
     "data-testid": "chat-message",
     "data-role": item.role,
+    "data-sender": speaker,
   });
   if (item.text) bubble.append(item.text);
   if (item.image) {
@@ -143,13 +242,12 @@ function renderMessage(item, {pending = false} = {}) {
 
   const row = h("div", {
     class: "chat-row",
-    dataset: {role: item.role},
+    dataset: {role: item.role, sender: speaker},
   },
-  item.agent ? h("div", {class: "chat-sender"}, `상담원 / Agent${typeof item.agent === "string" ? ` · ${item.agent}` : ""}`) : null,
+  speaker === "agent" ? agentLabel(item) : null,
   bubble,
   item.chips?.length ? renderChips(item.chips) : null,
   h("div", {class: "chat-meta"}, pending ? "보내는 중… / Sending…" : clock(item.ts)));
-  if (item.agent) row.dataset.sender = "agent";
   if (pending) row.dataset.pending = "";
 
   els.messages.append(row);
@@ -185,6 +283,7 @@ function send(text, display = text) {
   const message = String(text ?? "").trim();
   if (!message || message.length > MAX_LENGTH) return false;
   const item = {role: "user", text: String(display ?? message).trim() || message, ts: Date.now() / 1000};
+  noteLanguage(item.text);
   const row = renderMessage(item, {pending: !ready});
   disableChips();
   history.push(item);
@@ -212,13 +311,21 @@ function onBotUttered(data) {
     : attachment?.type === "image" && typeof attachment.payload?.src === "string" ? attachment.payload.src
       : null;
   const text = typeof message.text === "string" ? message.text : "";
-  if (!text && !chips.length && !image) return;
-  const agent = message.agent || message.metadata?.agent || null;
+  const sender = senderOf(message);
+  followHandoff(sender, message.handoff);
+  if (!text && !chips.length && !image) {
+    saveHistory();
+    return;
+  }
 
   const item = {role: "bot", text, ts: Date.now() / 1000};
   if (chips.length) item.chips = chips;
   if (image && /^(https?:|\/)/.test(image)) item.image = image;
-  if (agent) item.agent = typeof agent === "string" ? agent : agent.display_name || agent.name || true;
+  if (sender.kind !== "bot") item.sender = sender.kind;
+  if (sender.kind === "agent") {
+    item.name = sender.name;
+    item.lang = language;
+  }
   renderMessage(item);
   history.push(item);
   saveHistory();
@@ -255,6 +362,7 @@ function onSessionRefused(data) {
 function forgetSession() {
   sessionId = null;
   history = [];
+  setMode("bot");
   store(SESSION_KEY, null);
   store(HISTORY_KEY, null);
   els.messages.replaceChildren(...outbox.map((o) => o.row));
@@ -303,6 +411,7 @@ async function connect() {
     if (sessionId && confirmed !== sessionId) {
       // The server started another conversation: the saved history is not its.
       history = [];
+      setMode("bot");
       els.messages.replaceChildren(...outbox.map((o) => o.row));
       updateEmpty();
     }
@@ -333,6 +442,19 @@ async function connect() {
 
   socket.io.on("reconnect_attempt", () => setStatus("reconnecting"));
   socket.io.on("reconnect_failed", () => setStatus("error", "다시 연결하지 못했습니다 / Could not reconnect"));
+}
+
+/** "New conversation" asks first: the whole conversation goes with one tap. */
+function askNewConversation() {
+  els.dialogWaiting.hidden = handoff.mode !== "waiting";
+  els.dialogAgent.hidden = handoff.mode !== "agent";
+  els.dialog.returnValue = "";
+  els.dialog.showModal();
+}
+
+function onDialogClose() {
+  if (els.dialog.returnValue === "confirm") newConversation();
+  else els.newConversation.focus();
 }
 
 function newConversation() {
@@ -375,12 +497,14 @@ function submit() {
 submitOnEnter(els.form, els.input, submit);
 
 els.input.addEventListener("input", updateComposer);
-els.newConversation.addEventListener("click", newConversation);
+els.newConversation.addEventListener("click", askNewConversation);
+els.dialog.addEventListener("close", onDialogClose);
 els.retry.addEventListener("click", () => {
   if (socket) socket.connect();
   else connect();
 });
 
+renderMode();
 restoreHistory();
 updateEmpty();
 updateComposer();

@@ -113,7 +113,12 @@ async def test_posts_the_context_tells_the_position_and_pauses(
     events, messages = await run_handoff(dependencies, "handoff_requested_ko")
     assert events == [*RESET_MOOD, ConversationPaused()]
     assert messages == [
-        {**messages[0], "response": "utter_handoff_queued", "queue_position": 3}
+        {
+            **messages[0],
+            "response": "utter_handoff_queued",
+            "queue_position": 3,
+            "handoff_status": "queued",
+        }
     ]
     [context] = service.requests
     summary = context.pop("summary")
@@ -302,6 +307,7 @@ async def test_tells_the_expected_wait_in_minutes(
     _, messages = await run_handoff(dependencies, "handoff_requested_ko")
     assert messages[-1]["response"] == "utter_handoff_wait"
     assert messages[-1]["wait_minutes"] == 3
+    assert messages[-1]["handoff_status"] == "queued"
 
 
 async def test_sends_the_emotion_over_time(

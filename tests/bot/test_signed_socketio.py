@@ -10,9 +10,14 @@ from typing import Any
 
 import pytest
 from rasa.core.channels.channel import UserMessage
+from rasa.shared.core.events import BotUttered
 from rasa.shared.exceptions import RasaException
 
-from bot.signed_socketio import SignedSocketIOInput, session_signature
+from bot.signed_socketio import (
+    LabelledSocketIOOutput,
+    SignedSocketIOInput,
+    session_signature,
+)
 
 SECRET = "test-secret"
 # The same vector is pinned in tests/handoff/test_chat_sessions.py, where the
@@ -158,3 +163,129 @@ def test_credentials_name_the_channel_by_module_path(
 
     signed = [c for c in channels if isinstance(c, SignedSocketIOInput)]
     assert len(signed) == 1 and signed[0].name() == "socketio"
+
+
+async def test_what_the_service_sends_says_who_speaks(harness: Harness) -> None:
+    output = harness.channel.get_output_channel()
+    assert isinstance(output, LabelledSocketIOOutput)
+    conversation = issued()
+
+    for event in (
+        BotUttered(
+            "안녕하세요, 상담사 민아입니다.",
+            metadata={"agent": "Mina Kim", "tandem_message_id": 7},
+        ),
+        BotUttered(
+            "상담사 Mina Kim님이 연결되었습니다.",
+            metadata={
+                "tandem_notice": True,
+                "handoff_status": "assigned",
+                "agent": "Mina Kim",
+            },
+        ),
+        BotUttered(
+            "지금 대기 순서는 2번째입니다.",
+            metadata={"tandem_notice": True},
+        ),
+    ):
+        await output.send_response(conversation, event.message())
+
+    assert harness.sent == [
+        (
+            "bot_uttered",
+            {
+                "text": "안녕하세요, 상담사 민아입니다.",
+                "sender": {"kind": "agent", "name": "Mina Kim"},
+            },
+            conversation,
+        ),
+        (
+            "bot_uttered",
+            {
+                "text": "상담사 Mina Kim님이 연결되었습니다.",
+                "sender": {"kind": "notice"},
+                "handoff": {"status": "assigned", "agent": "Mina Kim"},
+            },
+            conversation,
+        ),
+        (
+            "bot_uttered",
+            {"text": "지금 대기 순서는 2번째입니다.", "sender": {"kind": "notice"}},
+            conversation,
+        ),
+    ]
+
+
+async def test_the_bots_own_messages_say_so_in_every_shape(harness: Harness) -> None:
+    output = harness.channel.get_output_channel()
+    assert output is not None
+    buttons = [{"title": "네", "payload": "/affirm"}]
+
+    await output.send_response(
+        "c",
+        BotUttered("첫 문단\n\n둘째 문단", metadata={"utter_action": "x"}).message(),
+    )
+    await output.send_response(
+        "c",
+        BotUttered(
+            "상담원에게 연결해 드릴게요.",
+            data={"buttons": buttons},
+            metadata={
+                "utter_action": "utter_handoff_queued",
+                "handoff_status": "queued",
+            },
+        ).message(),
+    )
+    await output.send_response(
+        "c", {"text": "골라 주세요", "quick_replies": buttons, "utter_action": "x"}
+    )
+    await output.send_response("c", {"image": "https://example.com/a.png"})
+
+    bot = {"kind": "bot"}
+    chip = {"content_type": "text", "title": "네", "payload": "/affirm"}
+    assert [data for _, data, _ in harness.sent] == [
+        {"text": "첫 문단", "sender": bot},
+        {"text": "둘째 문단", "sender": bot},
+        {
+            "text": "상담원에게 연결해 드릴게요.",
+            "quick_replies": [chip],
+            "sender": bot,
+            "handoff": {"status": "queued"},
+        },
+        {"text": "골라 주세요", "quick_replies": [chip], "sender": bot},
+        {
+            "attachment": {
+                "type": "image",
+                "payload": {"src": "https://example.com/a.png"},
+            },
+            "sender": bot,
+        },
+    ]
+
+
+@pytest.mark.parametrize(
+    ("metadata", "expected"),
+    [
+        ({"language": "ko"}, {"language": "ko"}),
+        ('{"language": "en"}', {"language": "en"}),
+        ("not json", {}),
+        ("[1, 2]", {}),
+        (None, {}),
+        (7, {}),
+    ],
+)
+async def test_the_customers_turn_is_answered_through_the_labelled_output(
+    harness: Harness, metadata: Any, expected: dict[str, Any]
+) -> None:
+    conversation = issued()
+
+    await harness.send(
+        "user_uttered",
+        {"message": "hi", "session_id": conversation, "metadata": metadata},
+    )
+
+    [message] = harness.received
+    assert (message.text, message.sender_id) == ("hi", conversation)
+    assert isinstance(message.output_channel, LabelledSocketIOOutput)
+    assert message.input_channel == "socketio"
+    assert message.metadata == expected

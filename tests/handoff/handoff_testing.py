@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,6 +73,14 @@ class RecordedRequest:
     body: Any
 
 
+def is_notice(request: RecordedRequest) -> bool:
+    """A message from the service itself (a queue update, an agent joining)."""
+    body = request.body
+    return isinstance(body, dict) and bool(
+        (body.get("metadata") or {}).get("tandem_notice")
+    )
+
+
 @dataclass
 class StandInRasa:
     """A tiny real HTTP server in Rasa's place that records what it is asked."""
@@ -79,6 +88,18 @@ class StandInRasa:
     requests: list[RecordedRequest] = field(default_factory=list)
     status: int = 200
     url: str = ""
+    # While set and not released, requests are recorded and then held, as Rasa
+    # holds a request for a conversation whose turn is still running.
+    hold: asyncio.Event | None = None
+
+    @property
+    def notices(self) -> list[RecordedRequest]:
+        return [request for request in self.requests if is_notice(request)]
+
+    @property
+    def without_notices(self) -> list[RecordedRequest]:
+        """Everything but the notices: replies, resumes, triggered intents."""
+        return [request for request in self.requests if not is_notice(request)]
 
     def application(self) -> web.Application:
         app = web.Application()
@@ -99,6 +120,8 @@ class StandInRasa:
                 body=await request.json(),
             )
         )
+        if self.hold is not None:
+            await self.hold.wait()
         return web.json_response({"ok": self.status < 300}, status=self.status)
 
 

@@ -107,7 +107,7 @@ async def test_internal_notes_stay_inside_the_service(
     note = await response.json()
     assert note["role"] == "note"
     assert note["delivery"] is None
-    assert rasa.requests == []
+    assert rasa.without_notices == []
     detail = await (
         await client.get(f"/api/handoffs/{handoff['id']}", headers=tokens["sora"])
     ).json()
