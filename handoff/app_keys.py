@@ -14,9 +14,9 @@ from handoff.conversation.ingest import EventIngestor
 from handoff.conversation.rasa_client import RasaGateway
 from handoff.conversation.ratings import RatingService
 from handoff.conversation.refusals import RefusalLog
+from handoff.conversation.takeover_notices import TakeoverNotices
 from handoff.observability.metrics import ServiceMetrics
 from handoff.observability.scrape import ScrapeTimeGauges
-from handoff.conversation.takeover_notices import TakeoverNotices
 from handoff.queue.assignment import Dispatcher
 from handoff.queue.handoffs import HandoffService
 from handoff.queue.sweeper import Sweeper

@@ -28,12 +28,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
-from handoff.observability.metrics import ServiceMetrics
 from handoff.conversation.takeover_notices import (
     Takeover,
     TakeoverNotice,
     TakeoverNotices,
 )
+from handoff.observability.metrics import ServiceMetrics
 from handoff.queue.order import QUEUE_ORDER
 from handoff.queue.state_machine import DISPATCHER, Changes, Transitions
 from handoff.queue.states import HandoffStatus
