@@ -248,7 +248,7 @@ class _Stream:
             fresh, messages, ids, strict=True
         ):
             message.id = message_id
-            self._changes.announce(message_frame(message), handoff.audience)
+            self._changes.announce(message_frame(message, None), handoff.audience)
             item.ingested.outcomes[Outcome.ACCEPTED] += 1
         await self._customers_wrote(
             {handoff.id for item, handoff in fresh if item.event.type == "user"}
@@ -279,7 +279,7 @@ class _Stream:
         message.id = await self._connection.scalar(
             insert(MESSAGES).values(_message_row(message)).returning(MESSAGES.c.id)
         )
-        self._changes.announce(message_frame(message), handoff.audience)
+        self._changes.announce(message_frame(message, None), handoff.audience)
         if handoff.status is not HandoffStatus.QUEUED:
             await self._customers_wrote({handoff.id})
             return Outcome.ACCEPTED
