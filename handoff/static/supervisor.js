@@ -157,7 +157,8 @@ async function downloadCsv(table) {
   }
   if (!response.ok) {
     const body = await response.json().catch(() => null);
-    els.pageError.textContent = body?.message || `HTTP ${response.status}`;
+    els.pageError.textContent = errorText(
+      new ApiError(response.status, body?.error || "http_error", body?.message || `HTTP ${response.status}`, body));
     return;
   }
   const disposition = response.headers.get("Content-Disposition") || "";
