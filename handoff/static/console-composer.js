@@ -9,10 +9,9 @@ import {canClose, canWork, isOpen, isSupervisor, me, sameId, session, signedIn, 
 import {toast} from "./console-toasts.js";
 import {autoGrow, h, submitOnEnter} from "./dom.js";
 import {fillPlaceholders} from "./format.js";
-import {errorText, label, t} from "./labels.js";
+import {codes, errorText, label, t} from "./labels.js";
 
 const MAX_LENGTH = 2000;
-const SKILLS = ["billing", "technical", "retention", "general"];
 
 const $ = (id) => document.getElementById(id);
 const els = {
@@ -263,7 +262,7 @@ function drawTransferTargets() {
   const open = state.open;
   if (!open) return;
   const chosen = els.transferTarget.value;
-  const queues = SKILLS.map((code) => h("option", {value: `skill:${code}`},
+  const queues = codes("skill").map((code) => h("option", {value: `skill:${code}`},
     t("to_queue", {queue: label("skill", code)})));
   const agents = state.agents
     .filter((agent) => agent.active && agent.status !== "offline" && !sameId(agent.id, open.handoff?.assigned_agent_id))

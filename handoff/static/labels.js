@@ -44,6 +44,9 @@ export function label(section, code, params = {}, lang = current) {
   return text === undefined ? String(code).replace(/[_-]+/g, " ") : fill(text, params);
 }
 
+/** Every code of `section` the vocabulary has words for, in its order. */
+export const codes = (section) => Object.keys(vocabulary[section] || {});
+
 /** Whether the vocabulary has a word for `code` of `section`. */
 export const known = (section, code) => Boolean(vocabulary[section]?.[code]);
 

@@ -17,6 +17,7 @@ from handoff.api.validation import parse_handoff_request
 from handoff.api.views.api_document import openapi_document
 from handoff.errors import DomainError, InvalidRequest
 from handoff.queue.state_machine import HandoffStatus
+from handoff.storage.models import AgentRole, MessageRole
 from handoff.vocabulary import DEFAULT_CAPACITY, MAX_CAPACITY
 
 
@@ -51,7 +52,7 @@ def handoff_field(*names: str) -> dict[str, Any]:
         *(vocabulary.Skill, vocabulary.Priority, vocabulary.AgentStatus),
         *(vocabulary.HandoffMode, vocabulary.Trigger, vocabulary.Resolution),
         *(vocabulary.RefusalKind, vocabulary.ChannelKind),
-        HandoffStatus,
+        *(HandoffStatus, AgentRole, MessageRole),
     ],
 )
 def test_each_enum_has_the_values_of_its_schema(python_enum: type[enum.Enum]) -> None:
