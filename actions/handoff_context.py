@@ -139,10 +139,12 @@ def emotion_context(tracker: Tracker) -> dict[str, Any] | None:
     }
 
 
-def summary(
-    tracker: Tracker, reason: str, trigger: str, turns: list[dict[str, Any]]
-) -> dict[str, str]:
-    """A two-line brief for the agent, in both languages."""
+def summary(tracker: Tracker, turns: list[dict[str, Any]]) -> dict[str, str]:
+    """A two-line brief for the agent, in both languages.
+
+    The reason and the trigger are not repeated here: staff pages show them from
+    the handoff's own fields, in the agent's language.
+    """
     said = [turn["text"] for turn in turns if turn["role"] == "user"]
     last = said[-1] if said else ""
     if len(last) > 120:
@@ -150,15 +152,15 @@ def summary(
     frustration = float(tracker.get_slot("frustration") or 0.0)
     name = tracker.get_slot("verified_customer_name")
     verified_ko = f"본인 확인 완료({name})" if name else "본인 확인 안 됨"
-    verified_en = f"verified as {name}" if name else "not verified"
+    verified_en = f"Verified as {name}" if name else "Not verified"
     return {
         "ko": (
-            f"사유: {reason} ({trigger}). {verified_ko}. 고객 메시지 {len(said)}개, "
+            f"{verified_ko}. 고객 메시지 {len(said)}개, "
             f'불만 지수 {frustration:.2f}. 마지막 메시지: "{last}"'
         ),
         "en": (
-            f"Reason: {reason} ({trigger}), {verified_en}. {len(said)} customer "
-            f'messages, frustration {frustration:.2f}. Last message: "{last}"'
+            f"{verified_en}. {len(said)} customer messages, "
+            f'frustration {frustration:.2f}. Last message: "{last}"'
         ),
     }
 
@@ -196,7 +198,7 @@ def handoff_context(
             if value is not None and name not in INTERNAL_SLOTS
         },
         "transcript": turns,
-        "summary": summary(tracker, reason, trigger, turns),
+        "summary": summary(tracker, turns),
         "verified_identity": verified_identity(tracker),
         "lookups": lookups(tracker),
     }

@@ -28,6 +28,17 @@ PRIORITY_RANK = {
 }
 
 
+class ChannelKind(str, enum.Enum):
+    """The channel a customer writes on, as staff name it."""
+
+    WEB_CHAT = "web_chat"
+    KAKAOTALK = "kakaotalk"
+    TELEGRAM = "telegram"
+    WHATSAPP = "whatsapp"
+    SMS = "sms"
+    OTHER = "other"
+
+
 class AgentStatus(str, enum.Enum):
     ONLINE = "online"
     AWAY = "away"
@@ -70,6 +81,8 @@ AGENT_RESOLUTIONS = frozenset(
     }
 )
 
+# Staff who never chose a language are spoken to in Korean.
+DEFAULT_STAFF_LANGUAGE = "ko"
 DEFAULT_CAPACITY = 3
 MAX_CAPACITY = 20
 

@@ -12,7 +12,7 @@ from handoff.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
-_HTTP_ERROR_CODES = {
+HTTP_ERROR_CODES = {
     400: "invalid_request",
     401: "unauthorized",
     403: "forbidden",
@@ -50,7 +50,7 @@ async def error_middleware(
             message = f"no such resource: {request.path}"
         else:
             message = exc.reason
-        code = _HTTP_ERROR_CODES.get(exc.status, "http_error")
+        code = HTTP_ERROR_CODES.get(exc.status, "http_error")
         response = error_response(exc.status, code, message)
         if exc.status == 405 and "Allow" in exc.headers:
             response.headers["Allow"] = exc.headers["Allow"]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import inspect
+
 from handoff.conversation.chat_sessions import public_handle
+from handoff.conversation.display_names import channel_kind, customer_name
 from handoff.storage.models import (
     Agent,
     CannedResponse,
@@ -29,18 +32,24 @@ def agent_json(agent: Agent) -> dict[str, Any]:
         "username": agent.username,
         "display_name": agent.display_name,
         "role": agent.role.value,
+        "language": agent.language,
     }
 
 
 def handoff_json(handoff: Handoff, queue_position: int | None) -> dict[str, Any]:
+    customer = customer_name(handoff.context)
     return {
         "id": handoff.id,
         "conversation": public_handle(handoff.sender_id),
+        "customer_name": customer.name,
+        "customer_verified": customer.verified,
         "channel": handoff.channel,
+        "channel_kind": channel_kind(handoff.channel, handoff.sender_id).value,
         "language": handoff.language,
         "reason": handoff.reason,
         "status": handoff.status.value,
         "assigned_agent_id": handoff.assigned_agent_id,
+        "assigned_agent_name": _assigned_agent_name(handoff),
         "created_at": timestamp(handoff.created_at),
         "assigned_at": timestamp(handoff.assigned_at),
         "resolved_at": timestamp(handoff.resolved_at),
@@ -56,18 +65,33 @@ def handoff_json(handoff: Handoff, queue_position: int | None) -> dict[str, Any]
     }
 
 
+def _assigned_agent_name(handoff: Handoff) -> str | None:
+    # A handoff just stored has not read it back; it has no agent yet either.
+    if "assigned_agent_name" in inspect(handoff).unloaded:
+        return None
+    return handoff.assigned_agent_name
+
+
 def handoff_detail_json(
     handoff: Handoff,
     queue_position: int | None,
     messages: Sequence[Message],
     transfers: Sequence[HandoffTransfer],
+    agent_names: Mapping[int, str],
 ) -> dict[str, Any]:
     return {
         **handoff_json(handoff, queue_position),
         "context": staff_context(handoff.context),
-        "messages": [message_json(message) for message in messages],
-        "transfers": [transfer_json(transfer) for transfer in transfers],
+        "messages": [
+            message_json(message, _name(agent_names, message.agent_id))
+            for message in messages
+        ],
+        "transfers": [transfer_json(transfer, agent_names) for transfer in transfers],
     }
+
+
+def _name(agent_names: Mapping[int, str], agent_id: int | None) -> str | None:
+    return None if agent_id is None else agent_names.get(agent_id)
 
 
 def staff_context(context: dict[str, Any]) -> dict[str, Any]:
@@ -75,11 +99,15 @@ def staff_context(context: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in context.items() if key != "sender_id"}
 
 
-def transfer_json(transfer: HandoffTransfer) -> dict[str, Any]:
+def transfer_json(
+    transfer: HandoffTransfer, agent_names: Mapping[int, str]
+) -> dict[str, Any]:
     return {
         "id": transfer.id,
         "from_agent_id": transfer.from_agent_id,
+        "from_agent_name": _name(agent_names, transfer.from_agent_id),
         "to_agent_id": transfer.to_agent_id,
+        "to_agent_name": _name(agent_names, transfer.to_agent_id),
         "to_skill": transfer.to_skill.value if transfer.to_skill else None,
         "note": transfer.note,
         "created_at": timestamp(transfer.created_at),
@@ -125,13 +153,15 @@ def dead_letter_json(letter: DeadLetter) -> dict[str, Any]:
     }
 
 
-def message_json(message: Message) -> dict[str, Any]:
+def message_json(message: Message, agent_name: str | None) -> dict[str, Any]:
+    """``agent_name``: the display name of the message's agent, if it has one."""
     return {
         "id": message.id,
         "handoff_id": message.handoff_id,
         "role": message.role.value,
         "text": message.text,
         "agent_id": message.agent_id,
+        "agent_name": agent_name if message.agent_id is not None else None,
         "created_at": timestamp(message.created_at),
         "delivery": message.delivery.value if message.delivery is not None else None,
     }
@@ -152,11 +182,11 @@ def handoff_created_frame(
     return frame
 
 
-def message_frame(message: Message) -> dict[str, Any]:
+def message_frame(message: Message, agent_name: str | None) -> dict[str, Any]:
     return {
         "type": "message.created",
         "handoff_id": message.handoff_id,
-        "message": message_json(message),
+        "message": message_json(message, agent_name),
     }
 
 
@@ -172,3 +202,10 @@ def agent_profile_json(
         "active": agent.active,
         "status_changed_at": timestamp(agent.status_changed_at),
     }
+
+
+def agent_frame(
+    agent: Agent, skills: frozenset[Skill] | set[Skill], load: int
+) -> dict[str, Any]:
+    """An agent's status, capacity or skills changed: the team lists stay current."""
+    return {"type": "agent.updated", "agent": agent_profile_json(agent, skills, load)}

@@ -46,6 +46,9 @@ def setup_routes(app: web.Application) -> None:
     router.add_post("/api/auth/login", auth.login, name="login")
     router.add_post("/api/auth/logout", auth.logout, name="logout")
     router.add_get("/api/agents/me", agents.me, name="agent_me")
+    router.add_patch(
+        "/api/agents/me", agents.change_my_settings, name="agent_me_settings"
+    )
     router.add_put("/api/agents/me/status", agents.set_my_status, name="agent_status")
     router.add_get("/api/agents", agents.list_agents, name="agents")
     router.add_post("/api/agents", agents.create_agent, name="agent_create")

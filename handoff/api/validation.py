@@ -24,6 +24,7 @@ from handoff.vocabulary import (
     AGENT_RESOLUTIONS,
     BOT_REFUSALS,
     DEFAULT_CAPACITY,
+    DEFAULT_STAFF_LANGUAGE,
     MAX_CAPACITY,
     AgentStatus,
     HandoffMode,
@@ -112,6 +113,7 @@ class NewAgent:
     role: str
     skills: frozenset[Skill]
     capacity: int
+    language: str = DEFAULT_STAFF_LANGUAGE
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,14 @@ class AgentChanges:
     capacity: int | None = None
     active: bool | None = None
     status: AgentStatus | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class OwnSettings:
+    """What agents set for themselves rather than have a supervisor set."""
+
+    language: str
 
 
 @dataclass(frozen=True)
@@ -364,7 +374,7 @@ def parse_new_agent(body: Mapping[str, Any]) -> NewAgent:
         body,
         "body",
         required={"username", "display_name", "password"},
-        optional={"role", "skills", "capacity"},
+        optional={"role", "skills", "capacity", "language"},
     )
     username = _string(body["username"], "username", max_length=64)
     if not username.isascii() or not all(
@@ -382,6 +392,7 @@ def parse_new_agent(body: Mapping[str, Any]) -> NewAgent:
         role=role,
         skills=_skills(skills),
         capacity=_capacity(body.get("capacity", DEFAULT_CAPACITY)),
+        language=_staff_language(body.get("language", DEFAULT_STAFF_LANGUAGE)),
     )
 
 
@@ -390,7 +401,15 @@ def parse_agent_changes(body: Mapping[str, Any]) -> AgentChanges:
         body,
         "body",
         required=set(),
-        optional={"display_name", "password", "skills", "capacity", "active", "status"},
+        optional={
+            "display_name",
+            "password",
+            "skills",
+            "capacity",
+            "active",
+            "status",
+            "language",
+        },
     )
     if not body:
         _invalid("body: give at least one field to change")
@@ -410,7 +429,19 @@ def parse_agent_changes(body: Mapping[str, Any]) -> AgentChanges:
         status=parse_agent_status({"status": body["status"]})
         if "status" in body
         else None,
+        language=_staff_language(body["language"]) if "language" in body else None,
     )
+
+
+def parse_own_settings(body: Mapping[str, Any]) -> OwnSettings:
+    _check_fields(body, "body", required={"language"})
+    return OwnSettings(language=_staff_language(body["language"]))
+
+
+def _staff_language(value: Any) -> str:
+    if not isinstance(value, str) or value not in LANGUAGES:
+        _invalid(f"language must be one of {sorted(LANGUAGES)}")
+    return value
 
 
 def parse_canned_response(

@@ -264,7 +264,7 @@ class _Stream:
             fresh, messages, ids, strict=True
         ):
             message.id = message_id
-            self._changes.announce(message_frame(message), handoff.audience)
+            self._changes.announce(message_frame(message, None), handoff.audience)
             item.ingested.outcomes[Outcome.ACCEPTED] += 1
             if message.role is MessageRole.USER:
                 item.ingested.customer_messages += 1
@@ -297,7 +297,7 @@ class _Stream:
         message.id = await self._connection.scalar(
             insert(MESSAGES).values(_message_row(message)).returning(MESSAGES.c.id)
         )
-        self._changes.announce(message_frame(message), handoff.audience)
+        self._changes.announce(message_frame(message, None), handoff.audience)
         ingested.customer_messages += 1
         if handoff.status is not HandoffStatus.QUEUED:
             await self._customers_wrote({handoff.id})

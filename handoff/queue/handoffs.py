@@ -12,7 +12,7 @@ assignment happens the moment someone can take the work.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,6 +95,8 @@ class HandoffDetail:
     queue_position: int | None
     messages: Sequence[Message]
     transfers: Sequence[HandoffTransfer]
+    # Display names of the agents its messages and transfers name, by id.
+    agent_names: Mapping[int, str]
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,7 @@ class TranscriptEntry:
     timestamp: float
     message_id: int | None
     agent_id: int | None
+    agent_name: str | None
 
 
 class HandoffService:
@@ -252,7 +255,13 @@ class HandoffService:
                 )
             ).all()
             position = await queue_position(session, handoff)
-        return HandoffDetail(handoff, position, messages, transfers)
+            agent_names = await _agent_names(
+                session,
+                {message.agent_id for message in messages}
+                | {transfer.from_agent_id for transfer in transfers}
+                | {transfer.to_agent_id for transfer in transfers},
+            )
+        return HandoffDetail(handoff, position, messages, transfers, agent_names)
 
     async def transcript(self, viewer: Agent, handoff_id: int) -> list[TranscriptEntry]:
         """Everything the customer and the bot said, then the handoff's
@@ -260,7 +269,13 @@ class HandoffService:
         detail = await self.get_handoff(viewer, handoff_id)
         before = [
             TranscriptEntry(
-                "bot", entry["role"], entry["text"], entry["timestamp"], None, None
+                "bot",
+                entry["role"],
+                entry["text"],
+                entry["timestamp"],
+                None,
+                None,
+                None,
             )
             for entry in detail.handoff.context.get("transcript", [])
             if entry.get("text")
@@ -273,6 +288,9 @@ class HandoffService:
                 message.rasa_timestamp or message.created_at.timestamp(),
                 message.id,
                 message.agent_id,
+                None
+                if message.agent_id is None
+                else detail.agent_names.get(message.agent_id),
             )
             for message in detail.messages
             if message.role is not MessageRole.NOTE
@@ -316,14 +334,18 @@ class HandoffService:
             )
         except RasaUnavailable as error:
             message = await self._replies.record_delivery(message.id, Delivery.FAILED)
-            await self._feed.publish(message_frame(message), stored.audience)
+            await self._feed.publish(
+                message_frame(message, agent.display_name), stored.audience
+            )
             # Rasa may have taken it after all and its echo already confirmed it.
             if message.delivery is Delivery.FAILED:
                 raise RasaUnavailable(error.message, message_id=message.id) from error
             return message
         self._metrics.agent_reply_relayed(time.perf_counter() - received)
         message = await self._replies.record_delivery(message.id, Delivery.DELIVERED)
-        await self._feed.publish(message_frame(message), stored.audience)
+        await self._feed.publish(
+            message_frame(message, agent.display_name), stored.audience
+        )
         return message
 
     async def add_note(self, handoff_id: int, agent: Agent, text: str) -> Message:
@@ -343,7 +365,9 @@ class HandoffService:
                 agent_id=agent.id,
             )
             session.add(note)
-        await self._feed.publish(message_frame(note), permissions.audience_for(handoff))
+        await self._feed.publish(
+            message_frame(note, agent.display_name), permissions.audience_for(handoff)
+        )
         return note
 
     async def transfer(
@@ -650,6 +674,18 @@ async def _get_handoff(
     if handoff is None:
         raise NotFound(f"handoff {handoff_id} does not exist")
     return handoff
+
+
+async def _agent_names(
+    session: AsyncSession, agent_ids: set[int | None]
+) -> dict[int, str]:
+    wanted = sorted(agent_id for agent_id in agent_ids if agent_id is not None)
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(Agent.id, Agent.display_name).where(Agent.id.in_(wanted))
+    )
+    return {agent_id: name for agent_id, name in rows}
 
 
 async def _open_handoff(session: AsyncSession, sender_id: str) -> Handoff | None:

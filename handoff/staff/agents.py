@@ -11,14 +11,15 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handoff.api.validation import AgentChanges, NewAgent
+from handoff.api.presenters import agent_frame
+from handoff.api.validation import AgentChanges, NewAgent, OwnSettings
 from handoff.errors import AlreadyExists, NotFound
 from handoff.queue.assignment import Dispatcher, load_of
 from handoff.queue.handoffs import HandoffService
 from handoff.realtime.live_feed import EndedSignIns, LiveFeed
 from handoff.staff.auth import AuthService, token_digest
 from handoff.storage.models import Agent, AgentRole, AgentSkill, utcnow
-from handoff.vocabulary import AgentStatus, Skill
+from handoff.vocabulary import DEFAULT_STAFF_LANGUAGE, AgentStatus, Skill
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ class AgentDirectory:
 
     async def create(self, request: NewAgent) -> AgentProfile:
         agent_id = await insert_agent(self._sessions, self._auth, request)
-        return await self.profile(agent_id)
+        return await self._announce(agent_id)
 
     async def update(self, agent_id: int, changes: AgentChanges) -> AgentProfile:
         password_hash = (
@@ -87,6 +88,8 @@ class AgentDirectory:
                 await _replace_skills(session, agent_id, changes.skills)
             if changes.active is not None:
                 agent.active = changes.active
+            if changes.language is not None:
+                agent.language = changes.language
             status = changes.status if agent.active else AgentStatus.OFFLINE
             if status is not None and status is not agent.status:
                 agent.status = status
@@ -97,18 +100,36 @@ class AgentDirectory:
         if changes.active is False:
             await self._handoffs.requeue_agent_conversations(agent_id)
         await self._dispatcher.dispatch()
-        return await self.profile(agent_id)
+        return await self._announce(agent_id)
 
     async def set_status(self, agent: Agent, status: AgentStatus) -> AgentProfile:
         async with self._sessions.begin() as session:
             current = await session.get(Agent, agent.id, with_for_update=True)
             if current is None:
                 raise NotFound(f"agent {agent.id} does not exist")
-            if current.status is not status:
+            changed = current.status is not status
+            if changed:
                 current.status = status
                 current.status_changed_at = utcnow()
+        if changed:
+            # Told before the assignments below: a console told of them finds
+            # the agent online in its team list already.
+            await self._announce(agent.id)
         if status is AgentStatus.ONLINE:
             await self._dispatcher.dispatch()
+        return await self.profile(agent.id)
+
+    async def change_own_settings(
+        self, agent: Agent, settings: OwnSettings
+    ) -> AgentProfile:
+        async with self._sessions.begin() as session:
+            current = await session.get(Agent, agent.id, with_for_update=True)
+            if current is None:
+                raise NotFound(f"agent {agent.id} does not exist")
+            current.language = settings.language
+        # The verified-token cache holds the agent as signed in; the next call
+        # must see the new language.
+        self._auth.forget_agent(agent.id)
         return await self.profile(agent.id)
 
     async def sign_out(self, token: str) -> None:
@@ -118,6 +139,14 @@ class AgentDirectory:
         await self._feed.sign_out(EndedSignIns(token_sha256=digest))
         if not await self._auth.has_sign_in(agent.id):
             await self.set_status(agent, AgentStatus.OFFLINE)
+
+    async def _announce(self, agent_id: int) -> AgentProfile:
+        """The agent's profile, told to every console's team list."""
+        profile = await self.profile(agent_id)
+        await self._feed.publish(
+            agent_frame(profile.agent, profile.skills, profile.load)
+        )
+        return profile
 
     async def _sign_out_everywhere(self, agent_id: int) -> None:
         await self._auth.revoke_all(agent_id)
@@ -159,6 +188,7 @@ async def insert_agent(
         capacity=request.capacity,
         active=True,
         status_changed_at=utcnow(),
+        language=request.language,
     )
     try:
         async with sessions.begin() as session:
@@ -187,6 +217,7 @@ async def seed_demo_agents(
             password_hash=await auth.hash_password(password),
             status=AgentStatus.OFFLINE,
             status_changed_at=utcnow(),
+            language=DEFAULT_STAFF_LANGUAGE,
         )
         for username, display_name, role, _ in DEMO_AGENTS
     ]

@@ -40,6 +40,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--capacity", type=int, default=None)
     parser.add_argument(
+        "--language",
+        choices=("ko", "en"),
+        default=None,
+        help="the language the staff pages speak to them (default ko)",
+    )
+    parser.add_argument(
         "--password-file",
         type=Path,
         help="read the password from this file's first line ('-': standard input)",
@@ -56,6 +62,8 @@ def new_agent(arguments: argparse.Namespace, password: str) -> NewAgent:
     }
     if arguments.capacity is not None:
         body["capacity"] = arguments.capacity
+    if arguments.language is not None:
+        body["language"] = arguments.language
     try:
         return parse_new_agent(body)
     except DomainError as error:

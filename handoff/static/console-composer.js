@@ -1,17 +1,17 @@
 // Working on the open conversation: the reply box (or internal note), canned responses,
-// drafts kept per conversation, transfer to a queue or a colleague, and close with a
-// resolution.
+// drafts kept per conversation, transfer to a queue or a colleague (the list kept
+// current by the live feed), and close with a resolution.
 
+import {customerName} from "./console-badges.js";
 import {addMessages, loadConversation, renderOpen} from "./console-conversation.js";
 import {refreshQueue, upsertHandoff} from "./console-queue.js";
 import {canClose, canWork, isOpen, isSupervisor, me, sameId, session, signedIn, state} from "./console-state.js";
 import {toast} from "./console-toasts.js";
 import {autoGrow, h, submitOnEnter, trapFocus} from "./dom.js";
-import {SKILL_CODES, fillPlaceholders, skillLabel} from "./format.js";
+import {fillPlaceholders} from "./format.js";
+import {codes, errorText, label, t} from "./labels.js";
 
 const MAX_LENGTH = 2000;
-const CLOSE_CONFIRM = "이 상담을 종료할까요? 고객은 다시 봇과 대화하게 됩니다.\n" +
-  "Close this conversation? The customer goes back to the bot.";
 
 const $ = (id) => document.getElementById(id);
 const els = {
@@ -20,7 +20,7 @@ const els = {
   cannedPicker: $("canned-picker"), closeButton: $("close-button"), resolutionSelect: $("resolution-select"),
   transferButton: $("transfer-button"), transferDialog: $("transfer-dialog"), transferForm: $("transfer-form"),
   transferTarget: $("transfer-target"), transferNote: $("transfer-note"), transferError: $("transfer-error"),
-  transferCancel: $("transfer-cancel"),
+  transferCancel: $("transfer-cancel"), noteBanner: $("note-mode-banner"),
 };
 
 /** The colleagues to transfer to and the canned responses, for the signed-in agent. */
@@ -30,10 +30,38 @@ export async function loadTeamAndCanned() {
     state.agents = team?.agents || [];
     state.canned = canned?.canned_responses || [];
     renderOpen();
+    drawTransferTargets();
   } catch (err) {
-    if (signedIn()) toast(err.message, "error");
+    if (signedIn()) toast(errorText(err), "error");
   }
 }
+
+let teamTimer = null;
+
+/** Load the team again shortly: one load for a burst of changes. */
+export function scheduleTeamRefresh() {
+  clearTimeout(teamTimer);
+  teamTimer = setTimeout(async () => {
+    try {
+      state.agents = (await session.call("/api/agents"))?.agents || state.agents;
+      drawTransferTargets();
+    } catch {
+      /* the next change or the dialog's opening loads it again */
+    }
+  }, 500);
+}
+
+/** A colleague's status, capacity or skills changed (the live feed's agent.updated). */
+export function agentChanged(agent) {
+  if (!agent || agent.id === undefined) return;
+  const index = state.agents.findIndex((x) => sameId(x.id, agent.id));
+  if (index >= 0) state.agents[index] = {...state.agents[index], ...agent};
+  else state.agents.push(agent);
+  drawTransferTargets();
+}
+
+/** Whether the transfer dialog is open (its list follows the team live). */
+export const transferOpen = () => els.transferDialog.open;
 
 // ------------------------------------------------------------------ drawing
 
@@ -46,7 +74,8 @@ export function drawComposer() {
     els.closeButton.disabled = !closable || state.closing;
     els.resolutionSelect.disabled = !closable || state.closing;
     els.transferButton.disabled = !canWork(handoff);
-    els.closeButton.title = closable ? "" : "배정된 상담원만 종료할 수 있습니다 / Only the assigned agent can close";
+    els.closeButton.title = closable ? "" : t("only_assigned_can_close");
+    for (const option of els.resolutionSelect.options) option.textContent = label("resolution", option.value);
   }
   updateComposer();
 }
@@ -57,20 +86,23 @@ function updateComposer() {
   const noting = can && els.noteToggle.checked;
   els.noteToggle.disabled = !can;
   els.replyForm.classList.toggle("note-mode", noting);
+  els.replyForm.dataset.mode = noting ? "note" : "reply";
+  els.noteBanner.hidden = !noting;
+  els.replySend.textContent = t(noting ? "save_note" : "send");
   drawCannedPicker(can && !noting);
   els.replyInput.disabled = !can;
   els.replyInput.placeholder = noting
-    ? "내부 메모 — 고객에게 보내지 않습니다 / Internal note — never sent to the customer"
+    ? t("placeholder_note")
     : can
-    ? "고객에게 답장 / Reply to the customer"
-    : handoff?.status === "queued"
-      ? "맡은 후 답장할 수 있습니다 / Claim this conversation to reply"
-      : "답장할 수 없는 상담입니다 / You cannot reply to this conversation";
+      ? t("placeholder_reply")
+      : handoff?.status === "queued"
+        ? t("placeholder_claim_first")
+        : t("placeholder_cannot_reply");
   const text = els.replyInput.value;
   const length = text.length;
   els.replySend.disabled = !can || state.sending || !text.trim() || length > MAX_LENGTH;
   els.replyCounter.textContent = length >= MAX_LENGTH
-    ? `${length} / ${MAX_LENGTH} — 최대 2,000자 / 2,000 characters max`
+    ? `${length} / ${MAX_LENGTH} — ${t("max_length")}`
     : `${length} / ${MAX_LENGTH}`;
   els.replyCounter.dataset.level = length >= MAX_LENGTH ? "full" : length >= MAX_LENGTH * 0.9 ? "near" : "";
   autoGrow(els.replyInput);
@@ -97,7 +129,7 @@ function drawCannedPicker(enabled) {
   const language = state.open?.handoff?.language;
   const options = state.canned.filter((item) => !language || item.language === language);
   els.cannedPicker.replaceChildren(
-    h("option", {value: ""}, "상용구 / Canned response…"),
+    h("option", {value: ""}, t("canned_pick")),
     ...options.map((item) => h("option", {value: String(item.id)}, item.title)));
   els.cannedPicker.disabled = !enabled || !options.length;
 }
@@ -106,10 +138,11 @@ function useCanned() {
   const chosen = state.canned.find((item) => String(item.id) === els.cannedPicker.value);
   els.cannedPicker.value = "";
   if (!chosen || !state.open) return;
-  const identity = state.open.context?.verified_identity;
-  const fallback = state.open.handoff?.language === "en" ? "customer" : "고객";
+  // The customer is addressed in their own language, whatever the agent's.
+  const handoff = state.open.handoff || {};
   els.replyInput.value = fillPlaceholders(chosen.text, {
-    name: identity?.name || fallback,
+    name: (handoff.customer_verified && handoff.customer_name) ||
+      label("ui", "customer_fallback", {}, handoff.language === "en" ? "en" : "ko"),
     agent_name: me()?.display_name || me()?.username || "",
   });
   updateComposer();
@@ -129,18 +162,22 @@ async function sendReply() {
   const text = els.replyInput.value.trim();
   if (!text) return;
   if (text.length > MAX_LENGTH) {
-    setReplyError("최대 2,000자까지 보낼 수 있습니다 / Replies are limited to 2,000 characters");
+    setReplyError(t("max_length"));
     return;
   }
   const id = open.id;
+  const noting = els.noteToggle.checked;
   state.sending = true;
   setReplyError("");
   els.replyInput.value = ""; // cleared at once; put back if the service refuses it
   state.drafts.delete(String(id));
   updateComposer();
   try {
-    if (els.noteToggle.checked) {
+    if (noting) {
       await sendNote(id, text);
+      // One note at a time: the next thing typed goes to the customer again, so
+      // a reply is never kept from them by a box left ticked.
+      if (isOpen(id)) els.noteToggle.checked = false;
       return;
     }
     const message = await session.call(`/api/handoffs/${encodeURIComponent(id)}/messages`, {method: "POST", body: {text}});
@@ -150,13 +187,13 @@ async function sendReply() {
     if (err.status === 502) {
       // Stored with delivery "failed": it appears in the thread with a Retry button.
       if (isOpen(id)) {
-        setReplyError(`${err.message} — 다시 보내기를 누르세요 / use Retry`);
+        setReplyError(`${errorText(err)} — ${t("use_retry")}`);
         loadConversation(id);
       }
     } else {
       if (isOpen(id)) {
         if (!els.replyInput.value) els.replyInput.value = text;
-        setReplyError(err.message);
+        setReplyError(errorText(err));
       } else if (!state.drafts.get(String(id))) {
         state.drafts.set(String(id), text);
       }
@@ -176,7 +213,7 @@ async function sendReply() {
 async function closeHandoff() {
   const open = state.open;
   if (!open || !canClose(open.handoff) || state.closing) return;
-  if (!window.confirm(CLOSE_CONFIRM)) return;
+  if (!window.confirm(t("close_confirm"))) return;
   const id = open.id;
   state.closing = true;
   renderOpen();
@@ -189,11 +226,11 @@ async function closeHandoff() {
       state.open.handoff = {...state.open.handoff, ...(handoff || {}), status: handoff?.status || "resolved"};
     }
     state.drafts.delete(String(id));
-    toast(`상담을 종료했습니다 / Conversation #${id} closed`);
+    toast(t("closed", {who: customerName(handoff || open.handoff)}));
     refreshQueue();
   } catch (err) {
     if (!signedIn()) return;
-    toast(err.message, "error", 7000);
+    toast(errorText(err), "error", 7000);
     refreshQueue();
     if (isOpen(id)) loadConversation(id);
   } finally {
@@ -211,17 +248,28 @@ function openTransfer() {
   overrideArmedFor = null;
   const open = state.open;
   if (!open || !canWork(open.handoff)) return;
-  const queues = SKILL_CODES.map((code) => h("option", {value: `skill:${code}`},
-    `대기열 / Queue · ${skillLabel(code).join(" / ")}`));
-  const agents = state.agents
-    .filter((agent) => agent.active && agent.status !== "offline" && !sameId(agent.id, open.handoff.assigned_agent_id))
-    .map((agent) => h("option", {value: `agent:${agent.id}`},
-      `${agent.display_name} · ${agent.status} · ${agent.load}/${agent.capacity}`));
-  els.transferTarget.replaceChildren(...queues, ...agents);
+  drawTransferTargets();
   els.transferNote.value = "";
   els.transferError.textContent = "";
   els.transferDialog.showModal();
   els.transferNote.focus();
+  // Statuses come live; loads change with every claim and close: read them now.
+  scheduleTeamRefresh();
+}
+
+/** The queues and the colleagues who can take the conversation now, keeping the choice. */
+function drawTransferTargets() {
+  const open = state.open;
+  if (!open) return;
+  const chosen = els.transferTarget.value;
+  const queues = codes("skill").map((code) => h("option", {value: `skill:${code}`},
+    t("to_queue", {queue: label("skill", code)})));
+  const agents = state.agents
+    .filter((agent) => agent.active && agent.status !== "offline" && !sameId(agent.id, open.handoff?.assigned_agent_id))
+    .map((agent) => h("option", {value: `agent:${agent.id}`, "data-status": agent.status},
+      `${agent.display_name} · ${label("agent_status", agent.status)} · ${agent.load}/${agent.capacity}`));
+  els.transferTarget.replaceChildren(...queues, ...agents);
+  if ([...els.transferTarget.options].some((option) => option.value === chosen)) els.transferTarget.value = chosen;
 }
 
 async function submitTransfer(event) {
@@ -229,7 +277,7 @@ async function submitTransfer(event) {
   const open = state.open;
   const note = els.transferNote.value.trim();
   if (!open || !note) {
-    els.transferError.textContent = "메모를 적어 주세요 / Write a note for the next person";
+    els.transferError.textContent = t("transfer_note_needed");
     return;
   }
   const [kind, value] = els.transferTarget.value.split(":");
@@ -240,26 +288,19 @@ async function submitTransfer(event) {
     const handoff = await session.call(`/api/handoffs/${encodeURIComponent(open.id)}/transfer`, {method: "POST", body});
     els.transferDialog.close();
     upsertHandoff(handoff);
-    toast(`이관했습니다 / Transferred #${open.id}`);
+    toast(t("transferred", {who: customerName(handoff)}));
     loadConversation(open.id);
     loadTeamAndCanned();
   } catch (err) {
     if (!signedIn()) return;
-    if (err.code === "at_capacity") {
-      const load = `${err.body?.load ?? "?"}/${err.body?.capacity ?? "?"}`;
-      if (isSupervisor()) {
-        overrideArmedFor = els.transferTarget.value;
-        els.transferError.textContent =
-          `상담 한도에 도달한 상담원입니다 (${load}). 그래도 배정하려면 다시 이관을 누르세요 / ` +
-          `This agent is at capacity (${load}). Press Transfer again to assign anyway.`;
-      } else {
-        els.transferError.textContent =
-          `상담 한도에 도달한 상담원입니다 (${load}). 다른 상담원이나 대기열을 고르세요 / ` +
-          `This agent is at capacity (${load}). Choose someone else or a queue.`;
-      }
+    if (err.code === "at_capacity" && kind === "agent") {
+      overrideArmedFor = isSupervisor() ? els.transferTarget.value : null;
+      els.transferError.textContent = `${errorText(err)} ${t(isSupervisor()
+        ? "transfer_override_hint" : "transfer_choose_other")}`;
+      scheduleTeamRefresh();
       return;
     }
-    els.transferError.textContent = err.message;
+    els.transferError.textContent = errorText(err);
   }
 }
 
@@ -272,7 +313,10 @@ export function wireComposer() {
   els.transferDialog.addEventListener("close", () => els.transferButton.focus());
   trapFocus(els.transferDialog);
   els.cannedPicker.addEventListener("change", useCanned);
-  els.noteToggle.addEventListener("change", updateComposer);
+  els.noteToggle.addEventListener("change", () => {
+    updateComposer();
+    els.replyInput.focus();
+  });
   submitOnEnter(els.replyForm, els.replyInput, sendReply);
   els.replyInput.addEventListener("input", () => {
     setReplyError("");

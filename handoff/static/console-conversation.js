@@ -2,16 +2,17 @@
 // messages and notes since, kept current by live frames; which one is open follows
 // the address (#handoff=<id>).
 
-import {statusBadge} from "./console-badges.js";
+import {agentName, channelName, customerName, statusBadge} from "./console-badges.js";
 import {drawComposer, swapDraft} from "./console-composer.js";
 import {drawContext} from "./console-context.js";
-import {claim, drawQueue, updateTitle} from "./console-queue.js";
+import {claim, drawQueue, seen, updateTitle} from "./console-queue.js";
 import {
-  OPEN_STATUSES, isMine, isMineOffline, isOpen, isTakeable, me, sameId, session, signedIn, state,
+  OPEN_STATUSES, isMine, isMineOffline, isOpen, isTakeable, sameId, session, signedIn, state,
 } from "./console-state.js";
 import {toast} from "./console-toasts.js";
-import {bi, h, nearBottom, replace} from "./dom.js";
-import {channelLabel, clock, fullTime, languageLabel, percent, reasonLabel, valueText} from "./format.js";
+import {h, nearBottom, replace} from "./dom.js";
+import {clock, fullTime, percent, valueText} from "./format.js";
+import {errorText, label, t} from "./labels.js";
 
 const $ = (id) => document.getElementById(id);
 const els = {
@@ -25,6 +26,7 @@ const els = {
 export function select(id) {
   const previous = state.open;
   state.unread.delete(String(id));
+  seen(id);
   updateTitle();
   state.open = {
     id,
@@ -60,7 +62,7 @@ export async function loadConversation(id) {
   } catch (err) {
     if (!signedIn() || seq !== state.openSeq || !isOpen(id)) return;
     state.open.loading = false;
-    state.open.error = err.message;
+    state.open.error = errorText(err);
     renderOpen();
   }
 }
@@ -109,7 +111,7 @@ async function retry(message) {
     if (isOpen(id) && sent?.id !== undefined) addMessages([sent]);
   } catch (err) {
     if (!signedIn()) return;
-    toast(err.message, "error", 7000);
+    toast(errorText(err), "error", 7000);
     if (isOpen(id)) loadConversation(id);
   } finally {
     state.retrying.delete(key);
@@ -143,13 +145,13 @@ export function renderOpen({scroll} = {}) {
 
   if (open.error && !open.context) {
     els.transcript.replaceChildren(h("div", {class: "alert thread-error", role: "alert"},
-      `상담을 불러오지 못했습니다 / Could not load this conversation: ${open.error} `,
+      `${t("conversation_load_failed")}: ${open.error} `,
       h("button", {type: "button", class: "link-btn", onclick: () => loadConversation(open.id)},
-        "다시 시도 / Retry")));
+        t("retry"))));
     els.divider.hidden = true;
     els.messages.replaceChildren();
   } else if (open.loading && !open.context) {
-    els.transcript.replaceChildren(h("p", {class: "thread-note"}, "불러오는 중… / Loading…"));
+    els.transcript.replaceChildren(h("p", {class: "thread-note"}, t("loading")));
     els.divider.hidden = true;
     els.messages.replaceChildren();
   } else {
@@ -166,20 +168,12 @@ export function renderOpen({scroll} = {}) {
 function noticeFor(open) {
   const handoff = open.handoff || {};
   if (open.loading && !handoff.status) return null;
-  if (handoff.status === "queued") {
-    return "대기 중인 상담입니다. 맡기를 눌러야 답장할 수 있습니다. / Queued — claim it to reply.";
-  }
-  if (handoff.status === "offline") {
-    return isMineOffline(handoff)
-      ? "업무 외 요청입니다. 고객에게 연락한 뒤 종료하세요. / Offline request — contact the customer, then close it."
-      : "업무 외 요청입니다. 맡기를 눌러 처리하세요. / Offline request — take it to work on it.";
-  }
+  if (handoff.status === "queued") return t("notice_queued");
+  if (handoff.status === "offline") return t(isMineOffline(handoff) ? "notice_offline_mine" : "notice_offline");
   if (handoff.status === "assigned" && !isMine(handoff)) {
-    return "다른 상담원이 응대 중입니다 (읽기 전용). / Another agent is handling this conversation (read-only).";
+    return t("notice_other_agent", {agent: agentName(handoff.assigned_agent_id, handoff.assigned_agent_name)});
   }
-  if (handoff.status && !OPEN_STATUSES.has(handoff.status) && handoff.status !== "offline") {
-    return "종료된 상담입니다. / This conversation is closed.";
-  }
+  if (handoff.status && !OPEN_STATUSES.has(handoff.status)) return t("notice_closed");
   return null;
 }
 
@@ -192,66 +186,63 @@ function sortedMessages() {
   });
 }
 
-/** Header title: customer id plus status / language / channel badges. */
+/** Header title: the customer by name, with status, channel and language badges. */
 function renderTitle(handoff) {
   replace(els.convTitle,
-    h("h2", {class: "conv-name"}, `${handoff.conversation ?? "…"}`, h("span", {class: "conv-id"}, ` #${handoff.id}`)),
+    h("h2", {class: "conv-name", "data-testid": "conversation-customer"},
+      handoff.status ? customerName(handoff) : "…",
+      h("span", {class: "conv-id", title: t("conversation_id")}, ` ${t("handoff_number", {n: handoff.id})}`)),
     h("div", {class: "conv-badges"},
       handoff.status ? statusBadge(handoff.status) : null,
-      handoff.language ? h("span", {class: "badge"}, languageLabel(handoff.language)) : null,
-      handoff.channel ? h("span", {class: "badge"}, channelLabel(handoff.channel)) : null));
+      handoff.channel_kind ? h("span", {class: "badge", "data-testid": "conversation-channel"},
+        channelName(handoff)) : null,
+      handoff.language ? h("span", {class: "badge"}, label("language", handoff.language)) : null,
+      handoff.status === "assigned" ? h("span", {class: "badge", "data-testid": "conversation-agent"},
+        agentName(handoff.assigned_agent_id, handoff.assigned_agent_name)) : null));
 }
 
 /** The bot conversation before the handoff (context.transcript), visually muted. */
 function renderTranscript(transcript) {
   const items = Array.isArray(transcript) ? transcript : [];
   replace(els.transcript,
-    h("div", {class: "divider transcript-title"}, bi("상담 전 대화 (봇)", "Before handoff (bot)")),
+    h("div", {class: "divider transcript-title"}, t("before_handoff")),
     items.length
       ? items.map((entry) => transcriptEntry(entry))
-      : h("p", {class: "thread-note"}, "봇 대화 기록이 없습니다 / No bot transcript"));
+      : h("p", {class: "thread-note"}, t("no_transcript")));
 }
 
 function transcriptEntry(entry) {
   const role = entry?.role === "user" ? "user" : "bot";
   const intent = role === "user" && entry.intent
-    ? h("span", {class: "badge badge-accent", title: "의도 / Intent"},
+    ? h("span", {class: "badge badge-accent", title: t("intent")},
       `${valueText(entry.intent?.name ?? entry.intent)}${entry.confidence !== undefined ? ` ${percent(entry.confidence)}` : ""}`)
     : null;
   return h("div", {class: "msg msg-transcript", "data-testid": "transcript-message", "data-role": role},
     h("div", {class: "msg-head"},
-      h("span", {class: "msg-author"}, role === "user" ? bi("고객", "Customer") : bi("봇", "Bot")),
+      h("span", {class: "msg-author"}, label("role", role)),
       intent,
       h("time", {title: fullTime(entry?.timestamp)}, clock(entry?.timestamp))),
     h("div", {class: "msg-text"}, valueText(entry?.text ?? "")));
 }
 
-/** The handoff divider: "handoff requested at … · reason". */
+/** The handoff divider: "handoff at … · reason". */
 function renderDivider(handoff) {
-  const [ko, en] = reasonLabel(handoff.reason);
   replace(els.divider, h("span", {},
-    `상담원 연결 / Handoff ${clock(handoff.created_at)}`,
-    handoff.reason ? ` · ${ko}${en !== ko ? ` / ${en}` : ""}` : ""));
+    t("handoff_at", {time: clock(handoff.created_at)}),
+    handoff.reason ? ` · ${label("reason", handoff.reason)}` : ""));
 }
 
 /** The messages since the handoff; only the assigned agent may resend a failed one. */
 function renderMessages(messages, canRetry) {
   replace(els.messages, messages.length
     ? messages.map((message) => messageItem(message, canRetry))
-    : h("p", {class: "thread-note"}, "상담 시작 후 메시지가 아직 없습니다 / No messages since the handoff yet"));
+    : h("p", {class: "thread-note"}, t("no_messages_yet")));
 }
 
 function author(message) {
-  const agent = me();
-  if (message.role === "note") {
-    return `내부 메모 / Internal note · ${sameId(message.agent_id, agent?.id) ? "나 / you" : `#${message.agent_id ?? "?"}`}`;
-  }
-  if (message.role === "user") return bi("고객", "Customer");
-  if (message.role === "bot") return bi("봇", "Bot");
-  if (sameId(message.agent_id, agent?.id)) {
-    return `상담원 · ${agent.display_name || agent.username} (나 / you)`;
-  }
-  return `상담원 / Agent #${message.agent_id ?? "?"}`;
+  if (message.role === "user" || message.role === "bot") return label("role", message.role);
+  const who = agentName(message.agent_id, message.agent_name);
+  return message.role === "note" ? `${label("role", "note")} · ${who}` : who;
 }
 
 function messageItem(message, canRetry) {
@@ -261,20 +252,20 @@ function messageItem(message, canRetry) {
   if (role === "agent" && message.delivery) {
     if (message.delivery === "failed") {
       foot = h("div", {class: "msg-foot", "data-delivery": "failed"},
-        h("span", {}, "⚠ 전달 실패 / Not delivered"),
+        h("span", {}, `⚠ ${label("delivery", "failed")}`),
         state.retried.has(key)
-          ? h("span", {class: "msg-resent"}, "다시 보냄 / Resent")
+          ? h("span", {class: "msg-resent"}, t("resent"))
           : h("button", {
             type: "button",
             class: "btn btn-small retry-button",
             "data-testid": "retry-button",
             disabled: !canRetry || state.retrying.has(key),
             onclick: () => retry(message),
-          }, "다시 보내기 ", h("span", {lang: "en"}, "Retry")));
+          }, t("retry")));
     } else if (message.delivery === "pending") {
-      foot = h("div", {class: "msg-foot", "data-delivery": "pending"}, "전송 중 / Sending…");
+      foot = h("div", {class: "msg-foot", "data-delivery": "pending"}, label("delivery", "pending"));
     } else if (message.delivery === "delivered") {
-      foot = h("div", {class: "msg-foot", "data-delivery": "delivered"}, "✓ 전달됨 / Delivered");
+      foot = h("div", {class: "msg-foot", "data-delivery": "delivered"}, `✓ ${label("delivery", "delivered")}`);
     }
   }
   return h("article", {
@@ -285,7 +276,7 @@ function messageItem(message, canRetry) {
     "data-delivery": message.delivery || null,
   },
   h("div", {class: "msg-head"},
-    h("span", {class: "msg-author"}, author(message)),
+    h("span", {class: "msg-author", "data-testid": "message-author"}, author(message)),
     h("time", {title: fullTime(message.created_at)}, clock(message.created_at))),
   h("div", {class: "msg-text"}, valueText(message.text ?? "")),
   foot);

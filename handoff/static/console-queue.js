@@ -1,23 +1,27 @@
 // The queue panel: open handoffs grouped as mine, waiting and others', the offline
-// worklist tab, claiming, new and changed handoffs as they arrive, and the unread
-// counts (also in the page title).
+// worklist tab, claiming, new and changed handoffs as they arrive (highlighted, with
+// a jump to them), what was assigned to me (the banner), and the unread counts
+// (also in the page title).
 
-import {statusBadge, routingBadges} from "./console-badges.js";
+import {agentName, channelName, customerName, routingBadges, statusBadge} from "./console-badges.js";
 import {loadConversation, renderOpen, select} from "./console-conversation.js";
 import {
   OPEN_STATUSES, isMine, isMineOffline, isOpen, isTakeable, sameId, session, signedIn, state,
 } from "./console-state.js";
 import {toast} from "./console-toasts.js";
-import {bi, h, replace} from "./dom.js";
-import {channelLabel, fullTime, languageLabel, minutesSince, reasonLabel, since} from "./format.js";
+import {h, replace} from "./dom.js";
+import {fullTime, minutesSince, since} from "./format.js";
+import {errorText, label, t} from "./labels.js";
 
-const ALREADY_TAKEN = "이미 다른 상담원이 맡은 상담입니다 / already taken by another agent";
 const BASE_TITLE = document.title;
+// A new handoff's notice, with its jump, stays a little longer than the others.
+const ARRIVAL_TOAST_MS = 10000;
 
 const $ = (id) => document.getElementById(id);
 const els = {
   queue: $("queue"), queueCount: $("queue-count"), queueError: $("queue-error"), queueRefresh: $("queue-refresh"),
   tabQueue: $("tab-queue"), tabOffline: $("tab-offline"), offlineCount: $("offline-count"),
+  banner: $("assigned-banner"), jump: $("queue-jump"),
 };
 
 let refreshTimer = null;
@@ -36,6 +40,8 @@ export function stopQueue() {
   refreshTimer = null;
   tickTimer = null;
   els.queue.replaceChildren();
+  drawBanner();
+  drawJump();
 }
 
 export async function refreshQueue() {
@@ -51,6 +57,7 @@ export async function refreshQueue() {
     els.queueError.textContent = "";
     const present = new Set(state.handoffs.map((x) => String(x.id)));
     for (const key of state.unread.keys()) if (!present.has(key)) state.unread.delete(key);
+    forgetGone();
     updateTitle();
     drawQueue();
     const fresh = state.open && state.handoffs.find((x) => sameId(x.id, state.open.id));
@@ -60,7 +67,7 @@ export async function refreshQueue() {
     }
   } catch (err) {
     if (!signedIn() || seq !== state.queueSeq) return;
-    els.queueError.textContent = `대기열을 불러오지 못했습니다 / Could not load the queue: ${err.message}`;
+    els.queueError.textContent = `${t("queue_load_failed")}: ${errorText(err)}`;
   }
 }
 
@@ -89,24 +96,39 @@ export function upsertHandoff(handoff) {
     state.unread.delete(String(handoff.id));
     updateTitle();
   }
+  forgetGone();
   drawQueue();
+}
+
+/** A handoff's one-line description: customer · reason. */
+function describe(handoff) {
+  return `${customerName(handoff)} · ${label("reason", handoff.reason)}`;
 }
 
 export function handoffCreated(handoff) {
   upsertHandoff(handoff);
-  if (handoff.status === "queued") toast(`새 상담 요청 / New handoff #${handoff.id}`);
+  if (handoff.status !== "queued") return;
+  state.fresh.add(String(handoff.id));
+  drawQueue();
+  toast(t("new_handoff", {who: describe(handoff)}), "info", ARRIVAL_TOAST_MS, {
+    label: t("jump_to"), testid: "toast-jump", run: () => jumpTo(handoff.id),
+  });
 }
 
 export function handoffFlagged(handoff) {
   upsertHandoff(handoff);
-  toast(`답장이 늦어지고 있습니다 / Customer waiting for a reply: #${handoff.id}`, "error", 8000);
+  toast(t("waiting_for_reply", {who: customerName(handoff)}), "error", 8000, {
+    label: t("open"), run: () => select(handoff.id),
+  });
 }
 
 export function handoffUpdated(handoff) {
   const before = state.handoffs.find((x) => sameId(x.id, handoff.id));
-  // A claim of my own is announced by claim() itself.
+  // A claim of my own is announced by claim() itself; anything else that makes a
+  // conversation mine (auto-assignment when I go online, a colleague's transfer)
+  // goes in the banner until I open it.
   if (isMine(handoff) && !isMine(before) && !state.claiming.has(String(handoff.id))) {
-    toast(`새 상담이 배정되었습니다 / Assigned to you: #${handoff.id}`);
+    state.newlyAssigned.set(String(handoff.id), {...before, ...handoff});
   }
   upsertHandoff(handoff);
 }
@@ -125,15 +147,73 @@ export function updateTitle() {
   document.title = total ? `(${total}) ${BASE_TITLE}` : BASE_TITLE;
 }
 
-// ------------------------------------------------------------------ claim
-
-function claimRefusal(err) {
-  if (err.code === "at_capacity") {
-    const load = `${err.body?.load ?? "?"}/${err.body?.capacity ?? "?"}`;
-    return `상담 한도에 도달했습니다 (${load}) / You are at your capacity (${load})`;
-  }
-  return err.status === 409 ? ALREADY_TAKEN : err.message;
+/** Opening a handoff is looking at it: no longer new, no longer in the banner. */
+export function seen(id) {
+  const key = String(id);
+  state.fresh.delete(key);
+  state.newlyAssigned.delete(key);
 }
+
+/** Forget the arrivals and assignments that are no longer there to be seen. */
+function forgetGone() {
+  const present = new Set([...state.handoffs, ...state.offline].map((x) => String(x.id)));
+  const stillQueued = new Set(state.handoffs.filter(isTakeable).map((x) => String(x.id)));
+  for (const key of state.fresh) if (!stillQueued.has(key)) state.fresh.delete(key);
+  for (const [key, handoff] of state.newlyAssigned) {
+    const now = state.handoffs.find((x) => sameId(x.id, key));
+    if (!present.has(key) || !isMine(now)) state.newlyAssigned.delete(key);
+    else state.newlyAssigned.set(key, {...handoff, ...now});
+  }
+}
+
+// ------------------------------------------------------------------ jumping to a handoff
+
+/** Scroll the queue to a handoff's card and put the keyboard on it. */
+export function jumpTo(id) {
+  if (state.tab !== "queue") showTab("queue");
+  const item = els.queue.querySelector(`[data-handoff-id="${CSS.escape(String(id))}"]`);
+  if (!item) return;
+  state.fresh.delete(String(id));
+  item.scrollIntoView({block: "center"});
+  item.querySelector('[data-action="select"]')?.focus({preventScroll: true});
+  drawJump();
+}
+
+function drawJump() {
+  const fresh = signedIn() ? state.handoffs.filter((x) => state.fresh.has(String(x.id))) : [];
+  els.jump.hidden = !fresh.length;
+  els.jump.textContent = fresh.length ? `↑ ${t("new_handoffs", {count: fresh.length})}` : "";
+  els.jump.onclick = fresh.length ? () => jumpTo(fresh[0].id) : null;
+}
+
+// ------------------------------------------------------------------ what was assigned to me
+
+function drawBanner() {
+  const assigned = signedIn() ? [...state.newlyAssigned.values()] : [];
+  els.banner.hidden = !assigned.length;
+  if (!assigned.length) {
+    els.banner.replaceChildren();
+    return;
+  }
+  replace(els.banner,
+    h("div", {class: "assigned-banner-head"},
+      h("strong", {}, t("assigned_to_you", {count: assigned.length})),
+      h("button", {
+        type: "button", class: "btn btn-small btn-ghost", "data-testid": "assigned-dismiss",
+        "aria-label": t("dismiss"), title: t("dismiss"),
+        onclick: () => {
+          state.newlyAssigned.clear();
+          drawQueue();
+        },
+      }, "✕")),
+    h("ul", {class: "assigned-list"}, assigned.map((handoff) => h("li", {},
+      h("button", {
+        type: "button", class: "link-btn", "data-testid": "assigned-item", "data-handoff-id": handoff.id,
+        onclick: () => select(handoff.id),
+      }, describe(handoff))))));
+}
+
+// ------------------------------------------------------------------ claim
 
 export async function claim(id) {
   const key = String(id);
@@ -144,11 +224,11 @@ export async function claim(id) {
   try {
     const handoff = await session.call(`/api/handoffs/${encodeURIComponent(id)}/claim`, {method: "POST"});
     upsertHandoff(handoff);
-    toast(`상담을 맡았습니다 / You claimed #${id}`);
+    toast(t("claimed", {who: customerName(handoff)}));
     select(handoff?.id ?? id);
   } catch (err) {
     if (!signedIn()) return;
-    toast(claimRefusal(err), "error", 7000);
+    toast(errorText(err), "error", 7000);
     refreshQueue();
     if (isOpen(id)) loadConversation(id);
   } finally {
@@ -174,11 +254,12 @@ export function drawQueue() {
   els.offlineCount.textContent = String(state.offline.filter((x) => !x.assigned_agent_id).length);
   renderQueue(offlineTab ? state.offline : state.handoffs);
   els.queueCount.textContent = String(state.handoffs.filter((x) => x.status === "queued").length);
-  els.queueCount.title = "대기 중 / Waiting";
   if (focusKey?.id) {
     const item = els.queue.querySelector(`[data-handoff-id="${CSS.escape(focusKey.id)}"]`);
     (item?.querySelector(`[data-action="${focusKey.action}"]`) || item?.querySelector("button"))?.focus();
   }
+  drawBanner();
+  drawJump();
 }
 
 /** The handoffs in three groups: mine, waiting, others'. */
@@ -195,14 +276,13 @@ function renderQueue(handoffs) {
     String(a.created_at).localeCompare(String(b.created_at)));
 
   if (!handoffs.length) {
-    replace(els.queue, h("div", {class: "queue-empty"},
-      h("p", {}, "대기 중인 상담이 없습니다"), h("p", {lang: "en"}, "No open handoffs right now.")));
+    replace(els.queue, h("div", {class: "queue-empty"}, h("p", {}, t("queue_empty"))));
     return;
   }
   replace(els.queue,
-    queueGroup("mine", bi("내 상담", "Mine"), mine),
-    queueGroup("queued", bi("대기 중", "Waiting"), queued),
-    queueGroup("others", bi("다른 상담원", "Other agents"), others));
+    queueGroup("mine", t("group_mine"), mine),
+    queueGroup("queued", t("group_waiting"), queued),
+    queueGroup("others", t("group_others"), others));
 }
 
 function queueGroup(key, title, handoffs) {
@@ -211,15 +291,19 @@ function queueGroup(key, title, handoffs) {
     h("h3", {class: "queue-group-title"}, title, h("span", {class: "queue-group-count"}, handoffs.length)),
     handoffs.length
       ? h("ul", {class: "queue-list"}, handoffs.map(queueItem))
-      : h("p", {class: "queue-group-empty"}, key === "mine"
-        ? "맡은 상담이 없습니다 / None assigned to you"
-        : "대기 중인 상담이 없습니다 / Nobody is waiting"));
+      : h("p", {class: "queue-group-empty"}, t(key === "mine" ? "none_assigned" : "nobody_waiting")));
+}
+
+function highlightOf(handoff) {
+  const key = String(handoff.id);
+  if (state.newlyAssigned.has(key)) return "assigned";
+  return state.fresh.has(key) ? "new" : null;
 }
 
 function queueItem(handoff) {
-  const [reasonKo, reasonEn] = reasonLabel(handoff.reason);
   const unreadCount = state.unread.get(String(handoff.id)) || 0;
   const selected = sameId(handoff.id, state.open?.id ?? null);
+  const highlight = highlightOf(handoff);
   return h("li", {
     class: "qi",
     "data-testid": "queue-item",
@@ -227,28 +311,38 @@ function queueItem(handoff) {
     "data-status": handoff.status,
     "data-unread": unreadCount || null,
     "data-flagged": handoff.flagged_at ? "true" : null,
+    "data-highlight": highlight,
     "aria-current": selected ? "true" : null,
   },
   h("button", {type: "button", class: "qi-main", "data-action": "select", onclick: () => select(handoff.id)},
     h("span", {class: "qi-top"},
-      h("span", {class: "qi-reason", title: handoff.reason || ""}, reasonKo,
-        reasonEn !== reasonKo ? h("span", {class: "qi-reason-en", lang: "en"}, reasonEn) : null),
+      h("span", {class: "qi-customer", "data-testid": "queue-customer",
+        "data-verified": handoff.customer_verified ? "true" : "false"}, customerName(handoff)),
       h("span", {
         class: "qi-wait",
         "data-since": handoff.created_at,
         "data-level": waitLevel(handoff),
-        title: `요청 시각 / Requested ${fullTime(handoff.created_at)}`,
+        title: t("requested_at", {time: fullTime(handoff.created_at)}),
       }, since(handoff.created_at))),
+    h("span", {class: "qi-reason", "data-testid": "queue-reason", title: handoff.reason || ""},
+      highlight ? h("span", {class: "qi-tag", "data-testid": "highlight-tag"},
+        t(highlight === "new" ? "tag_new" : "tag_assigned")) : null,
+      label("reason", handoff.reason)),
     h("span", {class: "qi-meta"},
       statusBadge(handoff.status),
       ...routingBadges(handoff),
-      h("span", {class: "badge", title: "언어 / Language"}, languageLabel(handoff.language)),
-      handoff.queue_position ? h("span", {class: "badge", title: "대기 순번 / Queue position"}, `#${handoff.queue_position}`) : null,
+      h("span", {class: "badge", "data-testid": "channel-badge", "data-channel": handoff.channel_kind,
+        title: t("channel")}, channelName(handoff)),
+      h("span", {class: "badge", title: t("language")}, label("language", handoff.language)),
+      handoff.queue_position
+        ? h("span", {class: "badge", title: t("queue_position")}, t("position", {n: handoff.queue_position}))
+        : null,
       unreadCount ? h("span", {class: "badge badge-danger qi-unread", "data-testid": "unread",
-        title: "읽지 않은 메시지 / Unread messages"}, `● ${unreadCount}`) : null),
-    h("span", {class: "qi-id"}, `#${handoff.id} · ${channelLabel(handoff.channel)} · ${handoff.conversation ?? ""}`),
+        title: t("unread")}, `● ${unreadCount}`) : null),
     handoff.status === "assigned" && !isMine(handoff)
-      ? h("span", {class: "qi-owner"}, `상담원 / Agent #${handoff.assigned_agent_id ?? "?"}`) : null),
+      ? h("span", {class: "qi-owner", "data-testid": "queue-owner"},
+        `${t("agent")}: ${agentName(handoff.assigned_agent_id, handoff.assigned_agent_name)}`)
+      : null),
   isTakeable(handoff)
     ? h("button", {
       type: "button",
@@ -257,7 +351,7 @@ function queueItem(handoff) {
       "data-action": "claim",
       disabled: state.claiming.has(String(handoff.id)),
       onclick: () => claim(handoff.id),
-    }, "맡기 ", h("span", {lang: "en"}, "Claim"))
+    }, t("claim"))
     : null);
 }
 

@@ -12,6 +12,8 @@ export const state = {
   offline: [], // the offline worklist, as last listed
   tab: "queue", // "queue" or "offline"
   unread: new Map(), // handoff id (string) -> count of customer messages not yet seen
+  fresh: new Set(), // ids (strings) of handoffs that arrived while the console was open, not yet looked at
+  newlyAssigned: new Map(), // id (string) -> handoff given to me by someone else, not yet opened
   claiming: new Set(),
   open: null, // {id, handoff, context, transfers, messages: Map, loading, error}
   retried: new Set(), // failed message ids already resent
@@ -32,7 +34,9 @@ export function resetState() {
   // Answers still on their way belong to the old sign-in: their sequence no longer matches.
   state.queueSeq += 1;
   state.openSeq += 1;
-  for (const collection of [state.unread, state.claiming, state.retried, state.retrying, state.drafts]) {
+  for (const collection of [
+    state.unread, state.fresh, state.newlyAssigned, state.claiming, state.retried, state.retrying, state.drafts,
+  ]) {
     collection.clear();
   }
 }
@@ -61,6 +65,9 @@ export function isTakeable(handoff) {
 }
 
 export const isSupervisor = () => me()?.role === "supervisor";
+
+/** A colleague by id, from the team list, if known. */
+export const colleague = (id) => state.agents.find((agent) => sameId(agent.id, id)) || null;
 
 /** May I reply to, note or transfer this handoff? */
 export function canWork(handoff) {

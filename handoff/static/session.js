@@ -4,10 +4,16 @@
 
 import {api, ApiError} from "./api.js";
 import {toDate} from "./format.js";
+import {both, errorText} from "./labels.js";
 
 const AUTH_KEY = "tandem.console.auth";
-const SESSION_EXPIRED =
-  "세션이 만료되었습니다. 다시 로그인하세요. / Your session has expired, please sign in again.";
+// Nobody is signed in yet, so these speak both languages.
+const SESSION_EXPIRED = both("ui", "session_expired");
+
+/** Why a sign-in failed, by the service's error code. */
+function signInError(err) {
+  return err?.code === "unauthorized" ? both("ui", "wrong_credentials") : errorText(err, {bilingual: true});
+}
 
 function loadAuth() {
   try {
@@ -58,6 +64,12 @@ export function createSession({expiredMessage = SESSION_EXPIRED, refusal = () =>
     },
     call,
     signOut,
+    /** The signed-in agent changed (their language): keep it for the next page load. */
+    updateAgent(agent) {
+      if (!session.auth) return;
+      session.auth = {...session.auth, agent: {...session.auth.agent, ...agent}};
+      saveAuth(session.auth);
+    },
     /** Sign out because the service no longer takes the token. */
     expire: () => signOut(expiredMessage),
     start,
@@ -86,7 +98,7 @@ export function createSession({expiredMessage = SESSION_EXPIRED, refusal = () =>
     const username = els.username.value.trim();
     const password = els.password.value;
     if (!username || !password) {
-      showLoginError("아이디와 비밀번호를 입력하세요 / Enter your username and password");
+      showLoginError(both("ui", "enter_credentials"));
       (username ? els.password : els.username).focus();
       return;
     }
@@ -95,14 +107,14 @@ export function createSession({expiredMessage = SESSION_EXPIRED, refusal = () =>
     try {
       const data = await api("/api/auth/login", {method: "POST", body: {username, password}});
       if (!data?.token || !data.agent) {
-        throw new ApiError(0, "bad_response", "로그인 응답이 올바르지 않습니다 / Unexpected login response");
+        throw new ApiError(0, "bad_response", "unexpected sign-in answer");
       }
       const auth = {token: data.token, expires_at: data.expires_at ?? null, agent: data.agent};
       saveAuth(auth);
       els.password.value = "";
       enter(auth);
     } catch (err) {
-      showLoginError(err.message);
+      showLoginError(signInError(err));
       els.password.select();
     } finally {
       els.loginSubmit.disabled = false;

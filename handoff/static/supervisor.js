@@ -5,7 +5,7 @@
 
 import {ApiError} from "./api.js";
 import {bi, biText, h, replace} from "./dom.js";
-import {reasonLabel} from "./format.js";
+import {errorText, label, setLanguage} from "./labels.js";
 import {openLive} from "./live.js";
 import {createSession} from "./session.js";
 import {columnChart, lineChart} from "./supervisor-charts.js";
@@ -55,12 +55,10 @@ function score(value) {
   return value === null || value === undefined ? "–" : value.toFixed(2);
 }
 
-const STATUS_LABELS = {online: ["접속", "Online"], away: ["자리 비움", "Away"],
-  offline: ["오프라인", "Offline"]};
-
 // ------------------------------------------------------------------ live feed and polling
 
 function stop() {
+  setLanguage("ko");
   state.live?.close();
   state.live = null;
   clearInterval(state.poll);
@@ -68,6 +66,8 @@ function stop() {
 }
 
 function start(auth) {
+  // Codes (reasons, skills, statuses) in the supervisor's own language.
+  setLanguage(auth.agent.language);
   els.agentName.textContent = auth.agent.display_name;
   state.live = openLive({
     token: auth.token,
@@ -96,7 +96,7 @@ async function call(path) {
     return data;
   } catch (err) {
     if (err instanceof ApiError && err.status === 403) session.signOut(SUPERVISORS_ONLY);
-    else if (!(err instanceof ApiError && err.status === 401)) els.pageError.textContent = err.message;
+    else if (!(err instanceof ApiError && err.status === 401)) els.pageError.textContent = errorText(err);
     return null;
   }
 }
@@ -157,7 +157,8 @@ async function downloadCsv(table) {
   }
   if (!response.ok) {
     const body = await response.json().catch(() => null);
-    els.pageError.textContent = body?.message || `HTTP ${response.status}`;
+    els.pageError.textContent = errorText(
+      new ApiError(response.status, body?.error || "http_error", body?.message || `HTTP ${response.status}`, body));
     return;
   }
   const disposition = response.headers.get("Content-Disposition") || "";
@@ -192,11 +193,11 @@ function renderLive(live) {
       String(live.dead_letters), live.dead_letters),
   );
   replace(els.agentsBody, agents.map((agent) => {
-    const [ko, en] = STATUS_LABELS[agent.status] || [agent.status, agent.status];
     return h("tr", {dataset: {testid: "agent-row", username: agent.username, status: agent.status}},
       h("td", {}, agent.display_name, agent.role === "supervisor"
-        ? h("span", {class: "badge badge-info"}, "SV") : null),
-      h("td", {}, h("span", {class: `presence presence-${agent.status}`}, bi(ko, en))),
+        ? h("span", {class: "badge badge-info", title: label("staff_role", agent.role)}, "SV") : null),
+      h("td", {}, h("span", {class: `presence presence-${agent.status}`},
+        label("agent_status", agent.status))),
       h("td", {class: "num"}, String(agent.open_handoffs)),
       h("td", {class: "num"}, String(agent.capacity)));
   }));
@@ -254,10 +255,10 @@ function renderTrend(report) {
     ...points("csat_agent_average")[i], value: combinedCsat(b),
   })), {max: 5, ticks: 5, format: (v) => v.toFixed(1)});
   renderBreakdown(els.reasons, report.reasons.map((r) => ({
-    key: r.reason, label: reasonLabel(r.reason).join(" / "), count: r.handoffs,
+    key: r.reason, label: label("reason", r.reason), count: r.handoffs,
   })));
   renderBreakdown(els.skills, report.skills.map((s) => ({
-    key: s.skill, label: s.skill, count: s.handoffs,
+    key: s.skill, label: label("skill", s.skill), count: s.handoffs,
   })));
   replace(els.agentNumbers, report.agents.length ? report.agents.map((a) =>
     h("tr", {dataset: {testid: "agent-numbers-row", username: a.username}},
@@ -283,7 +284,7 @@ function renderComments(report) {
       h("td", {}, when.format(new Date(c.rated_at))),
       h("td", {class: "num"}, String(c.score)),
       h("td", {}, c.agent_display_name ?? (c.handoff_id === null ? bi("챗봇", "Bot") : "–")),
-      h("td", {}, c.reason ? reasonLabel(c.reason).join(" / ") : "–"),
+      h("td", {}, c.reason ? label("reason", c.reason) : "–"),
       h("td", {class: "comment-text"}, c.comment)))
     : h("tr", {}, h("td", {colspan: 5, class: "empty"}, bi("의견 없음", "No comments"))));
 }

@@ -24,12 +24,20 @@ from sqlalchemy import (
     UniqueConstraint,
     column,
     inspect,
+    select,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    column_property,
+    mapped_column,
+    validates,
+)
 
 from handoff.queue.states import OPEN_STATES, HandoffStatus
 from handoff.vocabulary import (
     DEFAULT_CAPACITY,
+    DEFAULT_STAFF_LANGUAGE,
     AgentStatus,
     HandoffMode,
     Priority,
@@ -134,6 +142,8 @@ class Agent(Base):
     # A deactivated agent keeps their history but can no longer sign in.
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The language the console and the supervisor page speak to this agent.
+    language: Mapped[str] = mapped_column(String(8), default=DEFAULT_STAFF_LANGUAGE)
 
 
 class AgentSkill(Base):
@@ -235,6 +245,13 @@ class Handoff(Base):
     notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     notice_position: Mapped[int | None] = mapped_column(Integer)
     notice_wait_seconds: Mapped[int | None] = mapped_column(Integer)
+    # Read with every handoff, so staff see who has it by name.
+    assigned_agent_name: Mapped[str | None] = column_property(
+        select(Agent.display_name)
+        .where(Agent.id == assigned_agent_id)
+        .correlate_except(Agent)
+        .scalar_subquery()
+    )
 
     @validates("status")
     def _refuse_status_writes(self, key: str, status: HandoffStatus) -> HandoffStatus:

@@ -88,8 +88,12 @@ def documented_answer(
             **{key: body[key] for key in ("reason", "skill", "priority", "trigger")},
             "id": 7,
             "conversation": "c-0123456789ab",
+            "customer_name": None,
+            "customer_verified": False,
+            "channel_kind": "web_chat",
             "status": "queued" if queued else "offline",
             "assigned_agent_id": None,
+            "assigned_agent_name": None,
             "created_at": CREATED_AT,
             "assigned_at": None,
             "resolved_at": None,
@@ -288,6 +292,11 @@ async def test_every_handoff_request_keeps_to_the_document(
     body = service.only(HANDOFFS)
     assert schema_errors("POST", HANDOFFS, body) == []
     assert body["reason"] == case.split(" (")[0]
+    # Staff pages have words for the reasons the document lists.
+    assert (
+        body["reason"]
+        in openapi_document()["components"]["schemas"]["HandoffReason"]["enum"]
+    )
     assert body.get("mode", "queue") == mode
     assert (body["verified_identity"] is not None) == verified
     assert "utter_handoff_unavailable" not in str(dispatcher.messages)

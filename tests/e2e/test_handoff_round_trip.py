@@ -189,8 +189,8 @@ async def test_an_angry_korean_customer_reaches_an_agent_with_priority_and_conte
         assert len(history) == 2
         assert history[-1]["anger"] > history[0]["anger"]
         assert context["emotion"]["scores"]["anger"] >= 0.5
-        assert "사유" in context["summary"]["ko"]
-        assert "Reason" in context["summary"]["en"]
+        assert "본인 확인 안 됨" in context["summary"]["ko"]
+        assert "Not verified" in context["summary"]["en"]
         assert context["verified_identity"] is None
         assert context["lookups"] == []
         assert context["channel"] == "socketio"

@@ -31,6 +31,7 @@ async def test_login_returns_a_token_that_opens_the_api(
         "username": "mina",
         "display_name": "Mina Kim",
         "role": "agent",
+        "language": "ko",
     }
     assert login["expires_at"].endswith("+00:00")
     listing = await client.get(

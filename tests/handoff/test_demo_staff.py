@@ -121,6 +121,8 @@ async def test_the_first_supervisor_is_created_from_the_command_line(
         "supervisor",
         "--skills",
         "billing,general",
+        "--language",
+        "en",
         "--password-file",
         str(password_file),
     )
@@ -136,6 +138,7 @@ async def test_the_first_supervisor_is_created_from_the_command_line(
         "/api/auth/login", json={"username": "hana", "password": OWN_PASSWORD}
     )
     assert login.status == 200
+    assert (await login.json())["agent"]["language"] == "en"
 
 
 @pytest.mark.parametrize(

@@ -11,11 +11,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, select
+from sqlalchemy import MetaData, Table, inspect, select, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
 
 import handoff
+from handoff.api.validation import parse_canned_response
 from handoff.queue.states import HandoffStatus
 from handoff.storage.db import create_engine
 from handoff.storage.models import (
@@ -25,6 +25,7 @@ from handoff.storage.models import (
     Handoff,
     HandoffTransfer,
     HandoffTransition,
+    utcnow,
 )
 from handoff.vocabulary import TransitionReason
 
@@ -79,40 +80,66 @@ def test_there_is_one_head() -> None:
     assert len(script.get_heads()) == 1
 
 
+def _insert(connection: Connection, model: Any, values: dict[str, Any]) -> int:
+    """A row as the schema at the current revision takes it: the table is read
+    from the database, and what the values leave out comes from the model's
+    defaults, so columns of later revisions are never named."""
+    table = Table(model.__tablename__, MetaData(), autoload_with=connection)
+    row = dict(values)
+    for column in table.columns:
+        if (
+            column.name in row
+            or column.nullable
+            or column.primary_key
+            or column.server_default is not None
+        ):
+            continue
+        default = model.__table__.c[column.name].default
+        if default is not None:
+            row[column.name] = default.arg(None) if default.is_callable else default.arg
+    return int(connection.execute(table.insert().values(**row)).inserted_primary_key[0])
+
+
 def _transfer_between_agents(connection: Connection) -> int:
     """A handoff Mina passed to Joon, stored as the code before 0009 left it."""
-    with Session(connection) as session:
-        mina, joon = (
-            Agent(
-                username=name,
-                display_name=name,
-                role=AgentRole.AGENT,
-                password_hash="x",
-            )
-            for name in ("mina", "joon")
+    mina, joon = (
+        _insert(
+            connection,
+            Agent,
+            {
+                "username": name,
+                "display_name": name,
+                "role": AgentRole.AGENT.value,
+                "password_hash": "x",
+            },
         )
-        handoff = Handoff(
-            sender_id="c0ffee",
-            channel="socketio",
-            language="ko",
-            reason="human_requested",
-            status=HandoffStatus.ASSIGNED,
-            context={},
-        )
-        session.add_all([mina, joon, handoff])
-        session.flush()
-        handoff.assigned_agent_id = joon.id
-        session.add(
-            HandoffTransfer(
-                handoff_id=handoff.id,
-                from_agent_id=mina.id,
-                to_agent_id=joon.id,
-                note="yours",
-                created_at=datetime(2026, 11, 20, 1, 6, tzinfo=timezone.utc),
-            )
-        )
-        session.commit()
-        return joon.id
+        for name in ("mina", "joon")
+    )
+    handoff = _insert(
+        connection,
+        Handoff,
+        {
+            "sender_id": "c0ffee",
+            "channel": "socketio",
+            "language": "ko",
+            "reason": "human_requested",
+            "status": HandoffStatus.ASSIGNED.value,
+            "context": {},
+            "assigned_agent_id": joon,
+        },
+    )
+    _insert(
+        connection,
+        HandoffTransfer,
+        {
+            "handoff_id": handoff,
+            "from_agent_id": mina,
+            "to_agent_id": joon,
+            "note": "yours",
+            "created_at": datetime(2026, 11, 20, 1, 6, tzinfo=timezone.utc),
+        },
+    )
+    return joon
 
 
 def _owner_changes(connection: Connection) -> list[tuple[Any, ...]]:
@@ -151,3 +178,70 @@ async def test_earlier_transfers_between_agents_become_owner_changes(
             await connection.run_sync(downgrade_to_base)
     finally:
         await engine.dispose()
+
+
+async def test_every_install_starts_with_canned_responses_in_both_languages(
+    database_url: str,
+) -> None:
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(upgrade_to, "0008_chat_sessions")
+            # A supervisor's own greeting, and an agent, from before the upgrade.
+            await connection.execute(
+                text(
+                    "INSERT INTO canned_responses "
+                    "(language, title, text, created_at, updated_at) "
+                    "VALUES ('ko', '인사', '반갑습니다.', :now, :now)"
+                ),
+                {"now": utcnow()},
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO agents (username, display_name, role, password_hash, "
+                    "created_at, status, capacity, active, status_changed_at) "
+                    "VALUES ('mina', 'Mina Kim', 'agent', 'x', :now, 'offline', 3, "
+                    "true, :now)"
+                ),
+                {"now": utcnow()},
+            )
+            await connection.run_sync(upgrade_to, "head")
+        async with engine.connect() as connection:
+            replies = (
+                await connection.execute(
+                    text("SELECT language, title, text FROM canned_responses")
+                )
+            ).all()
+            language = await connection.scalar(text("SELECT language FROM agents"))
+        assert language == "ko"
+        by_language = {
+            code: {title: body for lang, title, body in replies if lang == code}
+            for code in ("ko", "en")
+        }
+        assert len(by_language["ko"]) == len(by_language["en"]) == 10
+        # The supervisor's own greeting is kept, not replaced.
+        assert by_language["ko"]["인사"] == "반갑습니다."
+        for code, titled in by_language.items():
+            for title, body in titled.items():
+                # Each one is a canned response the service itself would accept.
+                parse_canned_response(
+                    {"language": code, "title": title, "text": body}, partial=False
+                )
+
+        async with engine.begin() as connection:
+            await connection.run_sync(downgrade_to, "0008_chat_sessions")
+        async with engine.connect() as connection:
+            kept = (
+                await connection.execute(text("SELECT title FROM canned_responses"))
+            ).all()
+        assert kept == [("인사",)]
+    finally:
+        await engine.dispose()
+
+
+def upgrade_to(connection: Connection, revision: str) -> None:
+    command.upgrade(alembic_config(connection), revision)
+
+
+def downgrade_to(connection: Connection, revision: str) -> None:
+    command.downgrade(alembic_config(connection), revision)

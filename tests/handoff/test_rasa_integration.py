@@ -69,6 +69,7 @@ async def test_reply_is_appended_to_the_customers_conversation(
         "role": "agent",
         "text": "안녕하세요, 상담원 민아입니다.",
         "agent_id": team.mina.id,
+        "agent_name": "Mina Kim",
         "created_at": message["created_at"],
         "delivery": "delivered",
     }

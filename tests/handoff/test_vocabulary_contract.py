@@ -8,12 +8,16 @@ from typing import Any
 
 import pytest
 
+# The app imports every module that defines an error of its own.
+import handoff.app  # noqa: F401
 from handoff import vocabulary
 from handoff.api import validation
+from handoff.api.error_middleware import HTTP_ERROR_CODES
 from handoff.api.validation import parse_handoff_request
 from handoff.api.views.api_document import openapi_document
-from handoff.errors import InvalidRequest
+from handoff.errors import DomainError, InvalidRequest
 from handoff.queue.state_machine import HandoffStatus
+from handoff.storage.models import AgentRole, MessageRole
 from handoff.vocabulary import DEFAULT_CAPACITY, MAX_CAPACITY
 
 
@@ -47,8 +51,8 @@ def handoff_field(*names: str) -> dict[str, Any]:
     [
         *(vocabulary.Skill, vocabulary.Priority, vocabulary.AgentStatus),
         *(vocabulary.HandoffMode, vocabulary.Trigger, vocabulary.Resolution),
-        vocabulary.RefusalKind,
-        HandoffStatus,
+        *(vocabulary.RefusalKind, vocabulary.ChannelKind),
+        *(HandoffStatus, AgentRole, MessageRole),
     ],
 )
 def test_each_enum_has_the_values_of_its_schema(python_enum: type[enum.Enum]) -> None:
@@ -185,3 +189,19 @@ def test_every_documented_length_is_the_one_the_service_enforces(
     container[path[-1]] = "가" * (limit + 1)
     with pytest.raises(InvalidRequest):
         parse_handoff_request(body)
+
+
+def domain_errors() -> set[type[DomainError]]:
+    found: set[type[DomainError]] = set()
+    waiting = [DomainError]
+    while waiting:
+        for subclass in waiting.pop().__subclasses__():
+            found.add(subclass)
+            waiting.append(subclass)
+    return found
+
+
+def test_every_error_code_the_service_answers_is_documented() -> None:
+    codes = {error.code for error in (DomainError, *domain_errors())}
+    codes |= set(HTTP_ERROR_CODES.values()) | {"http_error"}
+    assert codes == set(schema("ErrorCode")["enum"])

@@ -9,6 +9,7 @@ from handoff.api.validation import (
     parse_agent_changes,
     parse_agent_status,
     parse_new_agent,
+    parse_own_settings,
     read_json_object,
 )
 from handoff.api.views.common import current_agent, current_supervisor, path_id
@@ -23,6 +24,13 @@ def _json(profile: AgentProfile) -> dict[str, object]:
 async def me(request: web.Request) -> web.Response:
     agent = await current_agent(request)
     return web.json_response(_json(await request.app[AGENTS].profile(agent.id)))
+
+
+async def change_my_settings(request: web.Request) -> web.Response:
+    agent = await current_agent(request)
+    settings = parse_own_settings(await read_json_object(request))
+    profile = await request.app[AGENTS].change_own_settings(agent, settings)
+    return web.json_response(_json(profile))
 
 
 async def set_my_status(request: web.Request) -> web.Response:

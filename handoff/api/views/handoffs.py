@@ -36,7 +36,11 @@ async def get_handoff(request: web.Request) -> web.Response:
     detail = await request.app[HANDOFFS].get_handoff(agent, handoff_id(request))
     return web.json_response(
         handoff_detail_json(
-            detail.handoff, detail.queue_position, detail.messages, detail.transfers
+            detail.handoff,
+            detail.queue_position,
+            detail.messages,
+            detail.transfers,
+            detail.agent_names,
         )
     )
 
@@ -56,6 +60,7 @@ async def transcript(request: web.Request) -> web.Response:
                     "timestamp": entry.timestamp,
                     "message_id": entry.message_id,
                     "agent_id": entry.agent_id,
+                    "agent_name": entry.agent_name,
                 }
                 for entry in entries
             ],
@@ -77,7 +82,7 @@ async def post_message(request: web.Request) -> web.Response:
     target = handoff_id(request)
     reply = parse_agent_message(await read_json_object(request))
     message = await request.app[HANDOFFS].post_agent_message(target, agent, reply.text)
-    return web.json_response(message_json(message), status=201)
+    return web.json_response(message_json(message, agent.display_name), status=201)
 
 
 async def add_note(request: web.Request) -> web.Response:
@@ -85,7 +90,7 @@ async def add_note(request: web.Request) -> web.Response:
     target = handoff_id(request)
     note = parse_note(await read_json_object(request))
     message = await request.app[HANDOFFS].add_note(target, agent, note.text)
-    return web.json_response(message_json(message), status=201)
+    return web.json_response(message_json(message, agent.display_name), status=201)
 
 
 async def transfer(request: web.Request) -> web.Response:
