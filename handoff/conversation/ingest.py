@@ -12,7 +12,11 @@ place in the stream. The frames for the agents' consoles, messages and status
 changes alike, go out in the stream's order once the transaction has committed.
 A customer's message also keeps the handoff's timers (silence in the queue,
 waiting for an agent's reply), and a cancel phrase written while queued takes
-the customer out of the queue and gives the conversation back to the bot.
+the customer out of the queue and gives the conversation back to the bot. Any
+other message written while queued is kept for the agent like every message and
+acknowledged to the customer, at most once a minute per handoff: the time of the
+last acknowledgement is a column of the handoff, claimed by a conditional
+UPDATE, so several service instances acknowledge once between them.
 """
 
 from __future__ import annotations
@@ -21,17 +25,20 @@ import enum
 import hashlib
 import logging
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, cast
 
-from sqlalchemy import and_, case, insert, literal, select, update
+from sqlalchemy import and_, case, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from handoff.api.presenters import message_frame
 from handoff.api.validation import RasaEvent
-from handoff.conversation.customer_notices import is_cancel_phrase
+from handoff.conversation.customer_notices import (
+    acknowledgement_text,
+    is_cancel_phrase,
+)
 from handoff.conversation.rasa_client import HANDOFF_CANCELLED_INTENT, RasaGateway
 from handoff.errors import RasaUnavailable
 from handoff.queue.state_machine import INGEST, Changes, Transitions
@@ -72,6 +79,9 @@ class IngestResult:
 
 # Events per statement on the plain path, well inside SQLite's bound parameters.
 CHUNK_EVENTS = 200
+# A customer writing while queued hears that the message will reach the agent,
+# once in this interval however much they write.
+ACKNOWLEDGE_INTERVAL = timedelta(minutes=1)
 
 
 @dataclass
@@ -80,6 +90,7 @@ class _OpenHandoff:
 
     id: int
     sender_id: str
+    language: str
     status: HandoffStatus
     assigned_agent_id: int | None
     transcript_until: float | None
@@ -92,6 +103,7 @@ class _OpenHandoff:
 _OPEN_HANDOFF_COLUMNS = (
     Handoff.id,
     Handoff.sender_id,
+    Handoff.language,
     Handoff.status,
     Handoff.assigned_agent_id,
     Handoff.transcript_until,
@@ -106,12 +118,20 @@ _EVENT_KEY_COLUMNS = (
 _EventKey = tuple[str, str, float, str]
 
 
+@dataclass(frozen=True)
+class _Acknowledgement:
+    sender_id: str
+    language: str
+
+
 @dataclass
 class _Ingested:
-    """What one batch stored: its counts, and whom to give back to the bot."""
+    """What one batch stored: its counts, whom to give back to the bot, and
+    whose waiting messages to acknowledge."""
 
     outcomes: Counter[Outcome] = field(default_factory=Counter)
     cancelled: list[Handoff] = field(default_factory=list)
+    acknowledged: list[_Acknowledgement] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -123,11 +143,18 @@ class _Plain:
 
 
 class EventIngestor:
-    def __init__(self, committer: GroupCommitter, feed: LiveFeed, rasa: RasaGateway):
+    def __init__(
+        self,
+        committer: GroupCommitter,
+        feed: LiveFeed,
+        rasa: RasaGateway,
+        clock: Callable[[], datetime] = utcnow,
+    ):
         self._committer = committer
         self._transitions = Transitions(committer.sessions, feed)
         self._feed = feed
         self._rasa = rasa
+        self._clock = clock
         self._batches: Coalescer[Sequence[RasaEvent], _Ingested] = Coalescer(
             self._ingest_together, concurrency=committer.concurrency
         )
@@ -136,6 +163,8 @@ class EventIngestor:
         ingested = await self._batches.submit(events)
         for handoff in ingested.cancelled:
             await self._give_back_to_bot(handoff)
+        for acknowledgement in ingested.acknowledged:
+            await self._acknowledge(acknowledgement)
         outcomes = ingested.outcomes
         return IngestResult(
             accepted=outcomes[Outcome.ACCEPTED],
@@ -147,7 +176,7 @@ class EventIngestor:
         self, batches: Sequence[Sequence[RasaEvent]]
     ) -> list[_Ingested]:
         async def work(changes: Changes) -> list[_Ingested]:
-            stream = _Stream(changes, await changes.session.connection())
+            stream = _Stream(changes, await changes.session.connection(), self._clock())
             results = []
             for events in batches:
                 ingested = _Ingested()
@@ -158,6 +187,19 @@ class EventIngestor:
             return results
 
         return await self._transitions.run(self._committer, work)
+
+    async def _acknowledge(self, acknowledgement: _Acknowledgement) -> None:
+        try:
+            await self._rasa.send_notice(
+                acknowledgement.sender_id,
+                acknowledgement_text(acknowledgement.language),
+            )
+        except RasaUnavailable:
+            # The message itself is stored and reaches the agent regardless.
+            logger.warning(
+                "could not acknowledge the waiting message of %s",
+                acknowledgement.sender_id,
+            )
 
     async def _give_back_to_bot(self, handoff: Handoff) -> None:
         try:
@@ -181,9 +223,13 @@ class _Stream:
     sees the ones before it.
     """
 
-    def __init__(self, changes: Changes, connection: AsyncConnection) -> None:
+    def __init__(
+        self, changes: Changes, connection: AsyncConnection, now: datetime
+    ) -> None:
         self._changes = changes
         self._connection = connection
+        # One moment for the whole transaction: its messages arrived together.
+        self._now = now
         self._dialect_name = connection.dialect.name
         # Read inside the transaction and kept only for it: another instance may
         # change a handoff between two transactions.
@@ -250,9 +296,13 @@ class _Stream:
             message.id = message_id
             self._changes.announce(message_frame(message), handoff.audience)
             item.ingested.outcomes[Outcome.ACCEPTED] += 1
-        await self._customers_wrote(
-            {handoff.id for item, handoff in fresh if item.event.type == "user"}
-        )
+        wrote = {
+            handoff.id: item.ingested
+            for item, handoff in reversed(fresh)
+            if item.event.type == "user"
+        }
+        await self._customers_wrote(set(wrote))
+        await self._acknowledge_waiting(wrote)
 
     def _storable(self, event: RasaEvent) -> _OpenHandoff | None:
         """The open handoff a message event belongs in, if it is to be stored."""
@@ -283,7 +333,7 @@ class _Stream:
         if handoff.status is not HandoffStatus.QUEUED:
             await self._customers_wrote({handoff.id})
             return Outcome.ACCEPTED
-        now = utcnow()
+        now = self._now
         # Guarded like every status change: an agent may have claimed the
         # handoff since it was read, and then the customer stays with them.
         cancelled = await self._changes.move(
@@ -308,7 +358,7 @@ class _Stream:
         """The customers' timers: when they last wrote, since when they wait."""
         if not handoff_ids:
             return
-        now = utcnow()
+        now = self._now
         awaiting = HANDOFFS.c.awaiting_agent_since
         await self._connection.execute(
             update(HANDOFFS)
@@ -329,6 +379,28 @@ class _Stream:
                 ),
             )
         )
+
+    async def _acknowledge_waiting(self, wrote: dict[int, _Ingested]) -> None:
+        """Claims the acknowledgement of the queued handoffs among ``wrote`` that
+        had none in the last interval; the batch that wrote first sends it."""
+        if not wrote:
+            return
+        acknowledged_at = HANDOFFS.c.acknowledged_at
+        claimed = await self._connection.execute(
+            update(HANDOFFS)
+            .where(
+                HANDOFFS.c.id.in_(sorted(wrote)),
+                HANDOFFS.c.status == HandoffStatus.QUEUED,
+                or_(
+                    acknowledged_at.is_(None),
+                    acknowledged_at <= self._now - ACKNOWLEDGE_INTERVAL,
+                ),
+            )
+            .values(acknowledged_at=self._now)
+            .returning(HANDOFFS.c.id, HANDOFFS.c.sender_id, HANDOFFS.c.language)
+        )
+        for handoff_id, sender_id, language in claimed:
+            wrote[handoff_id].acknowledged.append(_Acknowledgement(sender_id, language))
 
     async def _confirm_delivery(self, event: RasaEvent, message_id: int) -> Outcome:
         # The echo of an agent reply: Rasa now has it in the conversation.
@@ -369,7 +441,7 @@ class _Stream:
 
     async def _first_deliveries(self, events: Iterable[RasaEvent]) -> set[_EventKey]:
         """Records the events; the keys of those not recorded before."""
-        now = utcnow()
+        now = self._now
         rows = [
             {
                 "sender_id": key[0],

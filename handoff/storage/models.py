@@ -235,6 +235,8 @@ class Handoff(Base):
     notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     notice_position: Mapped[int | None] = mapped_column(Integer)
     notice_wait_seconds: Mapped[int | None] = mapped_column(Integer)
+    # When a message the customer wrote while queued was last acknowledged.
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     @validates("status")
     def _refuse_status_writes(self, key: str, status: HandoffStatus) -> HandoffStatus:
