@@ -248,12 +248,13 @@ async def test_the_wait_estimate_follows_the_observed_handling_rate(
     after = await create(client, "after", skill="billing")
 
     # "nohistory" and the three others fill the four slots. Handle times of 4, 6
-    # and 20 minutes: the four busy slots free up at 4 ÷ 600 s (the mean, not the
-    # median: one long conversation holds a slot as long as three short ones).
-    # Position 1 needs the first slot to free up, position 2 the second.
+    # and 20 minutes: the four busy slots free up one per 150 s (the mean, not
+    # the median: one long conversation holds a slot as long as three short
+    # ones). Position 1 needs the first slot to free up, position 2 the second:
+    # the medians of those times, 0.70 and 1.69 × 150 s.
     assert waiting["queue_position"] == 1
-    assert waiting["estimated_wait_seconds"] == 150
-    assert after["estimated_wait_seconds"] == 300
+    assert waiting["estimated_wait_seconds"] == 105
+    assert after["estimated_wait_seconds"] == 253
 
 
 async def test_the_sweeper_runs_by_itself_in_the_application(

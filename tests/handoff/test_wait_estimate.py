@@ -1,8 +1,16 @@
-"""The wait estimate's model, on snapshots of the queue and the team."""
+"""The wait estimate's model, on snapshots of the queue and the team.
+
+The customer is told the median of the time until their slot frees up: with
+slots freeing up as a random stream, the median of an Erlang time of n stages,
+about ``n − 1/3`` times the mean time between two slots freeing up (0.70 for
+n = 1, 13.67 for n = 14, 44.67 for n = 45).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+
+import pytest
 
 from handoff.queue.wait_estimate import (
     OnlineAgent,
@@ -27,7 +35,11 @@ def queue(*skills: Skill, priority: Priority = NORMAL) -> list[WaitingHandoff]:
 def agents(
     count: int, skills: Sequence[Skill] = (BILLING,), capacity: int = 3, load: int = 3
 ) -> list[OnlineAgent]:
-    return [OnlineAgent(frozenset(skills), capacity, load) for _ in range(count)]
+    """Agents whose conversations in progress are of their first skill."""
+    return [
+        OnlineAgent(frozenset(skills), capacity, {skills[0]: load})
+        for _ in range(count)
+    ]
 
 
 def snapshot(
@@ -35,6 +47,7 @@ def snapshot(
     team: Sequence[OnlineAgent],
     handle_seconds: Mapping[Skill, Sequence[float]] | None = None,
     arrivals: Mapping[tuple[Skill, Priority], float] | None = None,
+    give_ups: float = 0.0,
 ) -> QueueSnapshot:
     return QueueSnapshot(
         waiting=waiting,
@@ -43,17 +56,18 @@ def snapshot(
         if handle_seconds is None
         else handle_seconds,
         arrivals_per_second=arrivals or {},
+        give_ups_per_waiting_second=give_ups,
     )
 
 
 def test_with_every_agent_full_45_in_the_queue_wait_long() -> None:
-    # Two agents with three chats each, all taken; conversations last six minutes.
-    # Six slots free up every six minutes: one a minute.
+    # Two agents with three chats each, all taken; conversations last six minutes:
+    # a slot frees up every minute.
     waits = expected_waits(snapshot(queue(*[BILLING] * 45), agents(2)))
 
-    assert waits[1] == 60
-    assert waits[14] == 14 * 60
-    assert waits[45] == 45 * 60
+    assert waits[1] == 42
+    assert waits[14] == 820
+    assert waits[45] == 2680  # about 45 minutes, not "about 1 minute"
 
 
 def test_handoffs_of_other_skills_ahead_take_the_shared_agents_first() -> None:
@@ -66,22 +80,35 @@ def test_handoffs_of_other_skills_ahead_take_the_shared_agents_first() -> None:
         snapshot(waiting, both, {BILLING: SIX_MINUTES, TECHNICAL: SIX_MINUTES}), 31
     )
 
-    assert wait == 31 * 60
+    assert wait == 1840  # the 31st slot to free up
 
 
 def test_other_skills_count_by_the_share_of_their_capacity_the_pool_holds() -> None:
     # Technical work goes to two agents: one who also does billing, one who does
     # not. Half the technical handoffs ahead take a billing agent's slot.
     team = [
-        OnlineAgent(frozenset({BILLING, TECHNICAL}), 3, 3),
-        OnlineAgent(frozenset({TECHNICAL}), 3, 3),
+        OnlineAgent(frozenset({BILLING, TECHNICAL}), 3, {BILLING: 3}),
+        OnlineAgent(frozenset({TECHNICAL}), 3, {TECHNICAL: 3}),
     ]
     waiting = queue(*[TECHNICAL] * 10, BILLING)
 
     wait = expected_wait(snapshot(waiting, team, {BILLING: SIX_MINUTES}), 11)
 
     # 5 ahead of it, the 6th slot; three slots free up every six minutes.
-    assert wait == 6 * 120
+    assert wait == 681
+
+
+def test_slots_holding_longer_chats_free_up_later() -> None:
+    twelve_minutes = [720.0] * 10
+    history = {BILLING: SIX_MINUTES, TECHNICAL: twelve_minutes}
+    shared = frozenset({BILLING, TECHNICAL})
+    on_billing = [OnlineAgent(shared, 3, {BILLING: 3})]
+    on_technical = [OnlineAgent(shared, 3, {TECHNICAL: 3})]
+
+    quick = expected_wait(snapshot(queue(BILLING), on_billing, history), 1)
+    slow = expected_wait(snapshot(queue(BILLING), on_technical, history), 1)
+
+    assert (quick, slow) == (84, 169)
 
 
 def test_a_free_slot_takes_the_first_at_once() -> None:
@@ -89,8 +116,8 @@ def test_a_free_slot_takes_the_first_at_once() -> None:
     waits = expected_waits(snapshot(queue(BILLING, BILLING, BILLING), team))
 
     assert (waits[1], waits[2]) == (0, 0)
-    # The third needs one of the three busy slots: 360 s ÷ 3.
-    assert waits[3] == 120
+    # The third needs one of the three busy slots to free up.
+    assert waits[3] == 84
 
 
 def test_nobody_online_with_the_skill_is_unknown() -> None:
@@ -118,28 +145,34 @@ def test_the_mean_handle_time_sets_the_pace_not_the_median() -> None:
         snapshot(queue(BILLING), agents(1, capacity=1, load=1), skewed), 1
     )
 
-    assert wait == 456
+    assert wait == 320  # 0.70 × 456 s
 
 
 def test_higher_priority_arrivals_jump_ahead_and_slow_the_queue() -> None:
     team = agents(2)  # 6 slots, one frees up a minute
-    waiting = queue(BILLING)
-    calm = snapshot(waiting, team)
-    # Urgent handoffs arrive at one every two minutes and go first.
-    urgent = snapshot(waiting, team, arrivals={(BILLING, URGENT): 1 / 120})
+    waiting = queue(*[BILLING] * 10)
+    calm = expected_wait(snapshot(waiting, team), 10)
+    # Urgent handoffs arrive at one every two minutes and go first: half the
+    # slots that free up are theirs.
+    urgent = expected_wait(
+        snapshot(waiting, team, arrivals={(BILLING, URGENT): 1 / 120}), 10
+    )
     # As many as free up: this customer's queue does not move.
-    flooded = snapshot(waiting, team, arrivals={(BILLING, URGENT): 1 / 60})
+    flooded = expected_wait(
+        snapshot(waiting, team, arrivals={(BILLING, URGENT): 1 / 60}), 10
+    )
 
-    assert expected_wait(calm, 1) == 60
-    assert expected_wait(urgent, 1) == 120
-    assert expected_wait(flooded, 1) is None
+    assert calm == 580  # the 10th slot: 9.67 minutes
+    assert urgent is not None
+    assert 2 * 540 < urgent < 2 * 600
+    assert flooded is None
 
 
 def test_arrivals_of_the_same_or_a_lower_priority_wait_behind() -> None:
     team = agents(2)
     arrivals = {(BILLING, NORMAL): 1.0, (BILLING, Priority.LOW): 1.0}
 
-    assert expected_wait(snapshot(queue(BILLING), team, arrivals=arrivals), 1) == 60
+    assert expected_wait(snapshot(queue(BILLING), team, arrivals=arrivals), 1) == 42
 
 
 def test_an_urgent_handoff_waits_only_for_what_is_ahead_of_it() -> None:
@@ -151,14 +184,26 @@ def test_an_urgent_handoff_waits_only_for_what_is_ahead_of_it() -> None:
         snapshot(waiting, agents(2), arrivals={(BILLING, URGENT): 1 / 120})
     )
 
-    assert waits[1] == 60
-    assert waits[20] == 20 * 120
+    assert waits[1] == 42
+    assert waits[20] is not None and waits[20] > 2 * waits[1] * 20
+
+
+@pytest.mark.parametrize("give_ups", [1 / 600, 1 / 120])
+def test_customers_giving_up_ahead_shorten_the_wait(give_ups: float) -> None:
+    waiting = queue(*[BILLING] * 30)
+    staying = expected_wait(snapshot(waiting, agents(2)), 30)
+    leaving = expected_wait(snapshot(waiting, agents(2), give_ups=give_ups), 30)
+
+    assert staying is not None and leaving is not None
+    assert leaving < staying
+    # The customer's own slot is still to come: never less than the first.
+    assert leaving > 42
 
 
 def test_chats_beyond_capacity_free_no_slot_when_they_end() -> None:
     # A supervisor gave this agent a fourth chat: the first to end frees nothing.
-    overloaded = [OnlineAgent(frozenset({BILLING}), 3, 4)]
+    overloaded = [OnlineAgent(frozenset({BILLING}), 3, {BILLING: 4})]
 
     wait = expected_wait(snapshot(queue(BILLING), overloaded), 1)
 
-    assert wait == 2 * 120
+    assert wait == 202  # the second slot to free up, four chats in three slots

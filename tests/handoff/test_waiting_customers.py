@@ -28,10 +28,12 @@ from handoff.conversation.customer_notices import (
     acknowledgement_text,
     wait_update_text,
 )
+from handoff.queue.queue_snapshot import read_queue_snapshot
 from handoff.queue.states import HandoffStatus
+from handoff.queue.wait_estimate import OnlineAgent
 from handoff.settings import Settings
 from handoff.storage.models import Agent, Handoff, utcnow
-from handoff.vocabulary import AgentStatus, Skill
+from handoff.vocabulary import AgentStatus, Priority, Skill
 
 Client = TestClient[web.Request, web.Application]
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -147,8 +149,9 @@ async def test_with_every_agent_full_and_45_queued_the_wait_is_long(
     fourteenth = billing[-1]
     assert fourteenth["queue_position"] == 14
     # 44 handoffs ahead take the six slots first; they free up at six per mean
-    # handle time (313 s): 45 × 313.3 ÷ 6 seconds, about 40 minutes.
-    assert fourteenth["estimated_wait_seconds"] == 2350
+    # handle time (313 s): the 45th about 44.67 × 313.3 ÷ 6 seconds from now,
+    # some 39 minutes (the previous formula said 14 × 20 ÷ 6 s: "1 minute").
+    assert fourteenth["estimated_wait_seconds"] == 2333
 
     told = await client.app[SWEEPER].sweep(utcnow() + timedelta(minutes=2))
     assert fourteenth["id"] not in told.notified  # nothing changed since
@@ -222,7 +225,8 @@ async def test_the_sweeper_s_update_has_the_same_shape(
     assert (await create(client, "first"))["status"] == "assigned"
     await create(client, "second")
     third = await create(client, "third", language="en")
-    assert (third["queue_position"], third["estimated_wait_seconds"]) == (2, 720)
+    # The second slot to free up, of one that frees up every six minutes.
+    assert (third["queue_position"], third["estimated_wait_seconds"]) == (2, 607)
 
     # The agent goes away: nobody left online with the skill.
     async with sessions.begin() as session:
@@ -363,3 +367,89 @@ def test_the_bot_s_first_message_ends_like_every_update(
     for language, text in by_language.items():
         first = text.format(queue_position=3, wait_minutes=3)
         assert first.endswith(" " + wait_update_text(language, 3, wait)), first
+
+
+async def test_the_snapshot_holds_the_team_the_history_and_who_gave_up(
+    sessions: async_sessionmaker[AsyncSession], agent_password_hash: str
+) -> None:
+    now = utcnow()
+    agent = await add_agent(
+        sessions, agent_password_hash, "both", skills=[Skill.BILLING, Skill.TECHNICAL]
+    )
+    await add_agent(
+        sessions, agent_password_hash, "away", status=AgentStatus.AWAY, capacity=5
+    )
+
+    def row(name: str, status: HandoffStatus, **fields: Any) -> Handoff:
+        return Handoff(
+            sender_id=name,
+            channel="socketio",
+            language="ko",
+            reason="human_requested",
+            status=status,
+            context={},
+            skill=fields.pop("skill", Skill.BILLING),
+            last_customer_activity_at=now,
+            **fields,
+        )
+
+    def minutes(count: int) -> datetime:
+        return now - timedelta(minutes=count)
+
+    async with sessions.begin() as session:
+        session.add_all(
+            [
+                # Gave up after ten minutes, in the last half hour.
+                row(
+                    "left",
+                    HandoffStatus.ABANDONED,
+                    created_at=minutes(20),
+                    resolved_at=minutes(10),
+                ),
+                # Waited five minutes, now with the agent.
+                row(
+                    "served",
+                    HandoffStatus.ASSIGNED,
+                    created_at=minutes(10),
+                    assigned_at=minutes(5),
+                    assigned_agent_id=agent.id,
+                    skill=Skill.TECHNICAL,
+                ),
+                # Waited 20 minutes, ten of them in the last half hour; resolved.
+                row(
+                    "long",
+                    HandoffStatus.RESOLVED,
+                    created_at=minutes(40),
+                    assigned_at=minutes(20),
+                    resolved_at=minutes(8),
+                ),
+                # Long ago: outside the half hour.
+                row(
+                    "yesterday",
+                    HandoffStatus.ABANDONED,
+                    created_at=minutes(26 * 60),
+                    resolved_at=minutes(25 * 60),
+                ),
+                row("waiting", HandoffStatus.QUEUED, created_at=minutes(2)),
+            ]
+        )
+
+    async with sessions() as session:
+        snapshot = await read_queue_snapshot(session, now)
+
+    assert [(h.skill, h.priority) for h in snapshot.waiting] == [
+        (Skill.BILLING, Priority.NORMAL)
+    ]
+    assert snapshot.agents == [
+        OnlineAgent(
+            frozenset({Skill.BILLING, Skill.TECHNICAL}), 3, {Skill.TECHNICAL: 1}
+        )
+    ]
+    assert snapshot.handle_seconds == {Skill.BILLING: [720.0]}
+    half_hour = 30 * 60
+    assert snapshot.arrivals_per_second == {
+        (Skill.BILLING, Priority.NORMAL): 2 / half_hour,
+        (Skill.TECHNICAL, Priority.NORMAL): 1 / half_hour,
+    }
+    # One gave up, over 10 + 5 + 10 + 2 minutes waited in the half hour.
+    assert snapshot.give_ups_per_waiting_second == pytest.approx(1 / (27 * 60))
