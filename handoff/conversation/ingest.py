@@ -120,6 +120,7 @@ _EventKey = tuple[str, str, float, str]
 
 @dataclass(frozen=True)
 class _Acknowledgement:
+    handoff_id: int
     sender_id: str
     language: str
 
@@ -197,8 +198,8 @@ class EventIngestor:
         except RasaUnavailable:
             # The message itself is stored and reaches the agent regardless.
             logger.warning(
-                "could not acknowledge the waiting message of %s",
-                acknowledgement.sender_id,
+                "could not acknowledge a waiting message of handoff %s",
+                acknowledgement.handoff_id,
             )
 
     async def _give_back_to_bot(self, handoff: Handoff) -> None:
@@ -400,7 +401,9 @@ class _Stream:
             .returning(HANDOFFS.c.id, HANDOFFS.c.sender_id, HANDOFFS.c.language)
         )
         for handoff_id, sender_id, language in claimed:
-            wrote[handoff_id].acknowledged.append(_Acknowledgement(sender_id, language))
+            wrote[handoff_id].acknowledged.append(
+                _Acknowledgement(handoff_id, sender_id, language)
+            )
 
     async def _confirm_delivery(self, event: RasaEvent, message_id: int) -> Outcome:
         # The echo of an agent reply: Rasa now has it in the conversation.

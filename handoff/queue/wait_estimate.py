@@ -106,7 +106,8 @@ class _Pool:
 
 
 def expected_waits(snapshot: QueueSnapshot) -> dict[int, int | None]:
-    """The expected wait in seconds of every waiting handoff; None when unknown."""
+    """What every waiting handoff is told, in seconds (the median wait); None
+    when it cannot be said."""
     pools: dict[Skill, _Pool | None] = {}
     ahead: Counter[Skill] = Counter()
     waits: dict[int, int | None] = {}

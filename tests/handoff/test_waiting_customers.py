@@ -453,3 +453,18 @@ async def test_the_snapshot_holds_the_team_the_history_and_who_gave_up(
     }
     # One gave up, over 10 + 5 + 10 + 2 minutes waited in the half hour.
     assert snapshot.give_ups_per_waiting_second == pytest.approx(1 / (27 * 60))
+
+
+async def test_the_message_is_kept_when_rasa_cannot_take_the_acknowledgement(
+    client: Client, rasa: StandInRasa, tokens: Any
+) -> None:
+    handoff = await create(client, "c0ffee")
+    rasa.status = 503
+
+    await write(client, "여보세요", 1732290001.0)
+
+    detail = await (
+        await client.get(f"/api/handoffs/{handoff['id']}", headers=tokens["mina"])
+    ).json()
+    assert [m["text"] for m in detail["messages"]] == ["여보세요"]
+    assert notices_to(rasa, "c0ffee") == [ACK_KO]  # tried once
