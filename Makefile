@@ -80,7 +80,7 @@ run: setup $(MODEL)
 lint: setup
 	$(SERVICE_BIN)/ruff check .
 	$(SERVICE_BIN)/ruff format --check .
-	$(SERVICE_BIN)/mypy handoff scripts deploy bench/queue*.py bench/escalation*.py
+	$(SERVICE_BIN)/mypy handoff scripts deploy bench/queue*.py bench/escalation*.py bench/wait_*.py
 	$(BOT_BIN)/mypy --python-version 3.10 bot actions bench/nlu*.py bench/latency*.py \
 		bench/emotion*.py bench/pii*.py
 
@@ -116,7 +116,7 @@ test: lint test-deploy test-bot test-service test-rasa test-e2e
 
 # Benchmarks: long-running, never part of `make test`. Each writes its section of
 # docs/benchmarks.md.
-bench: bench-escalation bench-emotion bench-nlu bench-latency bench-queue bench-pii
+bench: bench-escalation bench-emotion bench-nlu bench-latency bench-queue bench-pii bench-wait
 
 # Precision and recall of "needs a person" on the labelled set in tests/escalation/.
 .PHONY: bench-escalation
@@ -129,6 +129,12 @@ bench-escalation: setup $(MODEL)
 bench-queue: setup
 	@scripts/ensure_services.sh
 	$(SERVICE_BIN)/python -m bench.queue --write
+
+# Under a minute: the wait estimate against the real waits of simulated queues (the
+# dispatcher's rules, the service's own estimator), beside the previous formula.
+.PHONY: bench-wait
+bench-wait: setup
+	$(SERVICE_BIN)/python -m bench.wait_report --write
 
 # The emotion component (F1, latency, memory) beside a TF-IDF + logistic-regression
 # baseline trained in the same run.

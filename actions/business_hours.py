@@ -1,9 +1,11 @@
-"""When agents work: a weekly schedule and holidays in one time zone.
+"""When agents work: a weekly schedule and holidays in the business's time zone.
 
 The calendar is read from ``business_hours.yml`` (``TANDEM_BUSINESS_HOURS_FILE``
 overrides the path; ``TANDEM_ALWAYS_OPEN=true`` or ``always_open: true`` treats every
-moment as open). ``current_status`` says whether agents are there now, when they leave
-and when they are back; ``describe_next_open`` words that for the customer.
+moment as open); its times are in ``TANDEM_TIME_ZONE`` (``actions/time_zone.py``),
+the setting the handoff service reads too. ``current_status`` says whether agents
+are there now, when they leave and when they are back; ``describe_next_open`` words
+that for the customer.
 """
 
 from __future__ import annotations
@@ -16,13 +18,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import yaml
+
+from actions.formatting import format_clock
+from actions.time_zone import (
+    DEFAULT_TIME_ZONE,
+    TIME_ZONE_ENV,
+    TimeZoneError,
+    business_time_zone,
+)
 
 BUSINESS_HOURS_FILE_ENV = "TANDEM_BUSINESS_HOURS_FILE"
 ALWAYS_OPEN_ENV = "TANDEM_ALWAYS_OPEN"
 DEFAULT_BUSINESS_HOURS_FILE = "business_hours.yml"
+DEFAULT_ZONE = ZoneInfo(DEFAULT_TIME_ZONE)
 
 WEEKDAYS = (
     "monday",
@@ -40,7 +51,7 @@ LANGUAGES = ("ko", "en")
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
 _RANGE = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
-_TOP_LEVEL_FIELDS = frozenset({"time_zone", "always_open", "weekly", "holidays"})
+_TOP_LEVEL_FIELDS = frozenset({"always_open", "weekly", "holidays"})
 _HOLIDAY_FIELDS = frozenset({"date", "until", "name"})
 
 
@@ -257,29 +268,32 @@ def _holidays(node: yaml.Node, source: str) -> dict[dt.date, Holiday]:
 
 
 def parse_business_hours(
-    text: str, source: str = DEFAULT_BUSINESS_HOURS_FILE
+    text: str,
+    source: str = DEFAULT_BUSINESS_HOURS_FILE,
+    time_zone: ZoneInfo = DEFAULT_ZONE,
 ) -> BusinessHours:
-    """The calendar in ``text``; ``source`` names the file in error messages."""
+    """The calendar in ``text``, its times in ``time_zone``; ``source`` names the
+    file in error messages."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as error:
         raise BusinessHoursError(f"{source}: not valid YAML: {error}") from None
     if root is None:
         raise BusinessHoursError(f"{source}: the file is empty")
+    if isinstance(root, yaml.MappingNode):
+        for key, _ in root.value:
+            if key.value == "time_zone":
+                # One clock for the bot and the service, set in one place.
+                raise _error(
+                    source,
+                    key,
+                    "time_zone",
+                    f"the time zone is set by {TIME_ZONE_ENV}, which the handoff "
+                    "service reads too; remove it from this file",
+                )
     fields = _mapping(root, source, "", _TOP_LEVEL_FIELDS)
-    for required in ("time_zone", "weekly"):
-        if required not in fields:
-            raise _error(source, root, required, "missing")
-    zone_name = _scalar(fields["time_zone"], source, "time_zone")
-    try:
-        time_zone = ZoneInfo(zone_name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise _error(
-            source,
-            fields["time_zone"],
-            "time_zone",
-            f"unknown time zone {zone_name!r} (expected a name like Asia/Seoul)",
-        ) from None
+    if "weekly" not in fields:
+        raise _error(source, root, "weekly", "missing")
     always_open = (
         _boolean(fields["always_open"], source, "always_open")
         if "always_open" in fields
@@ -291,12 +305,14 @@ def parse_business_hours(
     )
 
 
-def read_business_hours(path: Path) -> BusinessHours:
+def read_business_hours(
+    path: Path, time_zone: ZoneInfo = DEFAULT_ZONE
+) -> BusinessHours:
     try:
         text = path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise BusinessHoursError(f"{path}: cannot be read: {error}") from None
-    return parse_business_hours(text, str(path))
+    return parse_business_hours(text, str(path), time_zone)
 
 
 def always_open_from_environment(value: str | None) -> bool:
@@ -312,8 +328,14 @@ def always_open_from_environment(value: str | None) -> bool:
 
 
 @lru_cache(maxsize=4)
-def _configured(path: str, always_open_setting: str | None) -> BusinessHours:
-    hours = read_business_hours(Path(path))
+def _configured(
+    path: str, always_open_setting: str | None, time_zone_setting: str | None
+) -> BusinessHours:
+    try:
+        time_zone = business_time_zone({TIME_ZONE_ENV: time_zone_setting or ""})
+    except TimeZoneError as error:
+        raise BusinessHoursError(str(error)) from None
+    hours = read_business_hours(Path(path), time_zone)
     if always_open_from_environment(always_open_setting):
         return BusinessHours(hours.time_zone, True, hours.weekly, hours.holidays)
     return hours
@@ -324,6 +346,7 @@ def load_business_hours() -> BusinessHours:
     return _configured(
         os.environ.get(BUSINESS_HOURS_FILE_ENV) or DEFAULT_BUSINESS_HOURS_FILE,
         os.environ.get(ALWAYS_OPEN_ENV),
+        os.environ.get(TIME_ZONE_ENV),
     )
 
 
@@ -405,13 +428,6 @@ _KOREAN_RELATIVE_DAYS = {0: "오늘", 1: "내일"}
 _ENGLISH_RELATIVE_DAYS = {0: "today", 1: "tomorrow"}
 
 
-def _korean_clock(moment: dt.datetime) -> str:
-    period = "오전" if moment.hour < 12 else "오후"
-    hour = moment.hour % 12 or 12
-    minutes = f" {moment.minute}분" if moment.minute else ""
-    return f"{period} {hour}시{minutes}"
-
-
 def describe_next_open(status: HoursStatus, language: str) -> str:
     """When agents are back, for the customer: "내일 오전 9시", "Monday at 9:00"."""
     english = language == "en"
@@ -430,7 +446,7 @@ def describe_next_open(status: HoursStatus, language: str) -> str:
             return f"{weekday} at {clock}"
         month = _ENGLISH_MONTHS[moment.month - 1]
         return f"{weekday}, {month} {moment.day} at {clock}"
-    clock = _korean_clock(moment)
+    clock = format_clock(moment, "ko")
     if days_ahead in _KOREAN_RELATIVE_DAYS:
         return f"{_KOREAN_RELATIVE_DAYS[days_ahead]} {clock}"
     weekday = _KOREAN_WEEKDAYS[moment.weekday()]

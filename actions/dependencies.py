@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from actions.backend import CustomerBackend
 from actions.backend.demo import DemoBackend
@@ -38,18 +39,27 @@ class Dependencies:
     verification_idle: dt.timedelta = dt.timedelta(minutes=10)
     metrics: ActionMetrics = field(default_factory=ActionMetrics)
 
+    @property
+    def time_zone(self) -> ZoneInfo:
+        """The business's time zone (TANDEM_TIME_ZONE), in which customers are
+        told every time; the business hours are kept in it."""
+        return self.business_hours.time_zone
+
 
 def build_dependencies(settings: ActionSettings) -> Dependencies:
+    business_hours = load_business_hours()
     return Dependencies(
         backend=DemoBackend(
-            settings.demo_backend_path, outbox_path=settings.dev_outbox_path
+            settings.demo_backend_path,
+            outbox_path=settings.dev_outbox_path,
+            time_zone=business_hours.time_zone,
         ),
         handoff_client=HandoffClient(
             settings.handoff_url,
             settings.service_secret,
             settings.handoff_timeout_seconds,
         ),
-        business_hours=load_business_hours(),
+        business_hours=business_hours,
         verification_idle=dt.timedelta(minutes=settings.verification_idle_minutes),
         # Next to the demo customers, so the limits outlive the action server.
         code_requests=CodeRequestLog(settings.demo_backend_path),

@@ -39,9 +39,21 @@ def format_data(megabytes: int, language: str) -> str:
 
 
 def format_time(moment: dt.datetime, language: str) -> str:
+    """A date and clock time as written; ``moment`` already on the clock the
+    customer should read (``actions.time_zone.local_time``)."""
     if language == ENGLISH:
         return f"{moment.strftime('%B')} {moment.day}, {moment:%H:%M}"
     return f"{moment.month}월 {moment.day}일 {moment:%H:%M}"
+
+
+def format_clock(moment: dt.datetime, language: str) -> str:
+    """A clock time: ``18:35`` in English, ``오후 6시 35분`` in Korean."""
+    if language == ENGLISH:
+        return f"{moment:%H:%M}"
+    period = "오전" if moment.hour < 12 else "오후"
+    hour = moment.hour % 12 or 12
+    minutes = f" {moment.minute}분" if moment.minute else ""
+    return f"{period} {hour}시{minutes}"
 
 
 def format_day_of_month(day: int, language: str) -> str:

@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.business_hours import current_status
 from actions.dependencies import UsesDependencies
-from actions.handoff_client import HandoffLimited, HandoffUnavailable
+from actions.handoff_client import HandoffLimited, HandoffUnavailable, QueuedHandoff
 from actions.handoff_context import handoff_context
 from actions.handoff_decision import decide_handoff
 from actions.offline_contact import offer_offline_contact
@@ -49,6 +49,31 @@ def rating_from(text: str) -> int | None:
         if word in _SCORE_WORDS:
             return _SCORE_WORDS[word]
     return None
+
+
+def queued_message(queued: QueuedHandoff) -> dict[str, Any]:
+    """What the customer is told once the service has the handoff: with an agent
+    already, or the position, the expected wait or that it is unknown, and how
+    to stop waiting; the service's later updates say it in the same words."""
+    if queued.queue_position is None:
+        return {"response": "utter_handoff_assigned"}
+    wait = queued.estimated_wait_seconds
+    if wait is None:
+        return {
+            "response": "utter_handoff_queued_unknown_wait",
+            "queue_position": queued.queue_position,
+        }
+    minutes = max(1, math.ceil(wait / 60))
+    if minutes == 1:
+        return {
+            "response": "utter_handoff_queued_minute",
+            "queue_position": queued.queue_position,
+        }
+    return {
+        "response": "utter_handoff_queued",
+        "queue_position": queued.queue_position,
+        "wait_minutes": minutes,
+    }
 
 
 class ActionHandoff(UsesDependencies, Action):
@@ -110,18 +135,11 @@ class ActionHandoff(UsesDependencies, Action):
         metrics.handoff(decision.reason, "queued")
         if decision.opening_response:
             dispatcher.utter_message(response=decision.opening_response)
-        # Marked, so the web chat shows the customer waiting for a person.
-        dispatcher.utter_message(
-            response="utter_handoff_queued",
-            queue_position=queued.queue_position or 1,
-            handoff_status=QUEUED,
-        )
-        if queued.estimated_wait_seconds:
-            dispatcher.utter_message(
-                response="utter_handoff_wait",
-                wait_minutes=max(1, math.ceil(queued.estimated_wait_seconds / 60)),
-                handoff_status=QUEUED,
-            )
+        message = queued_message(queued)
+        if message["response"] != "utter_handoff_assigned":
+            # Marked, so the web chat shows the customer waiting for a person.
+            message["handoff_status"] = QUEUED
+        dispatcher.utter_message(**message)
         return [*events, *RESET_MOOD, ConversationPaused()]
 
 

@@ -13,6 +13,7 @@ from actions.backend import BackendUnavailable
 from actions.dependencies import UsesDependencies
 from actions.districts import find_district
 from actions.formatting import ENGLISH, format_time
+from actions.time_zone import local_time
 
 SERVICE_NAMES = {
     "mobile": ("휴대폰", "mobile"),
@@ -61,18 +62,21 @@ class ActionCheckOutage(UsesDependencies, Action):
         if not outages:
             dispatcher.utter_message(response="utter_no_outage", district=district)
             return []
+        zone = self.dependencies.time_zone
         for outage in outages:
             korean, english = SERVICE_NAMES.get(outage.service, (outage.service,) * 2)
             details = {
                 "district": district,
                 "service": english if language == ENGLISH else korean,
                 "cause": outage.cause_en if language == ENGLISH else outage.cause_ko,
-                "since": format_time(outage.started_at, language),
+                "since": format_time(local_time(outage.started_at, zone), language),
             }
             if outage.expected_end is not None:
                 dispatcher.utter_message(
                     response="utter_outage",
-                    expected_end=format_time(outage.expected_end, language),
+                    expected_end=format_time(
+                        local_time(outage.expected_end, zone), language
+                    ),
                     **details,
                 )
             else:

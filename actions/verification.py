@@ -32,7 +32,7 @@ from actions.backend import (
 from actions.backend.demo import CODE_LIFETIME, MAX_CODE_ATTEMPTS
 from actions.code_requests import stored_moment
 from actions.dependencies import Dependencies, UsesDependencies
-from actions.formatting import mask_phone_number
+from actions.formatting import format_clock, mask_phone_number
 from actions.handoff_client import HandoffUnavailable
 from actions.phone_numbers import find_mobile_number
 
@@ -221,6 +221,7 @@ class VerificationSlots(UsesDependencies):
             response="utter_otp_expired",
             masked_phone_number=mask_phone_number(phone_number),
             minutes=CODE_MINUTES,
+            valid_until=code_valid_until(self.dependencies, tracker),
         )
         return {"otp_code": None}
 
@@ -265,6 +266,17 @@ class VerificationSlots(UsesDependencies):
         if attempts_left == 0:
             return CodeCheckResult(CodeCheck.TOO_MANY_ATTEMPTS, 0)
         return CodeCheckResult(CodeCheck.WRONG, attempts_left)
+
+
+def code_valid_until(dependencies: Dependencies, tracker: Tracker) -> str:
+    """Until when a code sent now is good, on the business's clock: the same
+    words whether or not the number is a customer's."""
+    now = dependencies.clock()
+    zone = dependencies.time_zone
+    local = now.replace(tzinfo=zone) if now.tzinfo is None else now.astimezone(zone)
+    return format_clock(
+        local + CODE_LIFETIME, str(tracker.get_slot("language") or "ko")
+    )
 
 
 async def send_code(
@@ -337,5 +349,6 @@ class ActionAskOtpCode(UsesDependencies, Action):
             response="utter_otp_sent",
             masked_phone_number=mask_phone_number(phone_number),
             minutes=CODE_MINUTES,
+            valid_until=code_valid_until(self.dependencies, tracker),
         )
         return [SlotSet("otp_sent_to", phone_number)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -23,6 +23,7 @@ from handoff.app_keys import (
     AUTH,
     CANNED_RESPONSES,
     CHAT_SESSIONS,
+    CLOCK,
     CONVERSATIONS,
     CUSTOMER_DATA,
     DEAD_LETTERS,
@@ -63,6 +64,7 @@ from handoff.staff.agents import AgentDirectory
 from handoff.staff.auth import AuthService
 from handoff.staff.canned_responses import CannedResponses
 from handoff.storage.db import create_engine, create_session_factory, is_sqlite
+from handoff.storage.models import utcnow
 
 MAX_BODY_BYTES = 64 * 1024
 # Groups of relay writes committing at once on PostgreSQL, within the pool's five.
@@ -74,13 +76,16 @@ def create_app(
     *,
     rasa_client: RasaGateway | None = None,
     run_sweeper: bool = True,
+    clock: Callable[[], datetime] = utcnow,
 ) -> web.Application:
-    """The service; ``run_sweeper=False`` leaves the timers to explicit sweeps."""
+    """The service; ``run_sweeper=False`` leaves the timers to explicit sweeps,
+    and ``clock`` is the time the relay of customer messages goes by."""
     app = web.Application(
         middlewares=[conversation_scope, error_middleware],
         client_max_size=MAX_BODY_BYTES,
     )
     app[SETTINGS] = settings
+    app[CLOCK] = clock
     app[LIVE_FEED] = LiveFeed()
     app[METRICS] = ServiceMetrics()
     app.cleanup_ctx.append(_database)
@@ -180,7 +185,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         metrics,
         notices,
     )
-    app[INGESTOR] = EventIngestor(committer, feed, app[RASA], metrics)
+    app[INGESTOR] = EventIngestor(committer, feed, app[RASA], metrics, app[CLOCK])
     app[CONVERSATIONS] = ConversationRecorder(sessions)
     app[DEAD_LETTERS] = DeadLetters(sessions)
     app[AGENTS] = AgentDirectory(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -27,6 +30,7 @@ from handoff.staff.auth import AuthService
 from handoff.staff.canned_responses import CannedResponses
 
 SETTINGS = web.AppKey("settings", Settings)
+CLOCK = web.AppKey[Callable[[], datetime]]("clock")
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONS = web.AppKey[async_sessionmaker[AsyncSession]]("sessions")
 RASA = web.AppKey[RasaGateway]("rasa")

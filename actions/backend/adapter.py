@@ -98,6 +98,8 @@ class Outage:
     service: str
     """``mobile``, ``internet`` or ``iptv``."""
     started_at: dt.datetime
+    """Aware, like every moment the back end answers; the actions say it in the
+    business's time zone."""
     expected_end: dt.datetime | None
     """When it should be fixed; ``None`` when unknown or already overdue."""
     cause_ko: str

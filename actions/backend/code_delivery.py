@@ -15,6 +15,7 @@ logger = logging.getLogger(__name__)
 
 
 def code_message(code: str, expires_at: dt.datetime) -> str:
+    """The SMS; ``expires_at`` on the customer's clock (the business's time zone)."""
     return (
         f"[Tandem] 인증번호 {code} ({expires_at:%H:%M}까지 유효) / "
         f"Your verification code is {code} (valid until {expires_at:%H:%M})"

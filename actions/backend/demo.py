@@ -3,6 +3,9 @@
 It implements ``CustomerBackend`` with SQLAlchemy; the blocking queries run in a
 worker thread so the action server's event loop is never held up. One-time codes go
 to a development outbox file (``actions/backend/code_delivery.py``).
+
+SQLite keeps no time zone: moments are stored as UTC without one, and answered
+as aware UTC times, which the actions say in the business's time zone.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar, cast
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, create_engine, event, func, select, text, update
 from sqlalchemy.engine import Engine
@@ -52,6 +56,7 @@ from actions.backend.demo_schema import (
     VerificationCodeRow,
 )
 from actions.backend.demo_seed import demo_rows
+from actions.time_zone import DEFAULT_TIME_ZONE
 
 CODE_LIFETIME = dt.timedelta(minutes=5)
 MAX_CODE_ATTEMPTS = 3
@@ -72,6 +77,23 @@ def _set_pragmas(connection: Any, _record: object) -> None:
             cursor.execute(pragma)
     finally:
         cursor.close()
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def stored_time(moment: dt.datetime) -> dt.datetime:
+    """An aware moment as the database keeps it: UTC, without a time zone."""
+    if moment.tzinfo is None:
+        raise ValueError(
+            f"the back end's clock must give aware times, not {moment.isoformat()}"
+        )
+    return moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def answered_time(stored: dt.datetime) -> dt.datetime:
+    return stored.replace(tzinfo=dt.timezone.utc)
 
 
 async def run_query(query: Callable[..., T], *args: object) -> T:
@@ -95,13 +117,17 @@ class DemoBackend:
         outbox_path: Path | None = None,
         today: dt.date | None = None,
         clock: Callable[[], dt.datetime] | None = None,
+        time_zone: ZoneInfo | None = None,
     ) -> None:
         self._database_path = database_path
         self._outbox = DevOutbox(outbox_path or database_path.parent / "dev_outbox.log")
+        # Where the customers are: the SMS's expiry time and the order numbers'
+        # dates are theirs.
+        self._time_zone = time_zone or ZoneInfo(DEFAULT_TIME_ZONE)
         if clock is None and today is not None:
-            noon = dt.datetime.combine(today, dt.time(12, 0))
+            noon = dt.datetime.combine(today, dt.time(12, 0), self._time_zone)
             clock = lambda: noon  # noqa: E731
-        self._clock = clock or dt.datetime.now
+        self._clock = clock or utc_now
         self._engine: Engine | None = None
 
     # The adapter interface: each call runs its query in a worker thread.
@@ -174,7 +200,7 @@ class DemoBackend:
         Base.metadata.create_all(engine)
         with Session(engine) as session, session.begin():
             if session.execute(select(CustomerRow.id).limit(1)).first() is None:
-                rows = demo_rows(self._clock())
+                rows = demo_rows(self._now())
                 # Table by table: the rows have keys but no relationships, so the
                 # unit of work would not order the inserts by itself.
                 for table in Base.metadata.sorted_tables:
@@ -182,6 +208,9 @@ class DemoBackend:
                     session.flush()
             session.execute(text(f"PRAGMA user_version = {SCHEMA_VERSION}"))
         return engine
+
+    def _now(self) -> dt.datetime:
+        return stored_time(self._clock())
 
     # Queries.
 
@@ -198,7 +227,7 @@ class DemoBackend:
         return None if row is None else customer_from_row(row)
 
     def _send_verification_code(self, customer_id: int) -> CodeSent:
-        now = self._clock()
+        now = self._now()
         code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
         salt = secrets.token_hex(8)
         expires_at = now + CODE_LIFETIME
@@ -223,11 +252,16 @@ class DemoBackend:
                 )
             )
             phone_number = str(customer.phone_number)
-        self._outbox.deliver(phone_number, code_message(code, expires_at), now)
-        return CodeSent(expires_at=expires_at)
+        expiry = answered_time(expires_at)
+        self._outbox.deliver(
+            phone_number,
+            code_message(code, expiry.astimezone(self._time_zone)),
+            answered_time(now),
+        )
+        return CodeSent(expires_at=expiry)
 
     def _check_verification_code(self, customer_id: int, code: str) -> CodeCheckResult:
-        now = self._clock()
+        now = self._now()
         with self._session() as session, session.begin():
             row = session.execute(
                 select(VerificationCodeRow)
@@ -346,16 +380,17 @@ class DemoBackend:
         return [DataUsage(period=row.period, used_mb=row.used_mb) for row in rows]
 
     def _create_order(self, request: OrderRequest) -> Order:
-        now = self._clock()
+        now = self._now()
+        order_day = answered_time(now).astimezone(self._time_zone).date()
         with self._session() as session, session.begin():
             if session.get(PlanRow, request.plan_name) is None:
                 raise ValueError(f"unknown plan {request.plan_name!r}")
             count = session.execute(
                 select(func.count(OrderRow.id)).where(
-                    OrderRow.order_number.like(f"TD-{now:%Y%m%d}-%")
+                    OrderRow.order_number.like(f"TD-{order_day:%Y%m%d}-%")
                 )
             ).scalar_one()
-            order_number = f"TD-{now:%Y%m%d}-{count + 1:04d}"
+            order_number = f"TD-{order_day:%Y%m%d}-{count + 1:04d}"
             session.add(
                 OrderRow(
                     order_number=order_number,
@@ -376,7 +411,7 @@ class DemoBackend:
         )
 
     def _active_outages(self, district: str) -> list[Outage]:
-        now = self._clock()
+        now = self._now()
         with self._session() as session:
             rows = (
                 session.execute(
@@ -395,10 +430,10 @@ class DemoBackend:
             Outage(
                 district=row.district,
                 service=row.service,
-                started_at=row.started_at,
+                started_at=answered_time(row.started_at),
                 # An estimate already passed is no estimate.
                 expected_end=(
-                    row.expected_end
+                    answered_time(row.expected_end)
                     if row.expected_end and row.expected_end > now
                     else None
                 ),

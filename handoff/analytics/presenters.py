@@ -49,11 +49,15 @@ RATING_COLUMNS = (
 LATEST_COMMENTS = 50
 
 
-def rating_rows(report: Report) -> Iterator[dict[str, Any]]:
+def rating_rows(report: Report, *, local: bool = False) -> Iterator[dict[str, Any]]:
+    """The period's ratings; ``local`` gives their times in the report's time
+    zone, as in the CSV files, instead of the API's UTC."""
+    zone = report.period.zone if local else None
     for rating in report.ratings:
         agent = report.agent_names.get(rating.agent_id or 0)
+        rated_at = rating.created_at.astimezone(zone) if zone else rating.created_at
         yield {
-            "rated_at": timestamp(rating.created_at),
+            "rated_at": timestamp(rated_at),
             "score": rating.score,
             "comment": rating.comment,
             "handoff_id": rating.handoff_id,
@@ -104,6 +108,8 @@ def report_json(report: Report) -> dict[str, Any]:
 
 
 def report_csv(report: Report, table: CsvTable) -> str:
+    """Every time in every table is ISO 8601 in the report's time zone, with its
+    offset (``2026-11-23T00:00:00+09:00``), as the buckets are."""
     if table is CsvTable.BUCKETS:
         return _csv(
             ("bucket_start", *METRICS),
@@ -129,7 +135,7 @@ def report_csv(report: Report, table: CsvTable) -> str:
             RATING_COLUMNS,
             (
                 tuple(row[column] for column in RATING_COLUMNS)
-                for row in rating_rows(report)
+                for row in rating_rows(report, local=True)
             ),
         )
     return _csv(

@@ -12,7 +12,11 @@ place in the stream. The frames for the agents' consoles, messages and status
 changes alike, go out in the stream's order once the transaction has committed.
 A customer's message also keeps the handoff's timers (silence in the queue,
 waiting for an agent's reply), and a cancel phrase written while queued takes
-the customer out of the queue and gives the conversation back to the bot.
+the customer out of the queue and gives the conversation back to the bot. Any
+other message written while queued is kept for the agent like every message and
+acknowledged to the customer, at most once a minute per handoff: the time of the
+last acknowledgement is a column of the handoff, claimed by a conditional
+UPDATE, so several service instances acknowledge once between them.
 """
 
 from __future__ import annotations
@@ -22,17 +26,20 @@ import hashlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, cast
 
-from sqlalchemy import and_, case, insert, literal, select, update
+from sqlalchemy import and_, case, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from handoff.api.presenters import message_frame
 from handoff.api.validation import RasaEvent
-from handoff.conversation.customer_notices import is_cancel_phrase
+from handoff.conversation.customer_notices import (
+    acknowledgement_text,
+    is_cancel_phrase,
+)
 from handoff.conversation.rasa_client import HANDOFF_CANCELLED_INTENT, RasaGateway
 from handoff.errors import RasaUnavailable
 from handoff.observability.metrics import ServiceMetrics
@@ -74,6 +81,9 @@ class IngestResult:
 
 # Events per statement on the plain path, well inside SQLite's bound parameters.
 CHUNK_EVENTS = 200
+# A customer writing while queued hears that the message will reach the agent,
+# once in this interval however much they write.
+ACKNOWLEDGE_INTERVAL = timedelta(minutes=1)
 
 
 @dataclass
@@ -82,6 +92,7 @@ class _OpenHandoff:
 
     id: int
     sender_id: str
+    language: str
     status: HandoffStatus
     assigned_agent_id: int | None
     transcript_until: float | None
@@ -94,6 +105,7 @@ class _OpenHandoff:
 _OPEN_HANDOFF_COLUMNS = (
     Handoff.id,
     Handoff.sender_id,
+    Handoff.language,
     Handoff.status,
     Handoff.assigned_agent_id,
     Handoff.transcript_until,
@@ -108,14 +120,23 @@ _EVENT_KEY_COLUMNS = (
 _EventKey = tuple[str, str, float, str]
 
 
+@dataclass(frozen=True)
+class _Acknowledgement:
+    handoff_id: int
+    sender_id: str
+    language: str
+
+
 @dataclass
 class _Ingested:
-    """What one batch stored: its counts, and whom to give back to the bot."""
+    """What one batch stored: its counts, whom to give back to the bot, and
+    whose waiting messages to acknowledge."""
 
     outcomes: Counter[Outcome] = field(default_factory=Counter)
     cancelled: list[Handoff] = field(default_factory=list)
     # Customer messages stored, whose frames go to the agents' feed.
     customer_messages: int = 0
+    acknowledged: list[_Acknowledgement] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -133,12 +154,14 @@ class EventIngestor:
         feed: LiveFeed,
         rasa: RasaGateway,
         metrics: ServiceMetrics,
+        clock: Callable[[], datetime] = utcnow,
     ):
         self._committer = committer
         self._transitions = Transitions(committer.sessions, feed, metrics)
         self._feed = feed
         self._rasa = rasa
         self._metrics = metrics
+        self._clock = clock
         self._batches: Coalescer[Sequence[RasaEvent], _Ingested] = Coalescer(
             self._ingest_together, concurrency=committer.concurrency
         )
@@ -152,6 +175,8 @@ class EventIngestor:
         )
         for handoff in ingested.cancelled:
             await self._give_back_to_bot(handoff)
+        for acknowledgement in ingested.acknowledged:
+            await self._acknowledge(acknowledgement)
         outcomes = ingested.outcomes
         return IngestResult(
             accepted=outcomes[Outcome.ACCEPTED],
@@ -163,7 +188,7 @@ class EventIngestor:
         self, batches: Sequence[Sequence[RasaEvent]]
     ) -> list[_Ingested]:
         async def work(changes: Changes) -> list[_Ingested]:
-            stream = _Stream(changes, await changes.session.connection())
+            stream = _Stream(changes, await changes.session.connection(), self._clock())
             results = []
             for events in batches:
                 ingested = _Ingested()
@@ -174,6 +199,19 @@ class EventIngestor:
             return results
 
         return await self._transitions.run(self._committer, work)
+
+    async def _acknowledge(self, acknowledgement: _Acknowledgement) -> None:
+        try:
+            await self._rasa.send_notice(
+                acknowledgement.sender_id,
+                acknowledgement_text(acknowledgement.language),
+            )
+        except RasaUnavailable:
+            # The message itself is stored and reaches the agent regardless.
+            logger.warning(
+                "could not acknowledge a waiting message of handoff %s",
+                acknowledgement.handoff_id,
+            )
 
     async def _give_back_to_bot(self, handoff: Handoff) -> None:
         try:
@@ -197,9 +235,13 @@ class _Stream:
     sees the ones before it.
     """
 
-    def __init__(self, changes: Changes, connection: AsyncConnection) -> None:
+    def __init__(
+        self, changes: Changes, connection: AsyncConnection, now: datetime
+    ) -> None:
         self._changes = changes
         self._connection = connection
+        # One moment for the whole transaction: its messages arrived together.
+        self._now = now
         self._dialect_name = connection.dialect.name
         # Read inside the transaction and kept only for it: another instance may
         # change a handoff between two transactions.
@@ -268,9 +310,13 @@ class _Stream:
             item.ingested.outcomes[Outcome.ACCEPTED] += 1
             if message.role is MessageRole.USER:
                 item.ingested.customer_messages += 1
-        await self._customers_wrote(
-            {handoff.id for item, handoff in fresh if item.event.type == "user"}
-        )
+        wrote = {
+            handoff.id: item.ingested
+            for item, handoff in reversed(fresh)
+            if item.event.type == "user"
+        }
+        await self._customers_wrote(set(wrote))
+        await self._acknowledge_waiting(wrote)
 
     def _storable(self, event: RasaEvent) -> _OpenHandoff | None:
         """The open handoff a message event belongs in, if it is to be stored."""
@@ -302,7 +348,7 @@ class _Stream:
         if handoff.status is not HandoffStatus.QUEUED:
             await self._customers_wrote({handoff.id})
             return Outcome.ACCEPTED
-        now = utcnow()
+        now = self._now
         # Guarded like every status change: an agent may have claimed the
         # handoff since it was read, and then the customer stays with them.
         cancelled = await self._changes.move(
@@ -327,7 +373,7 @@ class _Stream:
         """The customers' timers: when they last wrote, since when they wait."""
         if not handoff_ids:
             return
-        now = utcnow()
+        now = self._now
         awaiting = HANDOFFS.c.awaiting_agent_since
         await self._connection.execute(
             update(HANDOFFS)
@@ -348,6 +394,30 @@ class _Stream:
                 ),
             )
         )
+
+    async def _acknowledge_waiting(self, wrote: dict[int, _Ingested]) -> None:
+        """Claims the acknowledgement of the queued handoffs among ``wrote`` that
+        had none in the last interval; the batch that wrote first sends it."""
+        if not wrote:
+            return
+        acknowledged_at = HANDOFFS.c.acknowledged_at
+        claimed = await self._connection.execute(
+            update(HANDOFFS)
+            .where(
+                HANDOFFS.c.id.in_(sorted(wrote)),
+                HANDOFFS.c.status == HandoffStatus.QUEUED,
+                or_(
+                    acknowledged_at.is_(None),
+                    acknowledged_at <= self._now - ACKNOWLEDGE_INTERVAL,
+                ),
+            )
+            .values(acknowledged_at=self._now)
+            .returning(HANDOFFS.c.id, HANDOFFS.c.sender_id, HANDOFFS.c.language)
+        )
+        for handoff_id, sender_id, language in claimed:
+            wrote[handoff_id].acknowledged.append(
+                _Acknowledgement(handoff_id, sender_id, language)
+            )
 
     async def _confirm_delivery(self, event: RasaEvent, message_id: int) -> Outcome:
         # The echo of an agent reply: Rasa now has it in the conversation.
@@ -388,7 +458,7 @@ class _Stream:
 
     async def _first_deliveries(self, events: Iterable[RasaEvent]) -> set[_EventKey]:
         """Records the events; the keys of those not recorded before."""
-        now = utcnow()
+        now = self._now
         rows = [
             {
                 "sender_id": key[0],

@@ -50,6 +50,7 @@ from handoff.queue.handoff_limits import (
     refuse_over_limit,
 )
 from handoff.queue.order import QUEUE_ORDER, queue_position, queue_positions
+from handoff.queue.queue_snapshot import read_queue_snapshot
 from handoff.queue.state_machine import BOT, DIRECTORY, Actor, Changes, Transitions
 from handoff.queue.states import (
     FINAL_STATES,
@@ -57,7 +58,7 @@ from handoff.queue.states import (
     HandoffStatus,
     ensure_allowed,
 )
-from handoff.queue.wait_estimate import estimated_wait_seconds
+from handoff.queue.wait_estimate import expected_wait
 from handoff.realtime.group_commit import GroupCommitter
 from handoff.realtime.live_feed import LiveFeed
 from handoff.staff import permissions
@@ -200,7 +201,7 @@ class HandoffService:
         wait = None
         if position is not None:
             now = utcnow()
-            wait = await estimated_wait_seconds(session, handoff.skill, position, now)
+            wait = expected_wait(await read_queue_snapshot(session, now), handoff.id)
             if created:
                 # The bot tells the customer this; later updates compare with it.
                 handoff.notice_at = now

@@ -27,9 +27,10 @@ from handoff.conversation.rasa_client import RasaGateway
 from handoff.errors import RasaUnavailable
 from handoff.queue.assignment import Dispatcher
 from handoff.queue.order import queue_positions
+from handoff.queue.queue_snapshot import read_queue_snapshot
 from handoff.queue.state_machine import SWEEPER, Transitions
 from handoff.queue.states import HandoffStatus
-from handoff.queue.wait_estimate import estimated_wait_seconds
+from handoff.queue.wait_estimate import expected_waits
 from handoff.realtime.live_feed import LiveFeed
 from handoff.staff.permissions import audience_for
 from handoff.storage.models import Handoff, utcnow
@@ -187,15 +188,16 @@ class Sweeper:
                     )
                 )
             ).all()
+            if not waiting:
+                return []
             positions = await queue_positions(session)
+            waits = expected_waits(await read_queue_snapshot(session, now))
             news: list[tuple[Handoff, int, int | None]] = []
             for handoff in waiting:
                 position = positions.get(handoff.id)
                 if position is None:
                     continue
-                wait = await estimated_wait_seconds(
-                    session, handoff.skill, position, now
-                )
+                wait = waits.get(handoff.id)
                 if changed_materially(
                     handoff.notice_position,
                     handoff.notice_wait_seconds,

@@ -1,6 +1,8 @@
 // Formatting of times, scores and values; the words for the service's codes are
 // in labels.js.
 
+import {TIME_ZONE} from "./time-zone.js";
+
 /**
  * A Date from the service's timestamps: ISO strings ("2026-11-22T18:00:00+00:00";
  * a string without an offset is taken as UTC) or Unix seconds (Rasa's floats).
@@ -15,23 +17,33 @@ export function toDate(value) {
   return Number.isNaN(date.getTime()) ? null : date;
 }
 
-/** "14:05" (today) or "11/21 14:05" (another day), in the browser's time zone. */
+const ZONED = new Intl.DateTimeFormat("en-CA", {
+  timeZone: TIME_ZONE, year: "numeric", month: "2-digit", day: "2-digit",
+  hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
+});
+
+/** The date's calendar fields in the business's time zone, as zero-padded strings. */
+function zoned(date) {
+  return Object.fromEntries(ZONED.formatToParts(date).map((part) => [part.type, part.value]));
+}
+
+/** "14:05" (today) or "11/21 14:05" (another day), in the business's time zone. */
 export function clock(value) {
   const date = toDate(value);
   if (!date) return "";
-  const time = date.toLocaleTimeString("ko-KR", {hour: "2-digit", minute: "2-digit", hour12: false});
-  const today = new Date();
-  if (date.toDateString() === today.toDateString()) return time;
-  return `${date.getMonth() + 1}/${date.getDate()} ${time}`;
+  const at = zoned(date);
+  const today = zoned(new Date());
+  const time = `${at.hour}:${at.minute}`;
+  if (at.year === today.year && at.month === today.month && at.day === today.day) return time;
+  return `${Number(at.month)}/${Number(at.day)} ${time}`;
 }
 
-/** Full local date and time, for tooltips. */
+/** Full date and time in the business's time zone, for tooltips. */
 export function fullTime(value) {
   const date = toDate(value);
   if (!date) return "";
-  const p = (n) => String(n).padStart(2, "0");
-  return `${date.getFullYear()}-${p(date.getMonth() + 1)}-${p(date.getDate())} ` +
-    `${p(date.getHours())}:${p(date.getMinutes())}:${p(date.getSeconds())}`;
+  const at = zoned(date);
+  return `${at.year}-${at.month}-${at.day} ${at.hour}:${at.minute}:${at.second}`;
 }
 
 /** Elapsed time since `value` in a compact, language-neutral form: "<1m", "12m", "1h 05m", "2d 3h". */

@@ -245,6 +245,8 @@ class Handoff(Base):
     notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     notice_position: Mapped[int | None] = mapped_column(Integer)
     notice_wait_seconds: Mapped[int | None] = mapped_column(Integer)
+    # When a message the customer wrote while queued was last acknowledged.
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Read with every handoff, so staff see who has it by name.
     assigned_agent_name: Mapped[str | None] = column_property(
         select(Agent.display_name)

@@ -4,6 +4,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -15,6 +16,7 @@ from actions.dependencies import Dependencies
 from actions.handoff_client import HandoffClient
 
 SEED_DAY = dt.date(2026, 11, 22)
+SEOUL = ZoneInfo("Asia/Seoul")
 # Actions that reach the handoff service have tests of their own with a local
 # server; the others get a client whose calls fail at once.
 NO_HANDOFF_SERVICE_URL = "http://127.0.0.1:9"
@@ -37,7 +39,8 @@ class Clock:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock(dt.datetime.combine(SEED_DAY, dt.time(12, 0)))
+    # Noon in Seoul, where the customers are; the back end keeps UTC.
+    return Clock(dt.datetime.combine(SEED_DAY, dt.time(12, 0), SEOUL))
 
 
 @pytest.fixture

@@ -44,7 +44,7 @@ async def test_the_back_end_its_outbox_and_code_log_follow_the_settings(
     customer = await backend.find_customer_by_phone("010-1234-5678")
     assert customer is not None
     sent = await backend.send_verification_code(customer.id)
-    assert sent.expires_at > dt.datetime.now()
+    assert sent.expires_at > dt.datetime.now(dt.timezone.utc)
     assert (tmp_path / "backend" / "demo.db").is_file()
     [line] = (tmp_path / "outbox" / "dev_outbox.log").read_text("utf-8").splitlines()
     assert "010-1234-5678" in line

@@ -24,13 +24,13 @@ from actions.business_hours import (
     parse_business_hours,
     read_business_hours,
 )
+from actions.time_zone import TIME_ZONE_ENV
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 SEOUL = ZoneInfo("Asia/Seoul")
 UTC = dt.timezone.utc
 
 OFFICE_WEEK = """\
-time_zone: Asia/Seoul
 weekly:
   monday: ["09:00-18:00"]
   tuesday: ["09:00-18:00"]
@@ -42,16 +42,18 @@ weekly:
 """
 
 
-def calendar(text: str) -> BusinessHours:
-    return parse_business_hours(textwrap.dedent(text), "test.yml")
+def calendar(text: str, zone: ZoneInfo = SEOUL) -> BusinessHours:
+    return parse_business_hours(textwrap.dedent(text), "test.yml", zone)
 
 
 def seoul(year: int, month: int, day: int, hour: int, minute: int) -> dt.datetime:
     return dt.datetime(year, month, day, hour, minute, tzinfo=SEOUL)
 
 
-def status_at(moment: dt.datetime, text: str = OFFICE_WEEK) -> HoursStatus:
-    return current_status(moment, calendar(text))
+def status_at(
+    moment: dt.datetime, text: str = OFFICE_WEEK, zone: ZoneInfo = SEOUL
+) -> HoursStatus:
+    return current_status(moment, calendar(text, zone))
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +146,6 @@ def test_a_naive_moment_is_taken_in_the_calendar_s_zone() -> None:
 
 
 OVERNIGHT = """\
-time_zone: Asia/Seoul
 weekly:
   monday: []
   tuesday: []
@@ -201,11 +202,9 @@ def test_a_holiday_closes_the_ranges_that_start_on_it() -> None:
 
 def test_daylight_saving_time_is_followed() -> None:
     # Berlin skips 02:00-03:00 on 29 March 2026: 01:00-04:00 lasts two real hours.
-    text = OFFICE_WEEK.replace("Asia/Seoul", "Europe/Berlin").replace(
-        "sunday: []", 'sunday: ["01:00-04:00"]'
-    )
+    text = OFFICE_WEEK.replace("sunday: []", 'sunday: ["01:00-04:00"]')
     berlin = ZoneInfo("Europe/Berlin")
-    status = status_at(dt.datetime(2026, 3, 29, 1, 30, tzinfo=UTC), text)
+    status = status_at(dt.datetime(2026, 3, 29, 1, 30, tzinfo=UTC), text, berlin)
     assert status.open
     assert status.checked_at.utcoffset() == dt.timedelta(hours=2)
     assert status.closes_at == dt.datetime(2026, 3, 29, 4, 0, tzinfo=berlin)
@@ -267,6 +266,27 @@ def test_the_environment_chooses_the_file_and_forces_always_open(
         load_business_hours()
 
 
+def test_the_time_zone_is_the_one_the_service_reads_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "hours.yml"
+    path.write_text(OFFICE_WEEK, "utf-8")
+    monkeypatch.setenv(BUSINESS_HOURS_FILE_ENV, str(path))
+    monkeypatch.delenv(TIME_ZONE_ENV, raising=False)
+    assert load_business_hours().time_zone == SEOUL
+
+    monkeypatch.setenv(TIME_ZONE_ENV, "Europe/Berlin")
+    hours = load_business_hours()
+    assert hours.time_zone == ZoneInfo("Europe/Berlin")
+    # 09:00 in Berlin is 17:00 in Seoul.
+    assert current_status(seoul(2026, 11, 23, 16, 59), hours).open is False
+    assert current_status(seoul(2026, 11, 23, 17, 0), hours).open is True
+
+    monkeypatch.setenv(TIME_ZONE_ENV, "Asia/Seol")
+    with pytest.raises(BusinessHoursError, match="TANDEM_TIME_ZONE must be an IANA"):
+        load_business_hours()
+
+
 def test_a_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(BusinessHoursError, match=r"nowhere\.yml: cannot be read"):
         read_business_hours(tmp_path / "nowhere.yml")
@@ -276,12 +296,12 @@ INVALID = [
     ("", "test.yml: the file is empty"),
     ("weekly: [", "test.yml: not valid YAML"),
     ("- a list", "line 1, : expected a mapping of fields"),
-    (OFFICE_WEEK + "holidayz: []\n", "line 10, holidayz: unknown field"),
-    (OFFICE_WEEK.replace("time_zone: Asia/Seoul\n", ""), "line 1, time_zone: missing"),
+    (OFFICE_WEEK + "holidayz: []\n", "line 9, holidayz: unknown field"),
     (
-        OFFICE_WEEK.replace("Asia/Seoul", "Asia/Seol"),
-        "line 1, time_zone: unknown time zone 'Asia/Seol'",
+        "time_zone: Asia/Seoul\n" + OFFICE_WEEK,
+        "line 1, time_zone: the time zone is set by TANDEM_TIME_ZONE",
     ),
+    ("always_open: true\n", "line 1, weekly: missing"),
     ("always_open: maybe\n" + OFFICE_WEEK, "line 1, always_open: expected true"),
     (
         OFFICE_WEEK.replace("  sunday: []\n", ""),
@@ -289,15 +309,15 @@ INVALID = [
     ),
     (
         OFFICE_WEEK.replace('monday: ["09:00-18:00"]', 'monday: ["9-18"]'),
-        'line 3, weekly.monday[0]: expected "HH:MM-HH:MM"',
+        'line 2, weekly.monday[0]: expected "HH:MM-HH:MM"',
     ),
     (
         OFFICE_WEEK.replace('tuesday: ["09:00-18:00"]', 'tuesday: ["09:00-25:00"]'),
-        "line 4, weekly.tuesday[0]: expected",
+        "line 3, weekly.tuesday[0]: expected",
     ),
     (
         OFFICE_WEEK.replace('friday: ["09:00-18:00"]', 'friday: ["09:00-09:00"]'),
-        "line 7, weekly.friday[0]: a range must not start and end alike",
+        "line 6, weekly.friday[0]: a range must not start and end alike",
     ),
     (
         OFFICE_WEEK.replace('friday: ["09:00-18:00"]', 'friday: ["24:00-02:00"]'),
@@ -305,45 +325,45 @@ INVALID = [
     ),
     (
         OFFICE_WEEK.replace('monday: ["09:00-18:00"]', 'monday: ["09:00-12:00", 7]'),
-        'line 3, weekly.monday[1]: expected "HH:MM-HH:MM"',
+        'line 2, weekly.monday[1]: expected "HH:MM-HH:MM"',
     ),
     (
         OFFICE_WEEK.replace(
             'monday: ["09:00-18:00"]', 'monday: ["09:00-13:00", "12:00-18:00"]'
         ),
-        "line 3, weekly.monday: opening ranges of a day overlap",
+        "line 2, weekly.monday: opening ranges of a day overlap",
     ),
     (
         OFFICE_WEEK.replace('monday: ["09:00-18:00"]', 'monday: "09:00-18:00"'),
-        "line 3, weekly.monday: expected a list",
+        "line 2, weekly.monday: expected a list",
     ),
     (
         OFFICE_WEEK + "holidays:\n  - date: 2026-13-01\n    name: {ko: 가, en: A}\n",
-        "line 11, holidays[0].date: expected a date like 2026-02-16, got '2026-13-01'",
+        "line 10, holidays[0].date: expected a date like 2026-02-16, got '2026-13-01'",
     ),
     (
         OFFICE_WEEK + "holidays:\n  - date: 2026-05-05\n    name: {ko: 어린이날}\n",
-        "line 12, holidays[0].name.en: missing",
+        "line 11, holidays[0].name.en: missing",
     ),
     (
         OFFICE_WEEK + "holidays:\n  - name: {ko: 가, en: A}\n",
-        "line 11, holidays[0].date: missing",
+        "line 10, holidays[0].date: missing",
     ),
     (
         OFFICE_WEEK
         + "holidays:\n  - date: 2026-05-05\n    until: 2026-05-04\n"
         + "    name: {ko: 가, en: A}\n",
-        "line 12, holidays[0].until: is before the date",
+        "line 11, holidays[0].until: is before the date",
     ),
     (
         OFFICE_WEEK
         + "holidays:\n  - date: 2026-05-05\n    name: {ko: 가, en: A}\n"
         + "  - date: 2026-05-04\n    until: 2026-05-06\n    name: {ko: 나, en: B}\n",
-        "line 13, holidays[1]: 2026-05-05 is already a holiday",
+        "line 12, holidays[1]: 2026-05-05 is already a holiday",
     ),
     (
         OFFICE_WEEK + "holidays:\n  - date: 2026-05-05\n    name: {ko: '', en: A}\n",
-        "line 12, holidays[0].name.ko: expected a single non-empty value",
+        "line 11, holidays[0].name.ko: expected a single non-empty value",
     ),
 ]
 
@@ -371,4 +391,4 @@ def test_the_action_server_refuses_to_start_with_an_invalid_file(
     )
     assert result.returncode != 0
     assert "ImportError: Invalid business hours:" in result.stderr
-    assert f"{path}, line 3, weekly.monday[0]" in result.stderr
+    assert f"{path}, line 2, weekly.monday[0]" in result.stderr

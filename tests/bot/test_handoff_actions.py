@@ -41,7 +41,7 @@ class FakeHandoffService:
         self.ratings: list[dict[str, Any]] = []
         self.comments: list[tuple[int, dict[str, Any]]] = []
         self.status = 201
-        self.position = 3
+        self.position: int | None = 3
         self.wait: int | None = None
         self.url = ""
 
@@ -67,7 +67,7 @@ class FakeHandoffService:
             return web.json_response({"error": "boom"}, status=self.status)
         body = {
             "id": 7,
-            "status": "queued",
+            "status": "queued" if self.position is not None else "assigned",
             "queue_position": self.position,
             "estimated_wait_seconds": self.wait,
         }
@@ -112,10 +112,11 @@ async def test_posts_the_context_tells_the_position_and_pauses(
 ) -> None:
     events, messages = await run_handoff(dependencies, "handoff_requested_ko")
     assert events == [*RESET_MOOD, ConversationPaused()]
+    # Nobody could say how long (the service answered no estimate).
     assert messages == [
         {
             **messages[0],
-            "response": "utter_handoff_queued",
+            "response": "utter_handoff_queued_unknown_wait",
             "queue_position": 3,
             "handoff_status": "queued",
         }
@@ -174,7 +175,7 @@ async def test_angry_complaint_mid_form_ends_the_form_and_apologises(
     ]
     assert [m["response"] for m in messages] == [
         "utter_handoff_empathy",
-        "utter_handoff_queued",
+        "utter_handoff_queued_unknown_wait",
     ]
     [context] = service.requests
     assert context["reason"] == "angry_customer"
@@ -301,14 +302,46 @@ async def test_sends_who_was_verified_and_what_was_looked_up(
     assert "Verified as 김민준" in context["summary"]["en"]
 
 
-async def test_tells_the_expected_wait_in_minutes(
-    service: FakeHandoffService, dependencies: Dependencies
+@pytest.mark.parametrize(
+    ("position", "wait", "message"),
+    [
+        (
+            3,
+            130,
+            {
+                "response": "utter_handoff_queued",
+                "queue_position": 3,
+                "wait_minutes": 3,
+            },
+        ),
+        (1, 0, {"response": "utter_handoff_queued_minute", "queue_position": 1}),
+        (2, 60, {"response": "utter_handoff_queued_minute", "queue_position": 2}),
+        (
+            14,
+            None,
+            {"response": "utter_handoff_queued_unknown_wait", "queue_position": 14},
+        ),
+        (None, None, {"response": "utter_handoff_assigned"}),
+    ],
+)
+async def test_one_message_tells_the_position_the_wait_and_the_way_out(
+    service: FakeHandoffService,
+    dependencies: Dependencies,
+    position: int | None,
+    wait: int | None,
+    message: dict[str, Any],
 ) -> None:
-    service.wait = 130
+    service.position, service.wait = position, wait
     _, messages = await run_handoff(dependencies, "handoff_requested_ko")
-    assert messages[-1]["response"] == "utter_handoff_wait"
-    assert messages[-1]["wait_minutes"] == 3
-    assert messages[-1]["handoff_status"] == "queued"
+    expected = (
+        message
+        if message["response"] == "utter_handoff_assigned"
+        else {**message, "handoff_status": "queued"}
+    )
+    assert messages == [{**messages[0], **expected}]
+    # Nothing else filled in: no wait where it is unknown.
+    filled = {key for key, value in messages[0].items() if value} - {"template"}
+    assert filled == {*expected}
 
 
 async def test_sends_the_emotion_over_time(

@@ -81,7 +81,7 @@ async def test_round_trip_in_two_tabs(stack: Stack, browser: Browser) -> None:
     await expect(bot_messages(chat).last).to_contain_text("탠덤")
     await chat.get_by_test_id("chat-input").fill("상담원 연결해 주세요")
     await chat.get_by_test_id("chat-input").press("Enter")
-    await expect(bot_messages(chat).last).to_contain_text("대기 순번")
+    await expect(bot_messages(chat).last).to_contain_text("대기 순서")
 
     item = console.locator('[data-testid="queue-item"][data-status="queued"]').first
     await expect(item).to_be_visible()

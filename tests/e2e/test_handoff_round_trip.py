@@ -33,7 +33,7 @@ KOREAN = Script(
     greeting="안녕하세요",
     greeting_reply="챗봇 탠덤입니다",
     ask_for_human="상담원 연결해 주세요",
-    queued_reply="대기 순번은 1번",
+    queued_reply="대기 순서는 1번째",
     agent_reply="안녕하세요, 상담원 민아입니다. 무엇을 도와드릴까요?",
     customer_during_handoff="이번 달 요금이 두 번 청구된 것 같아요",
     welcome_back="다시 챗봇이 도와드릴게요",
@@ -165,7 +165,7 @@ async def test_an_angry_korean_customer_reaches_an_agent_with_priority_and_conte
         await customer.next_reply()
         await customer.say("아 진짜 짜증나 죽겠네 장난해요?? 돈만 받아가고 이게 뭐예요")
         await customer.reply_containing("죄송합니다")
-        await customer.reply_containing("대기 순번")
+        await customer.reply_containing("대기 순서")
 
         created = await agent.frame("handoff.created")
         handoff = created["handoff"]

@@ -73,7 +73,7 @@ async def test_two_misunderstandings_then_yes_reach_a_person(stack: Stack) -> No
         await customer.say("네")
         await customer.reply_containing("상담원을 연결해 드릴까요")
         await customer.say("네")
-        await customer.reply_containing("대기 순번")
+        await customer.reply_containing("대기 순서")
 
         created = await agent.frame("handoff.created")
         handoff = created["handoff"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -63,11 +64,27 @@ async def test_static_files_are_served(page_client: Client) -> None:
     assert await response.text() == "export {};"
 
 
-async def test_public_config_names_the_rasa_socket(page_client: Client) -> None:
+async def test_public_config_names_the_rasa_socket_and_the_time_zone(
+    page_client: Client,
+) -> None:
     response = await page_client.get("/api/public-config")
 
     assert response.status == 200
-    assert await response.json() == {"rasa_socket_url": "http://chat.example:5005"}
+    assert await response.json() == {
+        "rasa_socket_url": "http://chat.example:5005",
+        "time_zone": "Asia/Seoul",
+    }
+
+
+async def test_the_pages_read_the_configured_time_zone(
+    aiohttp_client: AiohttpClient, settings: Settings, engine: AsyncEngine
+) -> None:
+    berlin = dataclasses.replace(settings, time_zone="Europe/Berlin")
+    client = await aiohttp_client(create_app(berlin))
+
+    response = await client.get("/api/public-config")
+
+    assert (await response.json())["time_zone"] == "Europe/Berlin"
 
 
 async def test_health_checks_the_database(page_client: Client) -> None:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -512,3 +513,42 @@ async def test_csv_export_of_every_rating_newest_first(
         "billing_dispute",
     ]
     assert rows[3][6] == team.joon.display_name
+
+
+async def test_every_csv_file_gives_its_times_with_the_business_offset(
+    client: Client, known_rows: dict[str, Handoff], tokens: Any
+) -> None:
+    moment = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?([+-]\d\d:\d\d|Z)?$")
+    offsets: dict[str, set[str]] = {}
+    for table in ("buckets", "reasons", "skills", "agents", "ratings"):
+        for bucket in ("day", "hour"):
+            response = await client.get(
+                f"/api/metrics?{PERIOD}&bucket={bucket}&format=csv&table={table}",
+                headers=tokens["sora"],
+            )
+            assert response.status == 200
+            text = (await response.text()).lstrip("\ufeff")
+            for row in list(csv.reader(io.StringIO(text)))[1:]:
+                for cell in row:
+                    found = moment.match(cell)
+                    if found:
+                        offsets.setdefault(table, set()).add(found.group(2) or "")
+
+    # Ratings as well as buckets: one zone, the supervisors' own, in every file.
+    assert {"buckets", "reasons", "skills", "ratings"} <= offsets.keys()
+    assert set().union(*offsets.values()) == {"+09:00"}
+
+
+async def test_a_rating_s_time_in_the_csv_is_the_one_the_api_gives(
+    client: Client, known_rows: dict[str, Handoff], tokens: Any
+) -> None:
+    response = await client.get(
+        f"/api/metrics?{PERIOD}&format=csv&table=ratings", headers=tokens["sora"]
+    )
+    rows = list(csv.reader(io.StringIO((await response.text()).lstrip("\ufeff"))))
+    report = await get_report(client, PERIOD, tokens["sora"])
+
+    newest_in_csv = datetime.fromisoformat(rows[1][0])
+    newest_in_api = datetime.fromisoformat(report["comments"][0]["rated_at"])
+    assert rows[1][0] == "2026-11-21T08:00:00+09:00"
+    assert newest_in_csv == newest_in_api

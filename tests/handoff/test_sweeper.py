@@ -156,8 +156,10 @@ async def test_wait_updates_are_sent_when_the_position_changes_at_most_once_a_mi
     notices = [request for request in rasa.requests if "/second/" in request.path]
     assert len(notices) == 1
     assert notices[0].body["event"] == "bot"
+    # Nobody is online: the wait is unknown, and the update says so.
     assert notices[0].body["text"] == (
-        "You are now number 1 in the queue. Thank you for waiting."
+        "You are number 1 in the queue. The expected wait is unknown right now. "
+        "Send 'cancel' to stop waiting."
     )
     assert notices[0].query["output_channel"] == "latest"
 
@@ -245,11 +247,14 @@ async def test_the_wait_estimate_follows_the_observed_handling_rate(
     waiting = await create(client, "waiting", skill="billing")
     after = await create(client, "after", skill="billing")
 
-    # "nohistory" and the three others fill the four slots. Median 6 minutes,
-    # 4 slots: position 1 waits 1 × 360 ÷ 4 seconds, position 2 twice that.
+    # "nohistory" and the three others fill the four slots. Handle times of 4, 6
+    # and 20 minutes: the four busy slots free up one per 150 s (the mean, not
+    # the median: one long conversation holds a slot as long as three short
+    # ones). Position 1 needs the first slot to free up, position 2 the second:
+    # the medians of those times, 0.70 and 1.69 × 150 s.
     assert waiting["queue_position"] == 1
-    assert waiting["estimated_wait_seconds"] == 90
-    assert after["estimated_wait_seconds"] == 180
+    assert waiting["estimated_wait_seconds"] == 105
+    assert after["estimated_wait_seconds"] == 253
 
 
 async def test_the_sweeper_runs_by_itself_in_the_application(

@@ -25,7 +25,14 @@ async def console(request: web.Request) -> web.FileResponse:
 
 
 async def public_config(request: web.Request) -> web.Response:
-    return web.json_response({"rasa_socket_url": request.app[SETTINGS].rasa_socket_url})
+    settings = request.app[SETTINGS]
+    return web.json_response(
+        {
+            "rasa_socket_url": settings.rasa_socket_url,
+            # The pages show every time in the business's zone, not the browser's.
+            "time_zone": settings.time_zone,
+        }
+    )
 
 
 async def new_chat_session(request: web.Request) -> web.Response:
