@@ -82,13 +82,13 @@ def notice_text(notice: TakeoverNotice) -> str:
             "back in the queue. Another agent will be with you shortly.",
         }[notice.takeover]
     return {
-        Takeover.JOINED: f"상담사 {name}님이 연결되었습니다. 지금부터 도와드릴게요.",
-        Takeover.PASSED_TO_AGENT: f"상담이 상담사 {name}님께 전달되었습니다. "
+        Takeover.JOINED: f"상담원 {name}님이 연결되었습니다. 지금부터 도와드릴게요.",
+        Takeover.PASSED_TO_AGENT: f"상담이 상담원 {name}님께 전달되었습니다. "
         f"이어서 {name}님이 도와드릴게요.",
-        Takeover.PASSED_TO_QUEUE: f"상담이 {korean} 담당 상담사에게 전달되었습니다. "
+        Takeover.PASSED_TO_QUEUE: f"상담이 {korean} 담당 상담원에게 전달되었습니다. "
         "순서대로 연결해 드릴게요. 잠시만 기다려 주세요.",
-        Takeover.BACK_IN_QUEUE: "담당 상담사가 상담을 이어갈 수 없게 되어 다시 "
-        "연결을 기다리고 있습니다. 곧 다른 상담사가 도와드릴게요.",
+        Takeover.BACK_IN_QUEUE: "담당 상담원이 상담을 이어갈 수 없게 되어 다시 "
+        "연결을 기다리고 있습니다. 곧 다른 상담원이 도와드릴게요.",
     }[notice.takeover]
 
 

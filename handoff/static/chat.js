@@ -24,14 +24,14 @@ const ISSUED_ID = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 // Labels in the customer's language: the one of their last message with letters.
 const MODE_TEXT = {
   bot: {ko: () => "챗봇 상담 중", en: () => "Chatting with our assistant"},
-  waiting: {ko: () => "상담사 연결을 기다리는 중", en: () => "Waiting for an agent"},
+  waiting: {ko: () => "상담원 연결을 기다리는 중", en: () => "Waiting for an agent"},
   agent: {
-    ko: (name) => (name ? `상담사 ${name}님과 상담 중` : "상담사와 상담 중"),
+    ko: (name) => (name ? `상담원 ${name}님과 상담 중` : "상담원과 상담 중"),
     en: (name) => (name ? `Chatting with ${name} (agent)` : "Chatting with an agent"),
   },
 };
-const AGENT_LABEL = {ko: (name) => `상담사 ${name}`, en: (name) => `Agent ${name}`};
-const UNNAMED_AGENT = {ko: "상담사", en: "Agent"};
+const AGENT_LABEL = {ko: (name) => `상담원 ${name}`, en: (name) => `Agent ${name}`};
+const UNNAMED_AGENT = {ko: "상담원", en: "Agent"};
 const HANGUL = /[\u3131-\u318e\uac00-\ud7a3]/;
 const LATIN = /[A-Za-z]/;
 

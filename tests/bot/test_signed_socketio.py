@@ -172,11 +172,11 @@ async def test_what_the_service_sends_says_who_speaks(harness: Harness) -> None:
 
     for event in (
         BotUttered(
-            "안녕하세요, 상담사 민아입니다.",
+            "안녕하세요, 상담원 민아입니다.",
             metadata={"agent": "Mina Kim", "tandem_message_id": 7},
         ),
         BotUttered(
-            "상담사 Mina Kim님이 연결되었습니다.",
+            "상담원 Mina Kim님이 연결되었습니다.",
             metadata={
                 "tandem_notice": True,
                 "handoff_status": "assigned",
@@ -194,7 +194,7 @@ async def test_what_the_service_sends_says_who_speaks(harness: Harness) -> None:
         (
             "bot_uttered",
             {
-                "text": "안녕하세요, 상담사 민아입니다.",
+                "text": "안녕하세요, 상담원 민아입니다.",
                 "sender": {"kind": "agent", "name": "Mina Kim"},
             },
             conversation,
@@ -202,7 +202,7 @@ async def test_what_the_service_sends_says_who_speaks(harness: Harness) -> None:
         (
             "bot_uttered",
             {
-                "text": "상담사 Mina Kim님이 연결되었습니다.",
+                "text": "상담원 Mina Kim님이 연결되었습니다.",
                 "sender": {"kind": "notice"},
                 "handoff": {"status": "assigned", "agent": "Mina Kim"},
             },

@@ -119,15 +119,15 @@ KOREAN = Script(
     ask_for_human="상담원 연결해 주세요",
     queued="대기 순번",
     assistant="챗봇 상담 중",
-    waiting="상담사 연결을 기다리는 중",
-    joined="상담사 Mina Kim님이 연결되었습니다. 지금부터 도와드릴게요.",
-    with_mina="상담사 Mina Kim님과 상담 중",
-    mina_label="상담사 Mina Kim",
-    mina_reply="안녕하세요, 상담사 민아입니다.",
-    passed_on="상담이 상담사 Joon Park님께 전달되었습니다. "
+    waiting="상담원 연결을 기다리는 중",
+    joined="상담원 Mina Kim님이 연결되었습니다. 지금부터 도와드릴게요.",
+    with_mina="상담원 Mina Kim님과 상담 중",
+    mina_label="상담원 Mina Kim",
+    mina_reply="안녕하세요, 상담원 민아입니다.",
+    passed_on="상담이 상담원 Joon Park님께 전달되었습니다. "
     "이어서 Joon Park님이 도와드릴게요.",
-    with_joon="상담사 Joon Park님과 상담 중",
-    joon_label="상담사 Joon Park",
+    with_joon="상담원 Joon Park님과 상담 중",
+    joon_label="상담원 Joon Park",
     joon_reply="이어서 도와드릴게요.",
     welcome_back="다시 챗봇이",
 )

@@ -75,7 +75,7 @@ async def test_reply_is_appended_to_the_customers_conversation(
     }
     # The claim's notice went out first; the reply waited for it.
     assert [request.body["text"] for request in rasa.requests[:1]] == [
-        "상담사 Mina Kim님이 연결되었습니다. 지금부터 도와드릴게요."
+        "상담원 Mina Kim님이 연결되었습니다. 지금부터 도와드릴게요."
     ]
     assert rasa.requests[1:] == [
         RecordedRequest(

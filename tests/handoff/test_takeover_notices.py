@@ -77,7 +77,7 @@ async def set_status(
 @pytest.mark.parametrize(
     ("language", "text"),
     [
-        ("ko", "상담사 Mina Kim님이 연결되었습니다. 지금부터 도와드릴게요."),
+        ("ko", "상담원 Mina Kim님이 연결되었습니다. 지금부터 도와드릴게요."),
         ("en", "You are now chatting with Mina Kim, a customer care agent."),
     ],
 )
@@ -150,7 +150,7 @@ async def test_an_agent_coming_online_tells_the_waiting_customer(
 
     assert response.status == 200
     assert await told(client, rasa) == [
-        ("상담사 Hana님이 연결되었습니다. 지금부터 도와드릴게요.", assigned_to("Hana"))
+        ("상담원 Hana님이 연결되었습니다. 지금부터 도와드릴게요.", assigned_to("Hana"))
     ]
 
 
@@ -170,7 +170,7 @@ async def test_the_bots_request_is_answered_while_rasa_holds_the_conversation(
     assert handoff["status"] == "assigned"
     rasa.hold.set()
     assert [text for text, _ in await told(client, rasa)] == [
-        "상담사 Hana님이 연결되었습니다. 지금부터 도와드릴게요."
+        "상담원 Hana님이 연결되었습니다. 지금부터 도와드릴게요."
     ]
 
 
@@ -194,7 +194,7 @@ async def test_a_transfer_to_another_agent_tells_the_customer_who_carries_on(
     assert response.status == 200
     assert (await told(client, rasa))[1:] == [
         (
-            "상담이 상담사 Joon Park님께 전달되었습니다. "
+            "상담이 상담원 Joon Park님께 전달되었습니다. "
             "이어서 Joon Park님이 도와드릴게요.",
             assigned_to("Joon Park"),
         )
@@ -242,7 +242,7 @@ async def test_a_supervisor_handing_a_waiting_customer_to_an_agent_says_who_join
     assert response.status == 200
     assert await told(client, rasa) == [
         (
-            "상담사 Mina Kim님이 연결되었습니다. 지금부터 도와드릴게요.",
+            "상담원 Mina Kim님이 연결되었습니다. 지금부터 도와드릴게요.",
             assigned_to("Mina Kim"),
         )
     ]
@@ -261,8 +261,8 @@ async def test_customers_of_a_deactivated_agent_are_told_they_wait_again(
     assert response.status == 200
     assert (await told(client, rasa))[1:] == [
         (
-            "담당 상담사가 상담을 이어갈 수 없게 되어 다시 연결을 기다리고 "
-            "있습니다. 곧 다른 상담사가 도와드릴게요.",
+            "담당 상담원이 상담을 이어갈 수 없게 되어 다시 연결을 기다리고 "
+            "있습니다. 곧 다른 상담원이 도와드릴게요.",
             QUEUED,
         )
     ]
@@ -304,7 +304,7 @@ async def test_notices_and_replies_reach_the_customer_in_order(
     assert (await reply).status == 201
 
     assert [request.body["text"] for request in rasa.requests] == [
-        "상담사 Mina Kim님이 연결되었습니다. 지금부터 도와드릴게요.",
+        "상담원 Mina Kim님이 연결되었습니다. 지금부터 도와드릴게요.",
         "안녕하세요",
     ]
 
@@ -317,23 +317,23 @@ def test_korean_notices_put_the_name_before_nim_whatever_its_last_sound(
         return notice_text(TakeoverNotice(1, "c", "ko", takeover, agent_name=name))
 
     # 님 ends in a consonant, so 님이 and 님께 are right after any name.
-    assert text(Takeover.JOINED).startswith(f"상담사 {name}님이 연결되었습니다.")
+    assert text(Takeover.JOINED).startswith(f"상담원 {name}님이 연결되었습니다.")
     assert text(Takeover.PASSED_TO_AGENT) == (
-        f"상담이 상담사 {name}님께 전달되었습니다. 이어서 {name}님이 도와드릴게요."
+        f"상담이 상담원 {name}님께 전달되었습니다. 이어서 {name}님이 도와드릴게요."
     )
 
 
 @pytest.mark.parametrize(
     ("skill", "korean", "english"),
     [
-        (Skill.BILLING, "요금 담당 상담사에게", "our billing team"),
-        (Skill.TECHNICAL, "기술 지원 담당 상담사에게", "our technical support team"),
+        (Skill.BILLING, "요금 담당 상담원에게", "our billing team"),
+        (Skill.TECHNICAL, "기술 지원 담당 상담원에게", "our technical support team"),
         (
             Skill.RETENTION,
-            "해지·약정 담당 상담사에게",
+            "해지·약정 담당 상담원에게",
             "our contracts and cancellations team",
         ),
-        (Skill.GENERAL, "일반 상담 담당 상담사에게", "our customer care team"),
+        (Skill.GENERAL, "일반 상담 담당 상담원에게", "our customer care team"),
     ],
 )
 def test_a_transfer_to_a_queue_names_the_team(
