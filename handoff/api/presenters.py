@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from handoff.conversation.channels import channel_of
 from handoff.conversation.chat_sessions import public_handle
 from handoff.storage.models import (
     Agent,
@@ -36,7 +37,8 @@ def handoff_json(handoff: Handoff, queue_position: int | None) -> dict[str, Any]
     return {
         "id": handoff.id,
         "conversation": public_handle(handoff.sender_id),
-        "channel": handoff.channel,
+        # The customer's channel, whatever Rasa input channel the bot named.
+        "channel": channel_of(handoff.sender_id).value,
         "language": handoff.language,
         "reason": handoff.reason,
         "status": handoff.status.value,
@@ -134,6 +136,14 @@ def message_json(message: Message) -> dict[str, Any]:
         "agent_id": message.agent_id,
         "created_at": timestamp(message.created_at),
         "delivery": message.delivery.value if message.delivery is not None else None,
+        "delivery_failure": (
+            None
+            if message.failure_reason is None
+            else {
+                "reason": message.failure_reason.value,
+                "permanent": bool(message.failure_permanent),
+            }
+        ),
     }
 
 

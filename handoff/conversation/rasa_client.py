@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, Protocol
 from urllib.parse import quote
 
 import aiohttp
 from yarl import URL
 
-from handoff.errors import RasaUnavailable
+from handoff.errors import ChannelDeliveryFailed, RasaUnavailable
+from handoff.vocabulary import Channel, DeliveryFailureReason
 
 logger = logging.getLogger(__name__)
 
 HANDOFF_CLOSED_INTENT = "EXTERNAL_handoff_closed"
 HANDOFF_CANCELLED_INTENT = "EXTERNAL_handoff_cancelled"
 RESUME_EVENTS = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
-REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=10)
+# The channels retry a platform for up to about ten seconds before they give up.
+REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=20)
+# What Rasa answers when the customer's channel could not deliver a message: its
+# 500 carries the channel's exception (bot/channels/delivery.py).
+DELIVERY_FAILED = re.compile(
+    r"tandem-delivery-failed:(?P<channel>[a-z]+):(?P<reason>[a-z_]+)"
+    r":(?P<permanence>permanent|transient):"
+)
+# Enough of Rasa's error answer to find the marker in.
+ERROR_BODY_BYTES = 8192
 
 
 class RasaGateway(Protocol):
@@ -115,13 +126,42 @@ class RasaHttpClient:
                 url.update_query(query), json=body, timeout=REQUEST_TIMEOUT
             ) as response:
                 if response.status >= 300:
-                    detail = (await response.text())[:200]
+                    answer = await response.content.read(ERROR_BODY_BYTES)
+                    detail = answer.decode("utf-8", errors="replace")
                     logger.warning(
-                        "Rasa answered %s to %s: %s", response.status, url.path, detail
+                        "Rasa answered %s to %s: %s",
+                        response.status,
+                        url.path,
+                        detail[:300],
                     )
+                    failed = channel_failure(detail)
+                    if failed is not None:
+                        raise failed
                     raise RasaUnavailable(
                         f"Rasa answered {response.status} to {url.path}"
                     )
         except (aiohttp.ClientError, TimeoutError) as error:
             logger.warning("Rasa could not be reached at %s: %r", url.path, error)
             raise RasaUnavailable("Rasa could not be reached") from error
+
+
+def channel_failure(answer: str) -> ChannelDeliveryFailed | None:
+    """The channel's delivery failure that Rasa's error answer reports, if any."""
+    match = DELIVERY_FAILED.search(answer)
+    if match is None:
+        return None
+    try:
+        channel = Channel(match["channel"])
+        reason = DeliveryFailureReason(match["reason"])
+    except ValueError:
+        return None
+    if reason is DeliveryFailureReason.RASA_UNAVAILABLE:
+        return None
+    permanent = match["permanence"] == "permanent"
+    return ChannelDeliveryFailed(
+        f"the customer's {channel.value} channel did not deliver the message"
+        f" ({reason.value}{'' if permanent else ', after retries'})",
+        channel=channel.value,
+        reason=reason.value,
+        permanent=permanent,
+    )

@@ -78,6 +78,8 @@ class StandInRasa:
 
     requests: list[RecordedRequest] = field(default_factory=list)
     status: int = 200
+    # What it answers, when not the default; Rasa's error answers are JSON too.
+    answer: Any = None
     url: str = ""
 
     def application(self) -> web.Application:
@@ -94,7 +96,8 @@ class StandInRasa:
                 body=await request.json(),
             )
         )
-        return web.json_response({"ok": self.status < 300}, status=self.status)
+        answer = {"ok": self.status < 300} if self.answer is None else self.answer
+        return web.json_response(answer, status=self.status)
 
 
 async def add_agent(

@@ -71,6 +71,7 @@ async def test_reply_is_appended_to_the_customers_conversation(
         "agent_id": team.mina.id,
         "created_at": message["created_at"],
         "delivery": "delivered",
+        "delivery_failure": None,
     }
     assert rasa.requests == [
         RecordedRequest(

@@ -48,6 +48,8 @@ def handoff_field(*names: str) -> dict[str, Any]:
         *(vocabulary.Skill, vocabulary.Priority, vocabulary.AgentStatus),
         *(vocabulary.HandoffMode, vocabulary.Trigger, vocabulary.Resolution),
         vocabulary.RefusalKind,
+        vocabulary.Channel,
+        vocabulary.DeliveryFailureReason,
         HandoffStatus,
     ],
 )
