@@ -7,7 +7,7 @@ import {refreshQueue, upsertHandoff} from "./console-queue.js";
 import {canClose, canWork, isOpen, isSupervisor, me, sameId, session, signedIn, state} from "./console-state.js";
 import {toast} from "./console-toasts.js";
 import {autoGrow, h, submitOnEnter} from "./dom.js";
-import {SKILL_CODES, fillPlaceholders, skillLabel} from "./format.js";
+import {SKILL_CODES, deliveryFailureLabel, fillPlaceholders, skillLabel} from "./format.js";
 
 const MAX_LENGTH = 2000;
 const CLOSE_CONFIRM = "이 상담을 종료할까요? 고객은 다시 봇과 대화하게 됩니다.\n" +
@@ -148,9 +148,15 @@ async function sendReply() {
   } catch (err) {
     if (!signedIn()) return;
     if (err.status === 502) {
-      // Stored with delivery "failed": it appears in the thread with a Retry button.
+      // Stored with delivery "failed": it appears in the thread, with a Retry
+      // button unless sending again cannot help (then with what to do instead).
       if (isOpen(id)) {
-        setReplyError(`${err.message} — 다시 보내기를 누르세요 / use Retry`);
+        if (err.code === "delivery_failed" && err.body?.permanent) {
+          const [ko, en] = deliveryFailureLabel(err.body.reason);
+          setReplyError(`전달되지 않았습니다: ${ko} / Not delivered: ${en}`);
+        } else {
+          setReplyError(`${err.message} — 다시 보내기를 누르세요 / use Retry`);
+        }
         loadConversation(id);
       }
     } else {
@@ -172,6 +178,12 @@ async function sendReply() {
 }
 
 // ------------------------------------------------------------------ close
+
+/** Close the open conversation as a follow-up (after asking, like any close). */
+export function closeAsFollowUp() {
+  els.resolutionSelect.value = "follow_up";
+  closeHandoff();
+}
 
 async function closeHandoff() {
   const open = state.open;
