@@ -26,6 +26,9 @@ DELIVERY_FAILED = re.compile(
     r"tandem-delivery-failed:(?P<channel>[a-z]+):(?P<reason>[a-z_]+)"
     r":(?P<permanence>permanent|transient):"
 )
+# Characters a URL path segment holds as they are (RFC 3986 pchar, besides
+# letters, digits and -._~), which quote() would otherwise encode.
+SENDER_ID_SAFE = ":@!$&'()*+,;="
 # Enough of Rasa's error answer to find the marker in.
 ERROR_BODY_BYTES = 8192
 
@@ -107,11 +110,12 @@ class RasaHttpClient:
         )
 
     def _conversation_url(self, sender_id: str, action: str) -> URL:
-        # Sender ids come from customers' channels and may hold any character.
-        return URL(
-            f"{self._base_url}/conversations/{quote(sender_id, safe='')}/{action}",
-            encoded=True,
-        )
+        # Sender ids come from customers' channels and may hold any character, so
+        # they are quoted; but Rasa's router (Sanic) matches the path undecoded, so
+        # what a path may hold as it is stays as it is: the messaging channels'
+        # "telegram:42", "whatsapp:+8210…" must reach Rasa as their own ids.
+        path = quote(sender_id, safe=SENDER_ID_SAFE)
+        return URL(f"{self._base_url}/conversations/{path}/{action}", encoded=True)
 
     async def _post(
         self,

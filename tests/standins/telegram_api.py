@@ -100,8 +100,13 @@ async def bot_method(request: web.Request) -> web.Response:
 
 
 async def block_chat(request: web.Request) -> web.Response:
-    chat_id = int((await request.json())["chat_id"])
-    request.app[BOT].blocked_chats.add(chat_id)
+    """``{"chat_id": …, "blocked": true|false}``: the user blocks or unblocks the bot."""
+    body = await request.json()
+    chat_id = int(body["chat_id"])
+    if body.get("blocked", True):
+        request.app[BOT].blocked_chats.add(chat_id)
+    else:
+        request.app[BOT].blocked_chats.discard(chat_id)
     return web.json_response({"blocked": sorted(request.app[BOT].blocked_chats)})
 
 

@@ -101,9 +101,15 @@ async def create_message(request: web.Request) -> web.Response:
 
 
 async def recipient_errors(request: web.Request) -> web.Response:
+    """``{"<To>": code}`` sets the error Twilio answers for that recipient;
+    ``{"<To>": null}`` clears it."""
+    errors = request.app[ACCOUNT].recipient_errors
     for to, code in (await request.json()).items():
-        request.app[ACCOUNT].recipient_errors[str(to)] = int(code)
-    return web.json_response(request.app[ACCOUNT].recipient_errors)
+        if code is None:
+            errors.pop(str(to), None)
+        else:
+            errors[str(to)] = int(code)
+    return web.json_response(errors)
 
 
 async def deliver(request: web.Request) -> web.Response:
