@@ -7,7 +7,8 @@ event loop and swallows send errors. This channel:
 - answers ``POST /webhooks/twilio/webhook`` only when ``X-Twilio-Signature`` is
   Twilio's (HMAC-SHA1 with the auth token over TANDEM_PUBLIC_URL + path + query and
   the sorted form parameters; 401 missing, 403 wrong), form bodies up to 64 KiB, and
-  each ``MessageSid`` once; status callbacks are acknowledged and ignored;
+  each ``MessageSid`` once; status callbacks and opt-out keywords (STOP, START, HELP,
+  which Twilio answers itself) are acknowledged and ignored;
 - tells WhatsApp (``From: whatsapp:+…``) from SMS; sender ids are
   ``whatsapp:+8210…`` and ``sms:+8210…``;
 - keeps media (``MediaUrl0``…) in the message's metadata, with "[사진]"/"[photo]" as
@@ -505,6 +506,10 @@ class TwilioInput(InputChannel):
         if params.get("AccountSid") != self._settings.account_sid:
             raise WebhookRefused(403, "forbidden", "the message is for another account")
         if "Body" not in params and "NumMedia" not in params:
+            return None
+        if params.get("OptOutType"):
+            # STOP, START or HELP under Twilio's opt-out handling: Twilio answers
+            # them itself, and after STOP it refuses the bot's messages (21610).
             return None
         message_sid = params.get("MessageSid") or ""
         if not _MESSAGE_SID.match(message_sid):

@@ -278,6 +278,19 @@ async def test_a_status_callback_is_acknowledged_and_ignored(twilio: Twilio) -> 
     assert twilio.agent.heard == []
 
 
+async def test_an_opt_out_keyword_is_left_to_twilio(twilio: Twilio) -> None:
+    params = {
+        **inbound_params(ACCOUNT_SID, CUSTOMER, SMS_NUMBER, "STOP"),
+        "OptOutType": "STOP",
+    }
+
+    status, _ = await post_webhook(twilio.webhook, params.items(), AUTH_TOKEN)
+
+    assert status == 200
+    assert twilio.agent.heard == []
+    assert await twilio.sent() == []
+
+
 @pytest.mark.parametrize(
     ("change", "status"),
     [

@@ -100,7 +100,7 @@ async def bot_method(request: web.Request) -> web.Response:
 
 
 async def block_chat(request: web.Request) -> web.Response:
-    """``{"chat_id": …, "blocked": true|false}``: the user blocks or unblocks the bot."""
+    """``{"chat_id": …, "blocked": true|false}``: the user blocks or unblocks it."""
     body = await request.json()
     chat_id = int(body["chat_id"])
     if body.get("blocked", True):
