@@ -306,7 +306,7 @@ def channel_lines(env: Mapping[str, str]) -> str:
     """Where each configured messaging channel takes its webhooks."""
     webhooks = {
         "bot.channels.telegram.TelegramInput": ("Telegram", "telegram"),
-        "bot.channels.twilio.TwilioInput": ("Twilio (SMS, WhatsApp)", "twilio"),
+        "bot.channels.twilio.TwilioInput": ("Twilio", "twilio"),
     }
     public = env.get("TANDEM_PUBLIC_URL") or env["TANDEM_RASA_URL"]
     return "".join(
