@@ -80,3 +80,25 @@ class TooManyRequests(DomainError):
 class RasaUnavailable(DomainError):
     status = 502
     code = "rasa_unavailable"
+
+
+class ChannelDeliveryFailed(RasaUnavailable):
+    """Rasa took the message, but the customer's channel could not deliver it."""
+
+    code = "delivery_failed"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        channel: str,
+        reason: str,
+        permanent: bool,
+        **extra: Any,
+    ) -> None:
+        super().__init__(
+            message, channel=channel, reason=reason, permanent=permanent, **extra
+        )
+        self.channel = channel
+        self.reason = reason
+        self.permanent = permanent

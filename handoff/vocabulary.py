@@ -126,3 +126,29 @@ class RefusalKind(str, enum.Enum):
 
 # The refusals the bot reports; the service makes the others itself.
 BOT_REFUSALS = frozenset({RefusalKind.VERIFICATION_CODES, RefusalKind.PHONE_NUMBERS})
+
+
+class Channel(str, enum.Enum):
+    """Where a customer writes from, told by the prefix of the bot's sender id
+    (handoff/conversation/channels.py); the web chat's ids have none."""
+
+    WEB = "web"
+    TELEGRAM = "telegram"
+    WHATSAPP = "whatsapp"
+    SMS = "sms"
+    KAKAO = "kakao"
+
+
+class DeliveryFailureReason(str, enum.Enum):
+    """Why an agent's reply did not reach the customer."""
+
+    # The platform refused it or kept failing (after the channel's retries).
+    PLATFORM_ERROR = "platform_error"
+    # WhatsApp: over 24 hours since the customer's last message.
+    WINDOW_CLOSED = "window_closed"
+    # The customer blocked the bot or unsubscribed.
+    BLOCKED = "blocked"
+    INVALID_RECIPIENT = "invalid_recipient"
+    TIMEOUT = "timeout"
+    # Rasa itself could not be reached, or failed otherwise.
+    RASA_UNAVAILABLE = "rasa_unavailable"

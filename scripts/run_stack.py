@@ -39,6 +39,20 @@ SECRETS = (
     "TANDEM_ACTIONS_TOKEN",
     "TANDEM_CHAT_SESSION_SECRET",
 )
+# Messaging channels, each named in the credentials file only when the setting that
+# turns it on is set; the others it needs must be set too.
+MESSAGING_CHANNELS = {
+    "bot.channels.telegram.TelegramInput": (
+        "TANDEM_TELEGRAM_TOKEN",
+        ("TANDEM_TELEGRAM_SECRET_TOKEN",),
+    ),
+    "bot.channels.twilio.TwilioInput": (
+        "TANDEM_TWILIO_ACCOUNT_SID",
+        ("TANDEM_TWILIO_AUTH_TOKEN", "TANDEM_PUBLIC_URL"),
+    ),
+}
+TWILIO_NUMBERS = ("TANDEM_TWILIO_NUMBER", "TANDEM_TWILIO_WHATSAPP_NUMBER")
+GENERATED_CREDENTIALS = "credentials.generated.yml"
 
 
 @dataclass(frozen=True)
@@ -102,7 +116,50 @@ def stack_environment(
     env.setdefault("TANDEM_DEMO_BACKEND_DB", str(var_dir / "demo_backend.db"))
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     env.setdefault("PYTHONUNBUFFERED", "1")
+    channels = messaging_channels(env)
+    if channels:
+        env["TANDEM_CREDENTIALS_FILE"] = str(
+            write_credentials(env["TANDEM_CREDENTIALS_FILE"], channels, var_dir)
+        )
     return env
+
+
+def messaging_channels(env: Mapping[str, str]) -> list[str]:
+    """The messaging channels whose settings are set, by class path. A channel with
+    only some of the settings it needs stops the start, naming the others."""
+    channels = []
+    for path, (switch, needed) in MESSAGING_CHANNELS.items():
+        if not env.get(switch):
+            continue
+        missing = [name for name in needed if not env.get(name)]
+        if path.endswith("TwilioInput") and not any(
+            env.get(name) for name in TWILIO_NUMBERS
+        ):
+            missing.append(" or ".join(TWILIO_NUMBERS))
+        if missing:
+            raise SystemExit(
+                f"{switch} is set but {', '.join(missing)} is not: set it in .env,"
+                f" or unset {switch} to leave the channel off"
+            )
+        channels.append(path)
+    return channels
+
+
+def write_credentials(base: str, channels: list[str], var_dir: Path) -> Path:
+    """The credentials file ``base`` plus the messaging channels, in ``var_dir``.
+    The channels read their settings and secrets from the environment, so the
+    file names them only."""
+    source = Path(base) if Path(base).is_absolute() else ROOT / base
+    lines = [
+        source.read_text("utf-8").rstrip("\n"),
+        "",
+        "# Written by scripts/run_stack.py: the messaging channels whose settings",
+        "# are set. Each reads them from the environment (bot/channels/).",
+        *(f"{path}: {{}}" for path in channels),
+    ]
+    target = var_dir / GENERATED_CREDENTIALS
+    target.write_text("\n".join(lines) + "\n", "utf-8")
+    return target
 
 
 def children(env: Mapping[str, str], model: Path) -> list[Child]:
@@ -240,7 +297,22 @@ def banner(env: Mapping[str, str]) -> str:
         f"{staff}"
         f"  Rasa server:        {env['TANDEM_RASA_URL']}"
         " (its API needs TANDEM_RASA_TOKEN)\n"
+        f"{channel_lines(env)}"
         "Press Ctrl-C to stop.\n"
+    )
+
+
+def channel_lines(env: Mapping[str, str]) -> str:
+    """Where each configured messaging channel takes its webhooks."""
+    webhooks = {
+        "bot.channels.telegram.TelegramInput": ("Telegram", "telegram"),
+        "bot.channels.twilio.TwilioInput": ("Twilio", "twilio"),
+    }
+    public = env.get("TANDEM_PUBLIC_URL") or env["TANDEM_RASA_URL"]
+    return "".join(
+        f"  {name + ' webhook:':20}{public.rstrip('/')}/webhooks/{route}/webhook\n"
+        for path, (name, route) in webhooks.items()
+        if path in messaging_channels(env)
     )
 
 

@@ -62,7 +62,7 @@ from bot.channels.kakao_skill import (
     skill_response,
     use_callback_response,
 )
-from bot.channels.limits import Refused, check_size, json_object
+from bot.channels.limits import WebhookRefused, check_body_size, json_object
 from bot.channels.redelivery import SeenUpdates
 from bot.channels.sender_ids import sender_id
 
@@ -196,9 +196,9 @@ class KakaoInput(InputChannel):
         async def receive(request: Request) -> HTTPResponse:
             try:
                 skill = self._believe(request, settings)
-            except Refused as refused:
+            except WebhookRefused as refused:
                 logger.info("Refused a Kakao skill request: %s", refused.message)
-                return refused.answer()
+                return refused.response()
             return response.json(await self._answer(skill, on_new_message))
 
         @webhook.listener("after_server_stop")
@@ -214,19 +214,19 @@ class KakaoInput(InputChannel):
 
     def _believe(self, request: Request, settings: KakaoSettings) -> SkillRequest:
         """The skill request, once it has shown it comes from our Open Builder bot."""
-        check_size(request)
+        body = check_body_size(request)
         secret = request.headers.get(SECRET_HEADER, "")
         if not secret:
-            raise Refused(
+            raise WebhookRefused(
                 401, "unauthorized", f"The {SECRET_HEADER} header is missing."
             )
         if not hmac.compare_digest(secret.encode(), settings.skill_secret.encode()):
-            raise Refused(401, "unauthorized", f"The {SECRET_HEADER} header is wrong.")
+            raise WebhookRefused(401, "unauthorized", f"The {SECRET_HEADER} header is wrong.")
         skill = parse_skill_request(
-            json_object(request), event_api_url=settings.event_api_url
+            json_object(body), event_api_url=settings.event_api_url
         )
         if not hmac.compare_digest(skill.bot_id.encode(), settings.bot_id.encode()):
-            raise Refused(403, "wrong_bot", "bot.id is not this skill's bot.")
+            raise WebhookRefused(403, "wrong_bot", "bot.id is not this skill's bot.")
         return skill
 
     async def _answer(

@@ -34,7 +34,7 @@ from rasa.core.channels.channel import OutputChannel
 
 from bot.channels.delivery import DeliveryFailed, send_with_retry
 from bot.channels.kakao_skill import MAX_TEXT_CHARS, Bubble, message_bubbles, split_text
-from bot.channels.sender_ids import platform_user
+from bot.channels.sender_ids import platform_user_on
 
 logger = logging.getLogger(__name__)
 
@@ -235,7 +235,7 @@ class KakaoPushOutput(OutputChannel):
         return CHANNEL
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
-        user_id = platform_user(recipient_id, CHANNEL)
+        user_id = platform_user_on(recipient_id, CHANNEL)
         if user_id is None:
             raise DeliveryFailed(
                 CHANNEL,

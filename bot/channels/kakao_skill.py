@@ -25,7 +25,7 @@ from itertools import pairwise
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.channels.limits import Refused, object_field, text_field
+from bot.channels.limits import WebhookRefused, object_field, text_field
 from bot.language_detection import ENGLISH, KOREAN, detect_language
 
 VERSION = "2.0"
@@ -91,7 +91,7 @@ class SkillRequest:
 
 
 def parse_skill_request(body: dict[str, Any], *, event_api_url: str) -> SkillRequest:
-    """The skill request in ``body``; raises ``Refused`` (400) naming what is missing
+    """The skill request in ``body``; raises ``WebhookRefused`` (400) naming what is missing
     or malformed."""
     bot = object_field(body, "bot", "bot")
     bot_id = text_field(bot, "id", "bot.id", max_chars=MAX_ID_CHARS)
@@ -101,7 +101,7 @@ def parse_skill_request(body: dict[str, Any], *, event_api_url: str) -> SkillReq
     if not USER_ID.fullmatch(user_id):
         # It becomes part of the conversation id, which travels in the path of
         # Rasa's HTTP API; Kakao's user keys are letters and digits.
-        raise Refused(
+        raise WebhookRefused(
             400,
             "bad_request",
             "userRequest.user.id may hold only letters, digits, '.', '_', '~', '-'.",
@@ -129,11 +129,11 @@ def _callback_url(value: object, event_api_url: str) -> str:
     """A callback URL must be HTTPS, or on the Event API's own origin (so a local
     stand-in of Kakao can receive callbacks over plain HTTP)."""
     if not isinstance(value, str) or len(value) > MAX_URL_CHARS:
-        raise Refused(400, "bad_request", "userRequest.callbackUrl must be a URL.")
+        raise WebhookRefused(400, "bad_request", "userRequest.callbackUrl must be a URL.")
     url, api = urlsplit(value), urlsplit(event_api_url)
     same_origin = (url.scheme, url.netloc) == (api.scheme, api.netloc)
     if not url.netloc or (url.scheme != "https" and not same_origin):
-        raise Refused(
+        raise WebhookRefused(
             400, "bad_request", "userRequest.callbackUrl must be an https URL."
         )
     return value

@@ -1,9 +1,7 @@
-"""Limits every messaging webhook applies before it believes a request.
+"""What a webhook body may be: its size, and for JSON platforms, one JSON object.
 
-Platforms send small JSON bodies (a few kilobytes); anything much larger is not
-theirs and is refused with 413 before it is parsed. A body that is not a JSON
-object, or lacks what the channel needs, is refused with 400 and a message saying
-what was wrong. The checks raise ``Refused``; the webhook turns it into its answer.
+Whatever arrives at a webhook comes from the internet; a refusal names the problem
+with a status the platform's logs show (413 too large, 400 malformed).
 """
 
 from __future__ import annotations
@@ -15,11 +13,12 @@ from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+# Telegram's updates and Twilio's form posts are a few kilobytes.
 MAX_WEBHOOK_BYTES = 64 * 1024
 
 
-class Refused(Exception):
-    """A webhook request that is answered with an error and not processed."""
+class WebhookRefused(Exception):
+    """A webhook answered with an error status, and nothing processed."""
 
     def __init__(self, status: int, error: str, message: str) -> None:
         super().__init__(message)
@@ -27,29 +26,40 @@ class Refused(Exception):
         self.error = error
         self.message = message
 
-    def answer(self) -> HTTPResponse:
-        return response.json(
-            {"error": self.error, "message": self.message}, status=self.status
-        )
+    def response(self) -> HTTPResponse:
+        return problem(self.status, self.error, self.message)
 
 
-def check_size(request: Request, limit: int = MAX_WEBHOOK_BYTES) -> None:
-    """Refuses a body over ``limit`` bytes, by its declared or its actual size."""
-    declared = request.headers.get("content-length", "")
-    if (declared.isdigit() and int(declared) > limit) or len(request.body) > limit:
-        raise Refused(
-            413, "too_large", f"The request body is over the {limit} bytes allowed."
-        )
+def problem(status: int, error: str, message: str) -> HTTPResponse:
+    return response.json({"error": error, "message": message}, status=status)
 
 
-def json_object(request: Request) -> dict[str, Any]:
-    """The body as a JSON object."""
+def check_body_size(request: Request, limit: int = MAX_WEBHOOK_BYTES) -> bytes:
+    """The body, refused with 413 over ``limit`` bytes (declared or received)."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise WebhookRefused(
+                400, "invalid_request", "Content-Length is not a number"
+            )
+        if int(declared) > limit:
+            raise WebhookRefused(413, "too_large", f"the body is over {limit} bytes")
+    body = request.body or b""
+    if len(body) > limit:
+        raise WebhookRefused(413, "too_large", f"the body is over {limit} bytes")
+    return body
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """The body as one JSON object, or a 400 refusal."""
     try:
-        parsed = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
-        raise Refused(400, "bad_json", "The request body is not valid JSON.") from None
+        parsed = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise WebhookRefused(
+            400, "malformed_json", f"the body is not JSON: {error}"
+        ) from error
     if not isinstance(parsed, dict):
-        raise Refused(400, "bad_json", "The request body must be a JSON object.")
+        raise WebhookRefused(400, "malformed_json", "the body is not a JSON object")
     return parsed
 
 
@@ -58,7 +68,7 @@ def object_field(parent: dict[str, Any], name: str, path: str) -> dict[str, Any]
     value = parent.get(name)
     if not isinstance(value, dict):
         wrong = "is missing" if value is None else "must be an object"
-        raise Refused(400, "bad_request", f"{path} {wrong}.")
+        raise WebhookRefused(400, "bad_request", f"{path} {wrong}.")
     return value
 
 
@@ -67,13 +77,13 @@ def text_field(parent: dict[str, Any], name: str, path: str, *, max_chars: int) 
     characters; ``path`` names it in errors."""
     value = parent.get(name)
     if value is None:
-        raise Refused(400, "bad_request", f"{path} is missing.")
+        raise WebhookRefused(400, "bad_request", f"{path} is missing.")
     if not isinstance(value, str):
-        raise Refused(400, "bad_request", f"{path} must be a string.")
+        raise WebhookRefused(400, "bad_request", f"{path} must be a string.")
     if not value.strip():
-        raise Refused(400, "bad_request", f"{path} is empty.")
+        raise WebhookRefused(400, "bad_request", f"{path} is empty.")
     if len(value) > max_chars:
-        raise Refused(
+        raise WebhookRefused(
             400, "bad_request", f"{path} is longer than {max_chars} characters."
         )
     return value

@@ -1,14 +1,14 @@
-"""Conversation ids of messaging-app customers: ``<channel>:<the platform's user id>``.
+"""Sender ids of the messaging channels: ``<channel>:<the platform's user id>``.
 
-The prefix keeps two platforms' user ids apart and tells, from the id alone, which
-channel a conversation is on; the web chat's signed session ids have no prefix.
-The handoff service keeps its own copy of the prefixes (it cannot import the bot's
-code); ``Channel`` in handoff/openapi.yaml lists them for both.
+The prefix keeps two platforms' user ids apart and tells the conversation's channel
+wherever only the sender id travels (the handoff service keeps its own copy of this
+mapping, handoff/conversation/channels.py, and both are checked against the
+``Channel`` enum of handoff/openapi.yaml). The web chat's session ids carry no prefix.
 """
 
 from __future__ import annotations
 
-MESSAGING_CHANNELS = frozenset({"telegram", "whatsapp", "sms", "kakao"})
+CHANNELS = ("telegram", "whatsapp", "sms", "kakao")
 WEB = "web"
 SEPARATOR = ":"
 
@@ -18,26 +18,30 @@ class UnknownChannel(ValueError):
 
 
 def sender_id(channel: str, platform_user: str) -> str:
-    """The conversation id of ``platform_user`` on ``channel``."""
-    if channel not in MESSAGING_CHANNELS:
-        raise UnknownChannel(f"no messaging channel named {channel!r}")
+    if channel not in CHANNELS:
+        raise UnknownChannel(f"unknown channel {channel!r}")
     if not platform_user:
-        raise ValueError("a platform user id is needed")
+        raise ValueError("a sender id needs the platform's user id")
     return f"{channel}{SEPARATOR}{platform_user}"
 
 
 def channel_of(sender_id: str) -> str:
-    """The channel a conversation id belongs to; "web" for the web chat's ids and
-    anything else without a known prefix."""
-    prefix, separator, rest = sender_id.partition(SEPARATOR)
-    if separator and rest and prefix in MESSAGING_CHANNELS:
+    """The channel a sender id belongs to; "web" for anything without a known prefix."""
+    prefix, separator, user = sender_id.partition(SEPARATOR)
+    if separator and user and prefix in CHANNELS:
         return prefix
     return WEB
 
 
-def platform_user(sender_id: str, channel: str) -> str | None:
+def platform_user(sender_id: str) -> str:
+    """The platform's own user id inside a channel's sender id."""
+    if channel_of(sender_id) == WEB:
+        raise ValueError(f"{sender_id!r} is not a messaging channel's sender id")
+    return sender_id.partition(SEPARATOR)[2]
+
+
+def platform_user_on(sender_id: str, channel: str) -> str | None:
     """The platform's user id inside ``sender_id`` if it is on ``channel``."""
-    prefix, separator, rest = sender_id.partition(SEPARATOR)
-    if separator and rest and prefix == channel:
-        return rest
-    return None
+    if channel_of(sender_id) != channel:
+        return None
+    return sender_id.partition(SEPARATOR)[2]

@@ -10,9 +10,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from handoff.analytics.live_status import LiveStatus
-from handoff.analytics.report import METRICS, Report
+from handoff.analytics.report import CHANNEL_METRICS, METRICS, ChannelNumbers, Report
 from handoff.api.presenters import timestamp
-from handoff.vocabulary import RefusalKind
+from handoff.vocabulary import DeliveryFailureReason, RefusalKind
 
 
 class CsvTable(str, enum.Enum):
@@ -21,6 +21,7 @@ class CsvTable(str, enum.Enum):
     SKILLS = "skills"
     AGENTS = "agents"
     RATINGS = "ratings"
+    CHANNELS = "channels"
 
 
 AGENT_COLUMNS = (
@@ -34,6 +35,21 @@ AGENT_COLUMNS = (
     "csat_count",
     "csat_average",
 )
+
+
+CHANNEL_COLUMNS = ("channel", *CHANNEL_METRICS, "delivery_failures")
+
+
+def channel_json(numbers: ChannelNumbers) -> dict[str, Any]:
+    failures = numbers.delivery_failures
+    return {
+        "channel": numbers.channel.value,
+        **numbers.metrics,
+        "delivery_failures": sum(failures.values()),
+        "delivery_failures_by_reason": {
+            reason.value: failures[reason.value] for reason in DeliveryFailureReason
+        },
+    }
 
 
 RATING_COLUMNS = (
@@ -98,6 +114,7 @@ def report_json(report: Report) -> dict[str, Any]:
             for agent in report.agents
         ],
         "refusals": {kind.value: report.refusals[kind.value] for kind in RefusalKind},
+        "channels": [channel_json(numbers) for numbers in report.channels],
         "comments": list(
             itertools.islice(
                 (row for row in rating_rows(report) if row["comment"]),
@@ -128,6 +145,14 @@ def report_csv(report: Report, table: CsvTable) -> str:
                 for key, count in sorted(
                     (bucket.reasons if by_reason else bucket.skills).items()
                 )
+            ),
+        )
+    if table is CsvTable.CHANNELS:
+        return _csv(
+            CHANNEL_COLUMNS,
+            (
+                tuple(channel_json(numbers)[column] for column in CHANNEL_COLUMNS)
+                for numbers in report.channels
             ),
         )
     if table is CsvTable.RATINGS:

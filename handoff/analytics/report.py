@@ -18,7 +18,10 @@ Definitions (also in handoff/openapi.yaml, GET /api/metrics):
 - callbacks and tickets (out of hours) never queue, so they count as handoffs
   but not in waits, service level or abandonment;
 - refusals: customers' requests refused by a limit (handoffs, ratings, one-time
-  codes, phone numbers), in the period, by kind.
+  codes, phone numbers), in the period, by kind;
+- channels: the conversations, containment, handoffs and ratings of each channel
+  (from the sender id's prefix), and its agent replies that were not delivered,
+  counted in the bucket the reply was written in.
 """
 
 from __future__ import annotations
@@ -38,9 +41,17 @@ from sqlalchemy.orm import aliased
 from handoff.analytics.handle_time import Hold, held_seconds, resolved_holds
 from handoff.analytics.periods import ReportPeriod
 from handoff.analytics.statistics import mean, percentile, ratio
+from handoff.conversation.channels import channel_of
 from handoff.queue.states import HandoffStatus
-from handoff.storage.models import Agent, Conversation, CsatRating, Handoff, Refusal
-from handoff.vocabulary import HandoffMode
+from handoff.storage.models import (
+    Agent,
+    Conversation,
+    CsatRating,
+    Handoff,
+    Message,
+    Refusal,
+)
+from handoff.vocabulary import Channel, HandoffMode
 
 WAIT_PERCENTILE = 0.9
 # A score of 4 or 5 is a satisfied customer, the usual "CSAT %".
@@ -66,6 +77,18 @@ METRICS = (
     "csat_agent_average",
     "csat_satisfied_rate",
 )
+# Each channel's share of the numbers, and its undelivered agent replies.
+CHANNEL_METRICS = (
+    "conversations",
+    "contained",
+    "containment_rate",
+    "handoffs",
+    "csat_bot_count",
+    "csat_bot_average",
+    "csat_agent_count",
+    "csat_agent_average",
+    "csat_satisfied_rate",
+)
 
 
 @dataclass(frozen=True)
@@ -79,6 +102,7 @@ class HandoffRow:
     reason: str
     skill: str
     agent_id: int | None
+    channel: Channel
     # Seconds each agent held a resolved queued handoff; empty for the others.
     held: dict[int, float] = field(default_factory=dict)
 
@@ -94,6 +118,7 @@ class HandoffRow:
 class ConversationRow:
     first_message_at: datetime
     handed_off: bool
+    channel: Channel
 
 
 @dataclass(frozen=True)
@@ -106,6 +131,13 @@ class RatingRow:
     agent_id: int | None
     # The reason of the rated handoff; None for a rating of the bot.
     reason: str | None
+    channel: Channel
+
+
+@dataclass(frozen=True)
+class FailedDelivery:
+    channel: Channel
+    reason: str
 
 
 @dataclass
@@ -176,6 +208,14 @@ class AgentNumbers:
 
 
 @dataclass(frozen=True)
+class ChannelNumbers:
+    channel: Channel
+    metrics: dict[str, Any]
+    # Undelivered agent replies, by reason.
+    delivery_failures: Counter[str]
+
+
+@dataclass(frozen=True)
 class BucketNumbers:
     start: datetime
     metrics: dict[str, Any]
@@ -197,6 +237,8 @@ class Report:
     agent_names: dict[int, Agent]
     # Customers' requests refused by a limit, by kind.
     refusals: Counter[str]
+    # Every channel, those without a conversation included.
+    channels: list[ChannelNumbers]
 
 
 async def build_report(
@@ -213,6 +255,7 @@ async def build_report(
         ratings = await _ratings(session, period)
         agents = await _agents(session, handoffs, ratings)
         refusals = await _refusals(session, period)
+        failures = await _delivery_failures(session, period)
 
     totals = Tally(conversations, handoffs, ratings)
     by_bucket: dict[datetime, Tally] = defaultdict(Tally)
@@ -247,6 +290,9 @@ async def build_report(
         ratings=sorted(ratings, key=lambda row: (row.created_at, row.id), reverse=True),
         agent_names={agent.id: agent for agent in agents},
         refusals=refusals,
+        channels=_channel_numbers(
+            conversations, handoffs, ratings, failures, service_level_seconds
+        ),
     )
 
 
@@ -262,6 +308,7 @@ async def _handoffs(session: AsyncSession, period: ReportPeriod) -> list[Handoff
             Handoff.reason,
             Handoff.skill,
             Handoff.assigned_agent_id,
+            Handoff.sender_id,
         ).where(Handoff.created_at >= period.start, Handoff.created_at < period.end)
     )
     return [
@@ -275,6 +322,7 @@ async def _handoffs(session: AsyncSession, period: ReportPeriod) -> list[Handoff
             reason=row.reason,
             skill=row.skill.value,
             agent_id=row.assigned_agent_id,
+            channel=channel_of(row.sender_id),
         )
         for row in rows
     ]
@@ -328,14 +376,20 @@ async def _conversations(
         .correlate(Conversation, Handoff),
     )
     rows = await session.execute(
-        select(Conversation.first_message_at, handed_off.label("handed_off")).where(
+        select(
+            Conversation.first_message_at,
+            handed_off.label("handed_off"),
+            Conversation.sender_id,
+        ).where(
             Conversation.first_message_at >= period.start,
             Conversation.first_message_at < period.end,
         )
     )
     return [
         ConversationRow(
-            first_message_at=row.first_message_at, handed_off=row.handed_off
+            first_message_at=row.first_message_at,
+            handed_off=row.handed_off,
+            channel=channel_of(row.sender_id),
         )
         for row in rows
     ]
@@ -351,6 +405,7 @@ async def _ratings(session: AsyncSession, period: ReportPeriod) -> list[RatingRo
             CsatRating.handoff_id,
             CsatRating.agent_id,
             Handoff.reason,
+            CsatRating.sender_id,
         )
         .outerjoin(Handoff, Handoff.id == CsatRating.handoff_id)
         .where(
@@ -366,6 +421,7 @@ async def _ratings(session: AsyncSession, period: ReportPeriod) -> list[RatingRo
             handoff_id=row.handoff_id,
             agent_id=row.agent_id,
             reason=row.reason,
+            channel=channel_of(row.sender_id),
         )
         for row in rows
     ]
@@ -378,6 +434,51 @@ async def _refusals(session: AsyncSession, period: ReportPeriod) -> Counter[str]
         .group_by(Refusal.kind)
     )
     return Counter({kind: count for kind, count in rows})
+
+
+async def _delivery_failures(
+    session: AsyncSession, period: ReportPeriod
+) -> list[FailedDelivery]:
+    rows = await session.execute(
+        select(Handoff.sender_id, Message.failure_reason)
+        .join(Handoff, Handoff.id == Message.handoff_id)
+        .where(
+            Message.failure_reason.is_not(None),
+            Message.created_at >= period.start,
+            Message.created_at < period.end,
+        )
+    )
+    return [
+        FailedDelivery(channel_of(row.sender_id), row.failure_reason.value)
+        for row in rows
+    ]
+
+
+def _channel_numbers(
+    conversations: Sequence[ConversationRow],
+    handoffs: Sequence[HandoffRow],
+    ratings: Sequence[RatingRow],
+    failures: Sequence[FailedDelivery],
+    service_level_seconds: int,
+) -> list[ChannelNumbers]:
+    numbers = []
+    for channel in Channel:
+        tally = Tally(
+            [row for row in conversations if row.channel is channel],
+            [row for row in handoffs if row.channel is channel],
+            [row for row in ratings if row.channel is channel],
+        )
+        metrics = tally.metrics(service_level_seconds)
+        numbers.append(
+            ChannelNumbers(
+                channel=channel,
+                metrics={name: metrics[name] for name in CHANNEL_METRICS},
+                delivery_failures=Counter(
+                    failure.reason for failure in failures if failure.channel is channel
+                ),
+            )
+        )
+    return numbers
 
 
 async def _agents(

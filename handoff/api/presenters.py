@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import inspect
 
+from handoff.conversation.channels import channel_of
 from handoff.conversation.chat_sessions import public_handle
 from handoff.conversation.display_names import channel_kind, customer_name
 from handoff.storage.models import (
@@ -43,7 +44,8 @@ def handoff_json(handoff: Handoff, queue_position: int | None) -> dict[str, Any]
         "conversation": public_handle(handoff.sender_id),
         "customer_name": customer.name,
         "customer_verified": customer.verified,
-        "channel": handoff.channel,
+        # The customer's channel, whatever Rasa input channel the bot named.
+        "channel": channel_of(handoff.sender_id).value,
         "channel_kind": channel_kind(handoff.channel, handoff.sender_id).value,
         "language": handoff.language,
         "reason": handoff.reason,
@@ -164,6 +166,14 @@ def message_json(message: Message, agent_name: str | None) -> dict[str, Any]:
         "agent_name": agent_name if message.agent_id is not None else None,
         "created_at": timestamp(message.created_at),
         "delivery": message.delivery.value if message.delivery is not None else None,
+        "delivery_failure": (
+            None
+            if message.failure_reason is None
+            else {
+                "reason": message.failure_reason.value,
+                "permanent": bool(message.failure_permanent),
+            }
+        ),
     }
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
 from sqlalchemy import select, update
@@ -35,6 +36,7 @@ from handoff.storage.models import (
     MessageRole,
     utcnow,
 )
+from handoff.vocabulary import DeliveryFailureReason
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,22 @@ class Reply:
     handoff_id: int
     agent: Agent
     text: str
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    """Delivered, or failed with its reason."""
+
+    delivery: Delivery
+    failure_reason: DeliveryFailureReason | None = None
+    failure_permanent: bool | None = None
+
+
+DELIVERED = DeliveryOutcome(Delivery.DELIVERED)
+
+
+def failed(reason: DeliveryFailureReason, *, permanent: bool) -> DeliveryOutcome:
+    return DeliveryOutcome(Delivery.FAILED, reason, permanent)
 
 
 @dataclass(frozen=True)
@@ -60,7 +78,7 @@ class ReplyStore:
         self._replies: Coalescer[Reply, StoredReply | DomainError] = Coalescer(
             self._store_all, concurrency=concurrency
         )
-        self._deliveries: Coalescer[tuple[int, Delivery], Message] = Coalescer(
+        self._deliveries: Coalescer[tuple[int, DeliveryOutcome], Message] = Coalescer(
             self._record_all, concurrency=concurrency
         )
 
@@ -71,13 +89,15 @@ class ReplyStore:
             raise stored
         return stored
 
-    async def record_delivery(self, message_id: int, delivery: Delivery) -> Message:
+    async def record_delivery(
+        self, message_id: int, outcome: DeliveryOutcome
+    ) -> Message:
         """The message after its delivery is recorded.
 
         A failure is recorded only over a pending delivery: Rasa's echo may
         have confirmed the message meanwhile, and then it stays delivered.
         """
-        return await self._deliveries.submit((message_id, delivery))
+        return await self._deliveries.submit((message_id, outcome))
 
     async def _store_all(
         self, replies: Sequence[Reply]
@@ -88,7 +108,7 @@ class ReplyStore:
         return await self._committer.run(work)
 
     async def _record_all(
-        self, deliveries: Sequence[tuple[int, Delivery]]
+        self, deliveries: Sequence[tuple[int, DeliveryOutcome]]
     ) -> list[Message]:
         async def work(session: AsyncSession) -> list[Message]:
             return await _record(session, deliveries)
@@ -194,30 +214,49 @@ def _refusal(row: Any, reply: Reply) -> DomainError | None:
 
 
 async def _record(
-    session: AsyncSession, deliveries: Sequence[tuple[int, Delivery]]
+    session: AsyncSession, deliveries: Sequence[tuple[int, DeliveryOutcome]]
 ) -> list[Message]:
     connection = await session.connection()
     found: dict[int, Message] = {}
     delivered = sorted(
         message_id
-        for message_id, delivery in deliveries
-        if delivery is Delivery.DELIVERED
+        for message_id, outcome in deliveries
+        if outcome.delivery is Delivery.DELIVERED
     )
     statements = []
     if delivered:
         statements.append(
             update(MESSAGES)
             .where(MESSAGES.c.id.in_(delivered))
-            .values(delivery=Delivery.DELIVERED)
+            .values(
+                delivery=Delivery.DELIVERED,
+                failure_reason=None,
+                failure_permanent=None,
+            )
         )
-    failed = sorted(
-        message_id for message_id, delivery in deliveries if delivery is Delivery.FAILED
+    # One statement for each kind of failure among them.
+    failures = sorted(
+        (
+            (outcome.failure_reason, outcome.failure_permanent, message_id)
+            for message_id, outcome in deliveries
+            if outcome.delivery is Delivery.FAILED
+        ),
+        key=lambda failure: (str(failure[0]), str(failure[1]), failure[2]),
     )
-    if failed:
+    for (reason, permanent), group in groupby(
+        failures, key=lambda failure: (failure[0], failure[1])
+    ):
         statements.append(
             update(MESSAGES)
-            .where(MESSAGES.c.id.in_(failed), MESSAGES.c.delivery == Delivery.PENDING)
-            .values(delivery=Delivery.FAILED)
+            .where(
+                MESSAGES.c.id.in_([message_id for _, _, message_id in group]),
+                MESSAGES.c.delivery == Delivery.PENDING,
+            )
+            .values(
+                delivery=Delivery.FAILED,
+                failure_reason=reason,
+                failure_permanent=permanent,
+            )
         )
     for statement in statements:
         for row in await connection.execute(statement.returning(*MESSAGES.c)):

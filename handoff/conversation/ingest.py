@@ -439,7 +439,11 @@ class _Stream:
         await self._connection.execute(
             update(MESSAGES)
             .where(MESSAGES.c.id == message_id)
-            .values(delivery=Delivery.DELIVERED)
+            .values(
+                delivery=Delivery.DELIVERED,
+                failure_reason=None,
+                failure_permanent=None,
+            )
         )
         return Outcome.ACCEPTED
 

@@ -3,22 +3,35 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, Protocol
 from urllib.parse import quote
 
 import aiohttp
 from yarl import URL
 
-from handoff.errors import RasaUnavailable
+from handoff.errors import ChannelDeliveryFailed, RasaUnavailable
 from handoff.observability.logs import conversation, conversation_log_id
+from handoff.vocabulary import Channel, DeliveryFailureReason
 
 logger = logging.getLogger(__name__)
 
 HANDOFF_CLOSED_INTENT = "EXTERNAL_handoff_closed"
 HANDOFF_CANCELLED_INTENT = "EXTERNAL_handoff_cancelled"
 RESUME_EVENTS = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
-REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=10)
-SAFE_IN_SENDER_IDS = ":+"
+# The channels retry a platform for up to about ten seconds before they give up.
+REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=20)
+# What Rasa answers when the customer's channel could not deliver a message: its
+# 500 carries the channel's exception (bot/channels/delivery.py).
+DELIVERY_FAILED = re.compile(
+    r"tandem-delivery-failed:(?P<channel>[a-z]+):(?P<reason>[a-z_]+)"
+    r":(?P<permanence>permanent|transient):"
+)
+# Characters a URL path segment holds as they are (RFC 3986 pchar, besides
+# letters, digits and -._~), which quote() would otherwise encode.
+SENDER_ID_SAFE = ":@!$&'()*+,;="
+# Enough of Rasa's error answer to find the marker in.
+ERROR_BODY_BYTES = 8192
 # The readiness check asks Rasa whether it answers at all, and soon.
 CHECK_TIMEOUT = aiohttp.ClientTimeout(total=2)
 
@@ -149,12 +162,11 @@ class RasaHttpClient:
 
     def _conversation_url(self, sender_id: str, action: str) -> URL:
         # Sender ids come from customers' channels and may hold any character, so
-        # they are quoted. Rasa's router does not decode its path parameters,
-        # though: a quoted character names another conversation there. The ':' of
-        # messaging channels' ids ("kakao:…") and the '+' of phone numbers are
-        # legal in a path segment and stay as they are.
-        quoted = quote(sender_id, safe=SAFE_IN_SENDER_IDS)
-        return URL(f"{self._base_url}/conversations/{quoted}/{action}", encoded=True)
+        # they are quoted; but Rasa's router (Sanic) matches the path undecoded, so
+        # what a path may hold as it is stays as it is: the messaging channels'
+        # "telegram:42", "whatsapp:+8210…" must reach Rasa as their own ids.
+        path = quote(sender_id, safe=SENDER_ID_SAFE)
+        return URL(f"{self._base_url}/conversations/{path}/{action}", encoded=True)
 
     async def _post(
         self,
@@ -167,22 +179,49 @@ class RasaHttpClient:
         url = self._conversation_url(sender_id, action)
         if self._token:
             query = {**query, "token": self._token}
-        with conversation(conversation_log_id(sender_id, self._log_secret)):
-            try:
-                async with self._session.post(
-                    url.update_query(query), json=body, timeout=REQUEST_TIMEOUT
-                ) as response:
-                    if response.status >= 300:
-                        detail = (await response.text())[:200]
-                        logger.warning(
-                            "Rasa answered %s to %s: %s",
-                            response.status,
-                            action,
-                            detail,
-                        )
-                        raise RasaUnavailable(
-                            f"Rasa answered {response.status} to {action}"
-                        )
-            except (aiohttp.ClientError, TimeoutError) as error:
-                logger.warning("Rasa could not be reached for %s: %r", action, error)
-                raise RasaUnavailable("Rasa could not be reached") from error
+        try:
+            async with self._session.post(
+                url.update_query(query), json=body, timeout=REQUEST_TIMEOUT
+            ) as response:
+                if response.status >= 300:
+                    answer = await response.content.read(ERROR_BODY_BYTES)
+                    detail = answer.decode("utf-8", errors="replace")
+                    logger.warning(
+                        "Rasa answered %s to %s: %s",
+                        response.status,
+                        url.path,
+                        detail[:300],
+                    )
+                    failed = channel_failure(detail)
+                    if failed is not None:
+                        raise failed
+                    raise RasaUnavailable(
+                        f"Rasa answered {response.status} to {url.path}"
+                    )
+        except (aiohttp.ClientError, TimeoutError) as error:
+            logger.warning("Rasa could not be reached at %s: %r", url.path, error)
+            raise RasaUnavailable("Rasa could not be reached") from error
+
+
+def channel_failure(answer: str) -> ChannelDeliveryFailed | None:
+    """The channel's delivery failure that Rasa's error answer reports, if any."""
+    match = DELIVERY_FAILED.search(answer)
+    if match is None:
+        return None
+    try:
+        channel = Channel(match["channel"])
+        reason = DeliveryFailureReason(match["reason"])
+    except ValueError:
+        return None
+    if reason is DeliveryFailureReason.RASA_UNAVAILABLE:
+        return None
+    permanent = match["permanence"] == "permanent"
+    return ChannelDeliveryFailed(
+        f"the customer's {channel.value} channel did not deliver the message"
+        f" ({reason.value}{'' if permanent else ', after retries'})",
+        channel=channel.value,
+        reason=reason.value,
+        permanent=permanent,
+    )
+# The readiness check asks Rasa whether it answers at all, and soon.
+CHECK_TIMEOUT = aiohttp.ClientTimeout(total=2)

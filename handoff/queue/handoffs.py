@@ -23,7 +23,12 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from handoff.api.presenters import handoff_created_frame, handoff_frame, message_frame
 from handoff.api.validation import HandoffFilter, HandoffRequest, TransferRequest
-from handoff.conversation.agent_replies import Reply, ReplyStore
+from handoff.conversation.agent_replies import (
+    DELIVERED,
+    Reply,
+    ReplyStore,
+    failed,
+)
 from handoff.conversation.chat_session_limits import issued_address
 from handoff.conversation.rasa_client import HANDOFF_CLOSED_INTENT, RasaGateway
 from handoff.conversation.refusals import RefusalLog
@@ -36,6 +41,7 @@ from handoff.errors import (
     AgentUnavailable,
     AlreadyAssigned,
     AtCapacity,
+    ChannelDeliveryFailed,
     Forbidden,
     InvalidRequest,
     InvalidTransition,
@@ -73,6 +79,7 @@ from handoff.storage.models import (
 )
 from handoff.vocabulary import (
     AgentStatus,
+    DeliveryFailureReason,
     HandoffMode,
     Resolution,
     Skill,
@@ -333,8 +340,25 @@ class HandoffService:
             await self._rasa.append_bot_message(
                 stored.sender_id, text, message.id, agent.display_name
             )
+        except ChannelDeliveryFailed as error:
+            # Rasa answered, and did not keep the message: no echo will come.
+            message = await self._replies.record_delivery(
+                message.id,
+                failed(DeliveryFailureReason(error.reason), permanent=error.permanent),
+            )
+            await self._feed.publish(message_frame(message, agent.display_name), stored.audience)
+            raise ChannelDeliveryFailed(
+                error.message,
+                channel=error.channel,
+                reason=error.reason,
+                permanent=error.permanent,
+                message_id=message.id,
+            ) from error
         except RasaUnavailable as error:
-            message = await self._replies.record_delivery(message.id, Delivery.FAILED)
+            message = await self._replies.record_delivery(
+                message.id,
+                failed(DeliveryFailureReason.RASA_UNAVAILABLE, permanent=False),
+            )
             await self._feed.publish(
                 message_frame(message, agent.display_name), stored.audience
             )
@@ -343,7 +367,7 @@ class HandoffService:
                 raise RasaUnavailable(error.message, message_id=message.id) from error
             return message
         self._metrics.agent_reply_relayed(time.perf_counter() - received)
-        message = await self._replies.record_delivery(message.id, Delivery.DELIVERED)
+        message = await self._replies.record_delivery(message.id, DELIVERED)
         await self._feed.publish(
             message_frame(message, agent.display_name), stored.audience
         )

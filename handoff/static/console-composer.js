@@ -8,7 +8,7 @@ import {refreshQueue, upsertHandoff} from "./console-queue.js";
 import {canClose, canWork, isOpen, isSupervisor, me, sameId, session, signedIn, state} from "./console-state.js";
 import {toast} from "./console-toasts.js";
 import {autoGrow, h, submitOnEnter, trapFocus} from "./dom.js";
-import {fillPlaceholders} from "./format.js";
+import {deliveryFailureLabel, fillPlaceholders} from "./format.js";
 import {codes, errorText, label, t} from "./labels.js";
 
 const MAX_LENGTH = 2000;
@@ -185,9 +185,15 @@ async function sendReply() {
   } catch (err) {
     if (!signedIn()) return;
     if (err.status === 502) {
-      // Stored with delivery "failed": it appears in the thread with a Retry button.
+      // Stored with delivery "failed": it appears in the thread, with a Retry
+      // button unless sending again cannot help (then with what to do instead).
       if (isOpen(id)) {
-        setReplyError(`${errorText(err)} — ${t("use_retry")}`);
+        if (err.code === "delivery_failed" && err.body?.permanent) {
+          const [ko, en] = deliveryFailureLabel(err.body.reason);
+          setReplyError(`전달되지 않았습니다: ${ko} / Not delivered: ${en}`);
+        } else {
+          setReplyError(`${errorText(err)} — ${t("use_retry")}`);
+        }
         loadConversation(id);
       }
     } else {
@@ -209,6 +215,12 @@ async function sendReply() {
 }
 
 // ------------------------------------------------------------------ close
+
+/** Close the open conversation as a follow-up (after asking, like any close). */
+export function closeAsFollowUp() {
+  els.resolutionSelect.value = "follow_up";
+  closeHandoff();
+}
 
 async function closeHandoff() {
   const open = state.open;

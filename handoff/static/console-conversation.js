@@ -3,15 +3,17 @@
 // the address (#handoff=<id>).
 
 import {agentName, channelName, customerName, statusBadge} from "./console-badges.js";
-import {drawComposer, swapDraft} from "./console-composer.js";
+import {closeAsFollowUp, drawComposer, swapDraft} from "./console-composer.js";
 import {drawContext} from "./console-context.js";
 import {claim, drawQueue, seen, updateTitle} from "./console-queue.js";
 import {
   OPEN_STATUSES, isMine, isMineOffline, isOpen, isTakeable, sameId, session, signedIn, state,
 } from "./console-state.js";
 import {toast} from "./console-toasts.js";
-import {h, nearBottom, replace} from "./dom.js";
-import {clock, fullTime, percent, valueText} from "./format.js";
+import {bi, h, nearBottom, replace} from "./dom.js";
+import {
+  clock, deliveryAdvice, deliveryFailureLabel, fullTime, percent, valueText,
+} from "./format.js";
 import {errorText, label, t} from "./labels.js";
 
 const $ = (id) => document.getElementById(id);
@@ -251,17 +253,7 @@ function messageItem(message, canRetry) {
   let foot = null;
   if (role === "agent" && message.delivery) {
     if (message.delivery === "failed") {
-      foot = h("div", {class: "msg-foot", "data-delivery": "failed"},
-        h("span", {}, `⚠ ${label("delivery", "failed")}`),
-        state.retried.has(key)
-          ? h("span", {class: "msg-resent"}, t("resent"))
-          : h("button", {
-            type: "button",
-            class: "btn btn-small retry-button",
-            "data-testid": "retry-button",
-            disabled: !canRetry || state.retrying.has(key),
-            onclick: () => retry(message),
-          }, t("retry")));
+      foot = failedFoot(message, key, canRetry);
     } else if (message.delivery === "pending") {
       foot = h("div", {class: "msg-foot", "data-delivery": "pending"}, label("delivery", "pending"));
     } else if (message.delivery === "delivered") {
@@ -280,6 +272,47 @@ function messageItem(message, canRetry) {
     h("time", {title: fullTime(message.created_at)}, clock(message.created_at))),
   h("div", {class: "msg-text"}, valueText(message.text ?? "")),
   foot);
+}
+
+/**
+ * "Not delivered" with the reason. A failure that sending again may fix has a Retry
+ * button; one it cannot (a closed WhatsApp window, a blocked bot) says what to do
+ * instead, with a way to close the conversation as a follow-up.
+ */
+function failedFoot(message, key, canRetry) {
+  const failure = message.delivery_failure || null;
+  const [ko, en] = deliveryFailureLabel(failure?.reason);
+  const permanent = Boolean(failure?.permanent);
+  const advice = permanent ? deliveryAdvice(failure.reason) : null;
+  let action = null;
+  if (state.retried.has(key)) {
+    action = h("span", {class: "msg-resent"}, "다시 보냄 / Resent");
+  } else if (!permanent) {
+    action = h("button", {
+      type: "button",
+      class: "btn btn-small retry-button",
+      "data-testid": "retry-button",
+      disabled: !canRetry || state.retrying.has(key),
+      onclick: () => retry(message),
+    }, "다시 보내기 ", h("span", {lang: "en"}, "Retry"));
+  } else if (canRetry) {
+    action = h("button", {
+      type: "button",
+      class: "btn btn-small",
+      "data-testid": "follow-up-button",
+      onclick: () => closeAsFollowUp(),
+    }, "후속 조치로 종료 ", h("span", {lang: "en"}, "Close as follow-up"));
+  }
+  return h("div", {
+    class: "msg-foot msg-foot-failed",
+    "data-delivery": "failed",
+    "data-failure": failure?.reason || null,
+    "data-permanent": permanent ? "true" : "false",
+  },
+  h("div", {class: "msg-failure"},
+    h("span", {"data-testid": "delivery-failure"}, `⚠ 전달 실패: ${ko} / Not delivered: ${en}`),
+    advice ? h("p", {class: "msg-advice", "data-testid": "delivery-advice"}, bi(advice[0], advice[1])) : null),
+  action);
 }
 
 export function wireConversation() {

@@ -64,6 +64,36 @@ export function minutesSince(value, now = Date.now()) {
   return date ? (now - date.getTime()) / 60000 : 0;
 }
 
+// Why an agent's reply did not reach the customer, and what the agent can do.
+const DELIVERY_FAILURES = {
+  platform_error: ["메신저가 전달하지 못했습니다", "The messaging platform did not deliver it"],
+  window_closed: ["WhatsApp 24시간 창이 닫혔습니다", "WhatsApp's 24-hour window is closed"],
+  blocked: ["고객이 차단했거나 수신을 거부했습니다", "The customer blocked the bot or unsubscribed"],
+  invalid_recipient: ["받는 사람에게 보낼 수 없습니다", "The recipient cannot be reached"],
+  timeout: ["메신저가 제때 응답하지 않았습니다", "The platform did not answer in time"],
+  rasa_unavailable: ["봇 서버에 연결할 수 없습니다", "The bot server could not be reached"],
+};
+const DELIVERY_ADVICE = {
+  window_closed: [
+    "고객이 먼저 메시지를 보내면 다시 답장할 수 있습니다. 고객의 메시지를 기다리거나, 후속 조치(콜백·문의 접수)로 종료하세요.",
+    "You can reply once the customer writes again. Wait for their message, or close as follow-up to call them back or answer their ticket.",
+  ],
+  blocked: [
+    "이 채널로는 더 보낼 수 없습니다. 다른 연락 수단으로 후속 조치하세요.",
+    "This channel cannot reach them any more. Close as follow-up and contact them another way.",
+  ],
+  invalid_recipient: [
+    "이 채널로는 보낼 수 없습니다. 다른 연락 수단으로 후속 조치하세요.",
+    "This channel cannot reach them. Close as follow-up and contact them another way.",
+  ],
+};
+export function deliveryFailureLabel(reason) {
+  return DELIVERY_FAILURES[reason] || ["전달되지 않았습니다", "Not delivered"];
+}
+/** What the agent can do about a failure that sending again cannot fix, if anything. */
+export function deliveryAdvice(reason) {
+  return DELIVERY_ADVICE[reason] || null;
+}
 /** "97%" from a 0–1 confidence. */
 export function percent(value) {
   const n = Number(value);

@@ -6,6 +6,7 @@
 import {ApiError} from "./api.js";
 import {bi, biText, h, replace} from "./dom.js";
 import {errorText, label, setLanguage} from "./labels.js";
+import {deliveryFailureLabel} from "./format.js";
 import {openLive} from "./live.js";
 import {createSession} from "./session.js";
 import {columnChart, lineChart} from "./supervisor-charts.js";
@@ -24,6 +25,7 @@ const els = {
   todayNote: $("today-note"), periodForm: $("period-form"), bucket: $("period-bucket"),
   from: $("period-from"), to: $("period-to"), reasons: $("reasons"), skills: $("skills"),
   agentNumbers: $("agent-numbers-body"), comments: $("comments-body"),
+  channelNumbers: $("channel-numbers-body"),
   deadLetters: $("dead-letters-body"),
 };
 
@@ -270,7 +272,27 @@ function renderTrend(report) {
       h("td", {class: "num"}, duration(a.handle_avg_seconds)),
       h("td", {class: "num"}, a.csat_count ? `${score(a.csat_average)} (${a.csat_count})` : "–")))
     : h("tr", {}, h("td", {colspan: 6, class: "empty"}, bi("자료 없음", "No data"))));
+  renderChannels(report);
   renderComments(report);
+}
+
+/** Each channel with a conversation or a failed delivery in the period. */
+function renderChannels(report) {
+  const rows = (report.channels || []).filter((c) => c.conversations || c.handoffs || c.delivery_failures);
+  replace(els.channelNumbers, rows.length ? rows.map((c) => {
+    const ratings = c.csat_bot_count + c.csat_agent_count;
+    const reasons = Object.entries(c.delivery_failures_by_reason || {})
+      .filter(([, count]) => count)
+      .map(([reason, count]) => `${deliveryFailureLabel(reason).join(" / ")}: ${count}`)
+      .join("\n");
+    return h("tr", {dataset: {testid: "channel-row", channel: c.channel, failures: c.delivery_failures}},
+      h("td", {}, label("channel", c.channel)),
+      h("td", {class: "num"}, String(c.conversations)),
+      h("td", {class: "num"}, c.containment_rate === null ? "–" : `${Math.round(c.containment_rate * 100)}%`),
+      h("td", {class: "num"}, String(c.handoffs)),
+      h("td", {class: "num"}, ratings ? `${score(combinedCsat(c))} (${ratings})` : "–"),
+      h("td", {class: "num", title: reasons || null}, String(c.delivery_failures)));
+  }) : h("tr", {}, h("td", {colspan: 6, class: "empty"}, bi("자료 없음", "No data"))));
 }
 
 function renderComments(report) {

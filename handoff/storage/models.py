@@ -39,6 +39,7 @@ from handoff.vocabulary import (
     DEFAULT_CAPACITY,
     DEFAULT_STAFF_LANGUAGE,
     AgentStatus,
+    DeliveryFailureReason,
     HandoffMode,
     Priority,
     Resolution,
@@ -383,6 +384,8 @@ class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
         Index("ix_messages_handoff_id_created_at", "handoff_id", "created_at"),
+        # The supervisors' count of failed deliveries in a period.
+        Index("ix_messages_failure_reason_created_at", "failure_reason", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -398,6 +401,12 @@ class Message(Base):
     delivery: Mapped[Delivery | None] = mapped_column(
         _string_enum(Delivery, "delivery")
     )
+    # Why a failed agent reply did not reach the customer, and whether sending it
+    # again could help (a closed WhatsApp window or a blocked bot cannot).
+    failure_reason: Mapped[DeliveryFailureReason | None] = mapped_column(
+        _string_enum(DeliveryFailureReason, "delivery_failure_reason")
+    )
+    failure_permanent: Mapped[bool | None] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -287,9 +287,9 @@ async def test_a_malformed_skill_request_is_refused_unheard(
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        (b"{not json", "The request body is not valid JSON."),
-        (b"[1, 2]", "The request body must be a JSON object."),
-        (b"\xff\xfe", "The request body is not valid JSON."),
+        (b"{not json", "the body is not JSON"),
+        (b"[1, 2]", "the body is not a JSON object"),
+        (b"\xff\xfe", "the body is not JSON"),
     ],
 )
 async def test_a_body_that_is_not_a_json_object_is_refused(
@@ -302,7 +302,9 @@ async def test_a_body_that_is_not_a_json_object_is_refused(
         ) as answer,
     ):
         assert answer.status == 400
-        assert await answer.json() == {"error": "bad_json", "message": message}
+        refusal = await answer.json()
+        assert refusal["error"] == "malformed_json"
+        assert refusal["message"].startswith(message)
     assert kakao.agent.heard == []
 
 

@@ -8,7 +8,12 @@ import pytest
 from bot.channels import delivery
 from bot.channels.delivery import DeliveryFailed, send_with_retry
 from bot.channels.redelivery import SeenUpdates
-from bot.channels.sender_ids import UnknownChannel, channel_of, platform_user, sender_id
+from bot.channels.sender_ids import (
+    UnknownChannel,
+    channel_of,
+    platform_user_on,
+    sender_id,
+)
 
 
 def test_sender_ids_carry_their_channel() -> None:
@@ -16,13 +21,13 @@ def test_sender_ids_carry_their_channel() -> None:
     assert sender_id("whatsapp", "+821012345678") == "whatsapp:+821012345678"
     assert channel_of("kakao:4ceb0d61") == "kakao"
     assert channel_of("telegram:42") == "telegram"
-    assert platform_user("kakao:4ceb0d61", "kakao") == "4ceb0d61"
+    assert platform_user_on("kakao:4ceb0d61", "kakao") == "4ceb0d61"
 
 
 @pytest.mark.parametrize("web_id", ["bQ3x_a.sig", "kakao:", "line:1", "", ":x"])
 def test_anything_without_a_known_prefix_is_the_web_chat(web_id: str) -> None:
     assert channel_of(web_id) == "web"
-    assert platform_user(web_id, "kakao") is None
+    assert platform_user_on(web_id, "kakao") is None
 
 
 def test_unknown_channels_and_empty_users_have_no_sender_id() -> None:
@@ -83,7 +88,7 @@ async def test_a_permanent_failure_is_raised_at_once(waits: list[float]) -> None
     with pytest.raises(DeliveryFailed) as raised:
         await send_with_retry(send)
     assert (send.count, waits) == (1, [])
-    assert str(raised.value) == "tandem-delivery-failed:kakao:blocked:permanent:blocked"
+    assert str(raised.value) == "tandem-delivery-failed:kakao:blocked:permanent: blocked"
 
 
 async def test_the_platforms_retry_after_is_waited_for_up_to_two_seconds(

@@ -84,7 +84,9 @@ def documented_answer(
     if path == HANDOFFS:
         queued = body.get("mode", "queue") == "queue"
         return 201, {
-            **{key: body[key] for key in ("sender_id", "channel", "language")},
+            **{key: body[key] for key in ("sender_id", "language")},
+            # The customer's channel, from the sender id: these are web chat ids.
+            "channel": "web",
             **{key: body[key] for key in ("reason", "skill", "priority", "trigger")},
             "id": 7,
             "conversation": "c-0123456789ab",

@@ -1,9 +1,11 @@
 """The two people of an end-to-end conversation: a customer on socket.io, an agent on
-the handoff service's HTTP API and WebSocket."""
+the handoff service's HTTP API and WebSocket; and the dev outbox the one-time codes
+go to."""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -145,3 +147,18 @@ class Agent:
         if self.socket is not None:
             await self.socket.close()
         await self.session.close()
+
+
+def outbox_lines(outbox: Path) -> list[str]:
+    """The dev outbox's messages: time, phone number and text, tab-separated."""
+    return outbox.read_text("utf-8").splitlines() if outbox.exists() else []
+
+
+async def code_from_outbox(outbox: Path, sent_before: int) -> str:
+    """The code of the first message the dev outbox received after ``sent_before``."""
+    for _ in range(50):
+        lines = outbox_lines(outbox)
+        if len(lines) > sent_before:
+            return lines[sent_before].split("인증번호 ")[1].split(" ")[0]
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"no code in {outbox}")

@@ -1,7 +1,9 @@
 """The real stack as processes, for the end-to-end tests and the benchmarks.
 
 Rasa server, action server and handoff service run through scripts/run_stack.py,
-on free ports of 127.0.0.1, with their databases in a folder of the caller's.
+on free ports of 127.0.0.1, with their databases in a folder of the caller's. With
+``platforms``, the Telegram and Twilio channels are on too, talking to stand-ins of
+the platforms' APIs (tests/standins/) that run as processes of their own.
 """
 
 from __future__ import annotations
@@ -24,6 +26,33 @@ STARTUP_SECONDS = 300
 
 
 @dataclass(frozen=True)
+class Platforms:
+    """Stand-ins of Telegram's and Twilio's APIs, and the settings pointing at them."""
+
+    telegram_url: str
+    twilio_url: str
+    telegram_token: str = "123456:e2e-telegram-token"
+    telegram_secret: str = "e2e-webhook-secret"
+    twilio_account_sid: str = "AC" + "e2" * 16
+    twilio_auth_token: str = "e2e-twilio-auth-token"
+    sms_number: str = "+15005550006"
+    whatsapp_number: str = "+14155238886"
+
+    def settings(self, public_url: str) -> dict[str, str]:
+        return {
+            "TANDEM_PUBLIC_URL": public_url,
+            "TANDEM_TELEGRAM_TOKEN": self.telegram_token,
+            "TANDEM_TELEGRAM_SECRET_TOKEN": self.telegram_secret,
+            "TANDEM_TELEGRAM_API_URL": self.telegram_url,
+            "TANDEM_TWILIO_ACCOUNT_SID": self.twilio_account_sid,
+            "TANDEM_TWILIO_AUTH_TOKEN": self.twilio_auth_token,
+            "TANDEM_TWILIO_NUMBER": self.sms_number,
+            "TANDEM_TWILIO_WHATSAPP_NUMBER": self.whatsapp_number,
+            "TANDEM_TWILIO_API_URL": self.twilio_url,
+        }
+
+
+@dataclass(frozen=True)
 class Stack:
     handoff_url: str
     rasa_url: str
@@ -39,6 +68,8 @@ class Stack:
     actions_url: str = ""
     service_secret: str = ""
     """TANDEM_SERVICE_SECRET, which also keys the conversations' log ids."""
+    platforms: Platforms | None = None
+    """The messaging platforms' stand-ins the bot's channels talk to, if any."""
 
     def log_tail(self, lines: int = 60) -> str:
         return "\n".join(self.log_path.read_text("utf-8").splitlines()[-lines:])
@@ -63,6 +94,57 @@ def wait_until_up(process: subprocess.Popen[bytes], log_path: Path) -> None:
 
 
 @contextmanager
+def running_platforms(folder: Path) -> Iterator[Platforms]:
+    """The Telegram and Twilio stand-ins as processes on free ports."""
+    telegram_port, twilio_port = free_port(), free_port()
+    platforms = Platforms(
+        telegram_url=f"http://127.0.0.1:{telegram_port}",
+        twilio_url=f"http://127.0.0.1:{twilio_port}",
+    )
+    commands = [
+        [
+            *("-m", "tests.standins.telegram_api", "--port", str(telegram_port)),
+            *("--token", platforms.telegram_token),
+        ],
+        [
+            *("-m", "tests.standins.twilio_api", "--port", str(twilio_port)),
+            *("--account-sid", platforms.twilio_account_sid),
+            *("--auth-token", platforms.twilio_auth_token),
+        ],
+    ]
+    processes = []
+    with (folder / "platforms.log").open("wb") as log:
+        for command in commands:
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, *command],
+                    cwd=ROOT,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+    try:
+        for url in (platforms.telegram_url, platforms.twilio_url):
+            wait_for_answer(f"{url}/_recorded")
+        yield platforms
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def wait_for_answer(url: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer in {seconds:.0f} s")
+
+
+@contextmanager
 def running_stack(
     model: Path,
     folder: Path,
@@ -70,12 +152,15 @@ def running_stack(
     rest_channel: bool = False,
     channel_settings: Mapping[str, str] | None = None,
     extra_env: dict[str, str] | None = None,
+    platforms: Platforms | None = None,
 ) -> Iterator[Stack]:
     """The three processes, business hours forced open, stopped on the way out.
     With ``rest_channel``, Rasa also serves ``POST /webhooks/rest/webhook`` to
     callers with ``Stack.rest_token`` (bench/credentials.yml). ``channel_settings``
     (``TANDEM_KAKAO_…`` and the like) turn on the messaging channels they set;
-    ``extra_env`` adds other settings (``TANDEM_LOG_FORMAT``, say)."""
+    ``extra_env`` adds other settings (``TANDEM_LOG_FORMAT``, say). With
+    ``platforms``, the Telegram and Twilio channels serve their webhooks on Rasa's
+    port and send to those stand-ins."""
     ports = {
         "TANDEM_HANDOFF_PORT": free_port(),
         "TANDEM_RASA_PORT": free_port(),
@@ -105,6 +190,9 @@ def running_stack(
             TANDEM_REST_TOKEN=rest_token,
         )
     env.update(extra_env or {})
+    if platforms is not None:
+        # The public URL Twilio signs: here, Rasa's own address.
+        env.update(platforms.settings(f"http://127.0.0.1:{ports['TANDEM_RASA_PORT']}"))
     log_path = folder / "stack.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -143,9 +231,13 @@ def running_stack(
                     "TANDEM_REST_TOKEN",
                     "TANDEM_KAKAO_REST_API_KEY",
                     "TANDEM_KAKAO_SKILL_SECRET",
+                    "TANDEM_TELEGRAM_TOKEN",
+                    "TANDEM_TELEGRAM_SECRET_TOKEN",
+                    "TANDEM_TWILIO_AUTH_TOKEN",
                 )
                 if key in env
             ),
+            platforms=platforms,
         )
     finally:
         process.terminate()
@@ -160,3 +252,21 @@ def rasa_tracker(stack: Stack, sender_id: str) -> dict[str, object]:
     url = f"{stack.rasa_url}/conversations/{sender_id}/tracker?token={stack.rasa_token}"
     with urllib.request.urlopen(url, timeout=10) as response:
         return dict(json.loads(response.read()))
+
+
+def set_telegram_webhook(stack: Stack) -> None:
+    """What an operator does once: give Telegram the webhook and its secret token."""
+    assert stack.platforms is not None
+    platforms = stack.platforms
+    request = urllib.request.Request(
+        f"{platforms.telegram_url}/bot{platforms.telegram_token}/setWebhook",
+        data=json.dumps(
+            {
+                "url": f"{stack.rasa_url}/webhooks/telegram/webhook",
+                "secret_token": platforms.telegram_secret,
+            }
+        ).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert json.loads(response.read())["ok"] is True

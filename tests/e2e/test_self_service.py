@@ -7,11 +7,10 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from tests.e2e.participants import Customer
+from tests.e2e.participants import Customer, code_from_outbox, outbox_lines
 from tests.e2e.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -48,21 +47,6 @@ ENGLISH = Script(
     ask_why="why is my bill higher than last month?",
     bill_changes=("more than", "less than", "the same as"),
 )
-
-
-def outbox_lines(outbox: Path) -> list[str]:
-    """The dev outbox's messages: time, phone number and text, tab-separated."""
-    return outbox.read_text("utf-8").splitlines() if outbox.exists() else []
-
-
-async def code_from_outbox(outbox: Path, sent_before: int) -> str:
-    """The code of the first message the dev outbox received after ``sent_before``."""
-    for _ in range(50):
-        lines = outbox_lines(outbox)
-        if len(lines) > sent_before:
-            return lines[sent_before].split("인증번호 ")[1].split(" ")[0]
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"no code in {outbox}")
 
 
 @pytest.mark.parametrize("script", [KOREAN, ENGLISH], ids=["korean", "english"])

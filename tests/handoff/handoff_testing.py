@@ -87,6 +87,8 @@ class StandInRasa:
 
     requests: list[RecordedRequest] = field(default_factory=list)
     status: int = 200
+    # What it answers, when not the default; Rasa's error answers are JSON too.
+    answer: Any = None
     url: str = ""
     # While set and not released, requests are recorded and then held, as Rasa
     # holds a request for a conversation whose turn is still running.
@@ -122,7 +124,8 @@ class StandInRasa:
         )
         if self.hold is not None:
             await self.hold.wait()
-        return web.json_response({"ok": self.status < 300}, status=self.status)
+        answer = {"ok": self.status < 300} if self.answer is None else self.answer
+        return web.json_response(answer, status=self.status)
 
 
 async def add_agent(

@@ -72,6 +72,7 @@ async def test_reply_is_appended_to_the_customers_conversation(
         "agent_name": "Mina Kim",
         "created_at": message["created_at"],
         "delivery": "delivered",
+        "delivery_failure": None,
     }
     # The claim's notice went out first; the reply waited for it.
     assert [request.body["text"] for request in rasa.requests[:1]] == [
@@ -275,3 +276,23 @@ async def test_the_client_reports_an_unreachable_rasa() -> None:
         client = RasaHttpClient(http, f"http://127.0.0.1:{unused_port()}", "t")
         with pytest.raises(RasaUnavailable):
             await client.resume_and_trigger("c0ffee")
+
+
+@pytest.mark.parametrize(
+    ("sender_id", "path"),
+    [
+        ("whatsapp:+821012345678", "/conversations/whatsapp:+821012345678/"),
+        ("telegram:424242", "/conversations/telegram:424242/"),
+        ("a/b c", "/conversations/a%2Fb%20c/"),
+    ],
+)
+async def test_a_messaging_channels_sender_id_reaches_rasa_as_it_is(
+    rasa: StandInRasa, sender_id: str, path: str
+) -> None:
+    # Rasa's router matches paths undecoded: "%3A" would name another conversation.
+    async with aiohttp.ClientSession() as http:
+        await RasaHttpClient(http, rasa.url, "t").append_bot_message(
+            sender_id, "hi", 1, "Mina Kim"
+        )
+
+    assert rasa.requests[0].path == path + "tracker/events"

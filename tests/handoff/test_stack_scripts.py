@@ -105,3 +105,83 @@ def test_an_older_env_file_gets_the_secrets_it_lacks_and_keeps_the_rest(
     assert len(values["TANDEM_ACTIONS_TOKEN"]) >= 32
     make_env.main(["make_env.py", str(target)])
     assert run_stack.read_env_file(target) == values
+
+
+TELEGRAM = {
+    "TANDEM_TELEGRAM_TOKEN": "123:telegram-token-value",
+    "TANDEM_TELEGRAM_SECRET_TOKEN": "telegram-secret-value",
+}
+TWILIO = {
+    "TANDEM_TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+    "TANDEM_TWILIO_AUTH_TOKEN": "twilio-auth-token-value",
+    "TANDEM_TWILIO_WHATSAPP_NUMBER": "+14155238886",
+    "TANDEM_PUBLIC_URL": "https://bot.example.com",
+}
+
+
+def test_without_channel_settings_the_credentials_file_is_the_usual_one(
+    tmp_path: Path,
+) -> None:
+    env = environment(tmp_path)
+
+    assert env["TANDEM_CREDENTIALS_FILE"] == "credentials.yml"
+    assert not (tmp_path / "var" / run_stack.GENERATED_CREDENTIALS).exists()
+    assert "webhook" not in run_stack.banner(env)
+
+
+def test_the_configured_channels_are_added_to_a_generated_credentials_file(
+    tmp_path: Path,
+) -> None:
+    env = environment(tmp_path, **TELEGRAM, **TWILIO)
+
+    generated = Path(env["TANDEM_CREDENTIALS_FILE"])
+    assert generated == tmp_path / "var" / run_stack.GENERATED_CREDENTIALS
+    text = generated.read_text("utf-8")
+    assert text.startswith((ROOT / "credentials.yml").read_text("utf-8").rstrip())
+    assert text.rstrip().splitlines()[-2:] == [
+        "bot.channels.telegram.TelegramInput: {}",
+        "bot.channels.twilio.TwilioInput: {}",
+    ]
+    # Secrets stay in the environment, never in the file.
+    for secret in (*TELEGRAM.values(), TWILIO["TANDEM_TWILIO_AUTH_TOKEN"]):
+        assert secret not in text
+    rasa = run_stack.children(env, tmp_path / "m")[2].command
+    assert rasa[rasa.index("--credentials") + 1] == str(generated)
+    assert all(secret not in part for secret in TELEGRAM.values() for part in rasa)
+    banner = run_stack.banner(env)
+    assert "https://bot.example.com/webhooks/telegram/webhook" in banner
+    assert "https://bot.example.com/webhooks/twilio/webhook" in banner
+
+
+def test_one_channel_alone_is_added_to_the_chosen_credentials_file(
+    tmp_path: Path,
+) -> None:
+    env = environment(
+        tmp_path, TANDEM_CREDENTIALS_FILE="bench/credentials.yml", **TELEGRAM
+    )
+
+    text = Path(env["TANDEM_CREDENTIALS_FILE"]).read_text("utf-8")
+    assert "bot.rest_channel.TokenRestInput" in text
+    assert "bot.channels.telegram.TelegramInput: {}" in text
+    assert "TwilioInput" not in text
+
+
+@pytest.mark.parametrize(
+    ("settings", "missing"),
+    [
+        ({"TANDEM_TELEGRAM_TOKEN": "1:t"}, "TANDEM_TELEGRAM_SECRET_TOKEN"),
+        (
+            {key: value for key, value in TWILIO.items() if key != "TANDEM_PUBLIC_URL"},
+            "TANDEM_PUBLIC_URL",
+        ),
+        (
+            {k: v for k, v in TWILIO.items() if k != "TANDEM_TWILIO_WHATSAPP_NUMBER"},
+            "TANDEM_TWILIO_NUMBER or TANDEM_TWILIO_WHATSAPP_NUMBER",
+        ),
+    ],
+)
+def test_a_channel_missing_a_setting_stops_the_start(
+    tmp_path: Path, settings: dict[str, str], missing: str
+) -> None:
+    with pytest.raises(SystemExit, match=missing):
+        environment(tmp_path, **settings)

@@ -52,6 +52,8 @@ def handoff_field(*names: str) -> dict[str, Any]:
         *(vocabulary.Skill, vocabulary.Priority, vocabulary.AgentStatus),
         *(vocabulary.HandoffMode, vocabulary.Trigger, vocabulary.Resolution),
         *(vocabulary.RefusalKind, vocabulary.ChannelKind),
+        vocabulary.Channel,
+        vocabulary.DeliveryFailureReason,
         *(HandoffStatus, AgentRole, MessageRole),
     ],
 )

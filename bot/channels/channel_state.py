@@ -1,0 +1,111 @@
+"""What the channels remember across a restart of the Rasa server, in SQLite.
+
+- When each WhatsApp customer last wrote: WhatsApp lets a business send free-form
+  messages only within 24 hours of the customer's last message.
+- The reply options last sent to each customer: Telegram's buttons are checked against
+  them (a client can send any callback data), and an SMS or WhatsApp customer answers
+  numbered options with a digit.
+
+One small file in ``TANDEM_VAR_DIR`` (``channel_state.db``), in WAL mode; each write is
+one short statement, like the event broker's buffer. Several Rasa servers would need
+it on a shared database instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+STATE_FILE = "channel_state.db"
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS inbound ("
+    " sender_id TEXT PRIMARY KEY, last_at REAL NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS reply_options ("
+    " sender_id TEXT PRIMARY KEY, options TEXT NOT NULL, sent_at REAL NOT NULL)",
+)
+
+
+@dataclass(frozen=True)
+class ReplyOption:
+    title: str
+    payload: str
+
+
+def state_path(environ: Mapping[str, str] = os.environ) -> Path:
+    return Path(environ.get("TANDEM_VAR_DIR") or "var") / STATE_FILE
+
+
+class ChannelState:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        # Two channels of one Rasa server open the file each.
+        self._db.execute("PRAGMA busy_timeout=2000")
+        for statement in _SCHEMA:
+            self._db.execute(statement)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def record_inbound(self, sender_id: str, at: float) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO inbound (sender_id, last_at) VALUES (?, ?)"
+                " ON CONFLICT (sender_id) DO UPDATE SET"
+                " last_at = max(last_at, excluded.last_at)",
+                (sender_id, at),
+            )
+
+    def last_inbound(self, sender_id: str) -> float | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT last_at FROM inbound WHERE sender_id = ?", (sender_id,)
+            ).fetchone()
+        return None if row is None else float(row[0])
+
+    def remember_options(
+        self, sender_id: str, options: Sequence[ReplyOption], at: float
+    ) -> None:
+        encoded = json.dumps(
+            [[option.title, option.payload] for option in options], ensure_ascii=False
+        )
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO reply_options (sender_id, options, sent_at)"
+                " VALUES (?, ?, ?) ON CONFLICT (sender_id) DO UPDATE SET"
+                " options = excluded.options, sent_at = excluded.sent_at",
+                (sender_id, encoded, at),
+            )
+
+    def options(
+        self, sender_id: str, *, sent_after: float | None = None
+    ) -> list[ReplyOption]:
+        """The options last sent to ``sender_id``; none when they were sent at or
+        before ``sent_after``."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT options, sent_at FROM reply_options WHERE sender_id = ?",
+                (sender_id,),
+            ).fetchone()
+        if row is None or (sent_after is not None and row[1] <= sent_after):
+            return []
+        return [
+            ReplyOption(str(title), str(payload))
+            for title, payload in json.loads(row[0])
+        ]
+
+    def forget_options(self, sender_id: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "DELETE FROM reply_options WHERE sender_id = ?", (sender_id,)
+            )

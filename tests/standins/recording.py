@@ -1,0 +1,88 @@
+"""What both stand-ins share: the record of calls, queued failures, the CLI."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class Failure:
+    """One canned error answer, for the next call of ``method`` (any when None)."""
+
+    status: int
+    body: dict[str, Any]
+    method: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Record:
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+
+    def next_failure(self, method: str) -> Failure | None:
+        for index, failure in enumerate(self.failures):
+            if failure.method in (None, method):
+                return self.failures.pop(index)
+        return None
+
+
+RECORD: web.AppKey[Record] = web.AppKey("record", Record)
+
+
+def add_control_routes(app: web.Application) -> None:
+    """``GET``/``DELETE /_recorded``, ``POST /_failures`` (a list of
+    ``{"status", "body", "method"?, "headers"?}``)."""
+
+    async def recorded(request: web.Request) -> web.Response:
+        return web.json_response({"calls": request.app[RECORD].calls})
+
+    async def clear(request: web.Request) -> web.Response:
+        request.app[RECORD].calls.clear()
+        request.app[RECORD].failures.clear()
+        return web.json_response({"calls": []})
+
+    async def failures(request: web.Request) -> web.Response:
+        for item in await request.json():
+            request.app[RECORD].failures.append(
+                Failure(
+                    status=int(item["status"]),
+                    body=dict(item.get("body") or {}),
+                    method=item.get("method"),
+                    headers=dict(item.get("headers") or {}),
+                )
+            )
+        return web.json_response({"queued": len(request.app[RECORD].failures)})
+
+    app.router.add_get("/_recorded", recorded)
+    app.router.add_delete("/_recorded", clear)
+    app.router.add_post("/_failures", failures)
+
+
+def failure_response(failure: Failure) -> web.Response:
+    return web.json_response(
+        failure.body, status=failure.status, headers=failure.headers
+    )
+
+
+def serve(
+    description: str,
+    build: Callable[[argparse.Namespace], web.Application],
+    add_arguments: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    add_arguments(parser)
+    arguments = parser.parse_args()
+    web.run_app(
+        build(arguments),
+        host=arguments.host,
+        port=arguments.port,
+        print=lambda _: print(f"stand-in ready on port {arguments.port}", flush=True),
+    )
