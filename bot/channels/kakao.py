@@ -221,7 +221,9 @@ class KakaoInput(InputChannel):
                 401, "unauthorized", f"The {SECRET_HEADER} header is missing."
             )
         if not hmac.compare_digest(secret.encode(), settings.skill_secret.encode()):
-            raise WebhookRefused(401, "unauthorized", f"The {SECRET_HEADER} header is wrong.")
+            raise WebhookRefused(
+                401, "unauthorized", f"The {SECRET_HEADER} header is wrong."
+            )
         skill = parse_skill_request(
             json_object(body), event_api_url=settings.event_api_url
         )

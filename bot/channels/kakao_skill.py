@@ -91,8 +91,8 @@ class SkillRequest:
 
 
 def parse_skill_request(body: dict[str, Any], *, event_api_url: str) -> SkillRequest:
-    """The skill request in ``body``; raises ``WebhookRefused`` (400) naming what is missing
-    or malformed."""
+    """The skill request in ``body``; raises ``WebhookRefused`` (400) naming what
+    is missing or malformed."""
     bot = object_field(body, "bot", "bot")
     bot_id = text_field(bot, "id", "bot.id", max_chars=MAX_ID_CHARS)
     user_request = object_field(body, "userRequest", "userRequest")
@@ -129,7 +129,9 @@ def _callback_url(value: object, event_api_url: str) -> str:
     """A callback URL must be HTTPS, or on the Event API's own origin (so a local
     stand-in of Kakao can receive callbacks over plain HTTP)."""
     if not isinstance(value, str) or len(value) > MAX_URL_CHARS:
-        raise WebhookRefused(400, "bad_request", "userRequest.callbackUrl must be a URL.")
+        raise WebhookRefused(
+            400, "bad_request", "userRequest.callbackUrl must be a URL."
+        )
     url, api = urlsplit(value), urlsplit(event_api_url)
     same_origin = (url.scheme, url.netloc) == (api.scheme, api.netloc)
     if not url.netloc or (url.scheme != "https" and not same_origin):

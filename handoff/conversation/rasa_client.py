@@ -11,7 +11,6 @@ import aiohttp
 from yarl import URL
 
 from handoff.errors import ChannelDeliveryFailed, RasaUnavailable
-from handoff.observability.logs import conversation, conversation_log_id
 from handoff.vocabulary import Channel, DeliveryFailureReason
 
 logger = logging.getLogger(__name__)
@@ -223,5 +222,7 @@ def channel_failure(answer: str) -> ChannelDeliveryFailed | None:
         reason=reason.value,
         permanent=permanent,
     )
+
+
 # The readiness check asks Rasa whether it answers at all, and soon.
 CHECK_TIMEOUT = aiohttp.ClientTimeout(total=2)

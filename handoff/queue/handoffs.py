@@ -346,7 +346,9 @@ class HandoffService:
                 message.id,
                 failed(DeliveryFailureReason(error.reason), permanent=error.permanent),
             )
-            await self._feed.publish(message_frame(message, agent.display_name), stored.audience)
+            await self._feed.publish(
+                message_frame(message, agent.display_name), stored.audience
+            )
             raise ChannelDeliveryFailed(
                 error.message,
                 channel=error.channel,

@@ -88,7 +88,9 @@ async def test_a_permanent_failure_is_raised_at_once(waits: list[float]) -> None
     with pytest.raises(DeliveryFailed) as raised:
         await send_with_retry(send)
     assert (send.count, waits) == (1, [])
-    assert str(raised.value) == "tandem-delivery-failed:kakao:blocked:permanent: blocked"
+    assert (
+        str(raised.value) == "tandem-delivery-failed:kakao:blocked:permanent: blocked"
+    )
 
 
 async def test_the_platforms_retry_after_is_waited_for_up_to_two_seconds(
