@@ -72,7 +72,8 @@ URL_SCHEMES = ("redis://", "rediss://", "unix://")
 
 # KEYS: the queue (sorted set, ticket -> ticket), the deadlines (hash, ticket ->
 # milliseconds of Redis's clock), the ticket counter.
-_COMMON = """
+_COMMON = (
+    """
 local tickets, deadlines, counter = KEYS[1], KEYS[2], KEYS[3]
 local function now_ms()
   local time = redis.call('TIME')
@@ -92,7 +93,9 @@ local function keep(lease)
   redis.call('PEXPIRE', deadlines, lease)
   redis.call('PEXPIRE', counter, %d)
 end
-""" % COUNTER_TTL_MS
+"""
+    % COUNTER_TTL_MS
+)
 
 # ARGV: lease (ms). Returns the new ticket's number.
 ISSUE_SCRIPT = (

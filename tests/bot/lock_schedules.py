@@ -85,9 +85,7 @@ class Turns:
             self._running.discard(party)
             self._waiting[party] = command
             self._condition.notify_all()
-            if not self._condition.wait_for(
-                lambda: self._turn == party, STUCK_SECONDS
-            ):
+            if not self._condition.wait_for(lambda: self._turn == party, STUCK_SECONDS):
                 raise ScheduleError(f"{party} never got its turn")
             del self._waiting[party]
 
