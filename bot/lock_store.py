@@ -55,8 +55,8 @@ from typing import Any
 from rasa.core.lock import Ticket, TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig
-from redis.asyncio import Redis
-from redis.exceptions import NoScriptError, RedisError
+from redis.asyncio import Redis  # type: ignore[import-untyped]
+from redis.exceptions import NoScriptError, RedisError  # type: ignore[import-untyped]
 
 logger = logging.getLogger(__name__)
 
@@ -72,8 +72,7 @@ URL_SCHEMES = ("redis://", "rediss://", "unix://")
 
 # KEYS: the queue (sorted set, ticket -> ticket), the deadlines (hash, ticket ->
 # milliseconds of Redis's clock), the ticket counter.
-_COMMON = (
-    """
+_COMMON = """
 local tickets, deadlines, counter = KEYS[1], KEYS[2], KEYS[3]
 local function now_ms()
   local time = redis.call('TIME')
@@ -91,11 +90,9 @@ end
 local function keep(lease)
   redis.call('PEXPIRE', tickets, lease)
   redis.call('PEXPIRE', deadlines, lease)
-  redis.call('PEXPIRE', counter, %d)
+  redis.call('PEXPIRE', counter, COUNTER_TTL_MS)
 end
-"""
-    % COUNTER_TTL_MS
-)
+""".replace("COUNTER_TTL_MS", str(COUNTER_TTL_MS))
 
 # ARGV: lease (ms). Returns the new ticket's number.
 ISSUE_SCRIPT = (

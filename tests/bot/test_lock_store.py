@@ -9,6 +9,7 @@ two processes of many coroutines each.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import multiprocessing
 import uuid
@@ -63,6 +64,15 @@ async def prefix(client: redis.asyncio.Redis) -> AsyncIterator[str]:
 
 def store(prefix: str, **options: float) -> RedisTicketLockStore:
     return RedisTicketLockStore(url=REDIS_URL, key_prefix=prefix, **options)
+
+
+async def queued(client: redis.asyncio.Redis, key: str, tickets: int) -> None:
+    """Waits until the conversation's queue holds ``tickets`` tickets."""
+    for _ in range(6000):
+        if await client.zcard(key) >= tickets:
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"the queue never held {tickets} tickets")
 
 
 def both_got_in_once(run: Run) -> bool:
@@ -140,7 +150,7 @@ def test_two_processes_of_many_coroutines_never_overlap(prefix: str) -> None:
     assert {turn.process for turn in turns} == {0, 1}
     assert {turn.inside for turn in turns} == {1}
     # By the one Redis sequence, each turn began after the previous one ended.
-    for earlier, later in zip(turns, turns[1:], strict=False):
+    for earlier, later in itertools.pairwise(turns):
         assert earlier.left < later.entered, (earlier, later)
 
 
@@ -159,8 +169,7 @@ async def test_waiting_servers_are_served_in_arrival_order(
         waiters = []
         for number in range(1, 4):
             waiters.append(asyncio.create_task(wait_turn(number)))
-            while await client.zcard(queue_key) < number + 1:
-                await asyncio.sleep(0.005)
+            await queued(client, queue_key, number + 1)
     await asyncio.wait_for(asyncio.gather(*waiters), 30)
     await lock_store.close()
 
