@@ -8,6 +8,13 @@ channel checks the signature with the same secret, ``TANDEM_CHAT_SESSION_SECRET`
 and answers anything else with ``session_refused`` instead of passing it on, so the
 chat page asks for a fresh id.
 
+With several Rasa servers, a customer's socket is connected to one of them while the
+handoff service's call that sends an agent's reply may reach another. With
+``TANDEM_SOCKETIO_REDIS_URL`` set, the channel's server shares what it emits with the
+others through Redis (``bot/socketio_redis.py``), on the channel
+``TANDEM_SOCKETIO_REDIS_CHANNEL``, and the server that holds the customer's socket
+delivers it.
+
 credentials.yml names it by module path: ``bot.signed_socketio.SignedSocketIOInput``.
 """
 
@@ -26,9 +33,14 @@ from rasa.shared.exceptions import RasaException
 from sanic import Blueprint
 from socketio import AsyncServer
 
+from bot.socketio_redis import DEFAULT_CHANNEL, share_between_servers, start_listening
+
 logger = logging.getLogger(__name__)
 
 SECRET_VARIABLE = "TANDEM_CHAT_SESSION_SECRET"
+REDIS_URL_VARIABLE = "TANDEM_SOCKETIO_REDIS_URL"
+REDIS_CHANNEL_VARIABLE = "TANDEM_SOCKETIO_REDIS_CHANNEL"
+REDIS_URL_SCHEMES = ("redis://", "rediss://", "unix://")
 # Must match handoff/conversation/chat_sessions.py, which signs the ids.
 SIGNING_PURPOSE = b"tandem chat session id\n"
 REFUSAL_EVENT = "session_refused"
@@ -78,6 +90,14 @@ class SignedSocketIOInput(SocketIOInput):
                 "or conversations would be named by the connection instead"
             )
         self.session_secret = secret
+        self.redis_url = os.environ.get(REDIS_URL_VARIABLE, "").strip()
+        if self.redis_url and not self.redis_url.startswith(REDIS_URL_SCHEMES):
+            raise RasaException(
+                f"{REDIS_URL_VARIABLE} must be a redis://, rediss:// or unix:// URL"
+            )
+        self.redis_channel = (
+            os.environ.get(REDIS_CHANNEL_VARIABLE, "").strip() or DEFAULT_CHANNEL
+        )
 
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
@@ -89,6 +109,13 @@ class SignedSocketIOInput(SocketIOInput):
         handlers = server.handlers[self.namespace or "/"]
         for event in (SESSION_EVENT, self.user_message_evt):
             handlers[event] = self._only_issued(server, event, handlers[event])
+        if self.redis_url:
+            share_between_servers(server, self.redis_url, self.redis_channel)
+
+            async def listen_from_the_start(_app: Any, _loop: Any) -> None:
+                await start_listening(server)
+
+            blueprint.listener("after_server_start")(listen_from_the_start)
         return blueprint
 
     def _only_issued(
