@@ -64,9 +64,10 @@ DEFAULT_KEY_PREFIX = "tandem"
 DEFAULT_LEASE_SECONDS = 10.0
 DEFAULT_POLL_SECONDS = 0.05
 FIRST_POLL_SECONDS = 0.002
-MAX_LEASE_SECONDS = 3600.0
-# The ticket counter outlives every lease, so ticket numbers only grow.
-COUNTER_TTL_MS = 24 * 3600 * 1000
+MAX_LEASE_SECONDS = 600.0
+# The ticket counter outlives every lease by far, so ticket numbers only grow; an
+# hour after a conversation's last turn nothing of its lock is left in Redis.
+COUNTER_TTL_MS = 3600 * 1000
 SOCKET_TIMEOUT_SECONDS = 5.0
 URL_SCHEMES = ("redis://", "rediss://", "unix://")
 

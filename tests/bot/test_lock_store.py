@@ -247,7 +247,7 @@ async def test_only_the_counter_stays_behind(
     tickets, deadlines, counter = lock_store.keys("c")
 
     assert await client.exists(tickets, deadlines) == 0
-    assert 0 < await client.ttl(counter) <= 24 * 3600
+    assert 0 < await client.ttl(counter) <= 3600
     # Ticket numbers only grow: a fencing token.
     assert second.tickets[0].number == first.tickets[0].number + 1
 
