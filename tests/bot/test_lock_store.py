@@ -199,15 +199,15 @@ async def test_a_dead_holders_ticket_lapses_after_its_lease(
 async def test_a_live_holder_keeps_its_lock_past_its_lease(
     client: redis.asyncio.Redis, prefix: str
 ) -> None:
-    lock_store = store(prefix, lease_seconds=1.0)
+    lock_store = store(prefix, lease_seconds=2.0)
     holding = asyncio.Event()
     events: list[str] = []
 
     async def holder() -> None:
         async with lock_store.lock("c"):
             holding.set()
-            # Three leases long: only renewals keep the ticket.
-            await asyncio.sleep(3.0)
+            # Two and a half leases long: only renewals keep the ticket.
+            await asyncio.sleep(5.0)
             events.append("holder leaves")
 
     async def contender() -> None:

@@ -62,6 +62,14 @@ def _free(port: int) -> bool:
     return True
 
 
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
 def free_port_block(span: int) -> int:
     """A base port whose next ``span`` ports are all free."""
     for _ in range(200):
@@ -176,6 +184,7 @@ def running_cluster(model: Path, folder: Path, *arguments: str) -> Iterator[Clus
             rasa_token=rasa_token,
         )
     finally:
+        # SIGTERM, as Ctrl-C or a service manager would stop it.
         process.terminate()
         try:
             process.wait(timeout=60)
@@ -184,3 +193,13 @@ def running_cluster(model: Path, folder: Path, *arguments: str) -> Iterator[Clus
             process.wait()
         asyncio.run(_drop_databases([name, f"{name}_rasa"]))
         _delete_redis_keys(name)
+    # Stopped cleanly: every process gone, every port free again.
+    assert process.returncode == 0, log_path.read_text("utf-8", errors="replace")[
+        -3000:
+    ]
+    listening = [
+        port
+        for port in (public_port, *range(base_port + 1, base_port + BASE_PORT_SPAN))
+        if _accepts(port)
+    ]
+    assert listening == [], f"still listening after the stop: {listening}"
