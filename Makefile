@@ -17,11 +17,13 @@ TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*/*.yml) \
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup run train test test-deploy test-bot test-service test-rasa test-e2e \
-	lint format clean bench
+.PHONY: help setup run run-cluster train test test-deploy test-bot test-service test-rasa \
+	test-e2e test-cluster lint format clean bench
 
 help:
 	@echo "make run    - install, build, train if needed, and start everything"
+	@echo "make run-cluster - the same as a cluster: 2 Rasa, 2 action servers, 2 services,"
+	@echo "              HAProxy in front, on the local PostgreSQL and Redis"
 	@echo "make test   - install what the tests need and run every test and check"
 	@echo "make setup  - only install the environments and create .env"
 	@echo "make train  - train the Rasa model if its inputs changed"
@@ -77,6 +79,13 @@ train: setup $(MODEL)
 run: setup $(MODEL)
 	@python3 scripts/run_stack.py --env-file .env --model $(MODEL)
 
+# Several Rasa servers, action servers and service instances behind HAProxy, on the
+# machine's PostgreSQL and Redis (docs/architecture.md, "Running as a cluster").
+run-cluster: setup $(MODEL)
+	@scripts/ensure_services.sh
+	@scripts/ensure_haproxy.sh
+	@python3 scripts/run_cluster.py --env-file .env --model $(MODEL)
+
 lint: setup
 	$(SERVICE_BIN)/ruff check .
 	$(SERVICE_BIN)/ruff format --check .
@@ -112,7 +121,14 @@ test-e2e: setup $(MODEL)
 	@scripts/ensure_chromium.sh
 	$(SERVICE_BIN)/python -m pytest tests/e2e
 
-test: lint test-deploy test-bot test-service test-rasa test-e2e
+# About a minute and a half: the cluster of `make run-cluster` (two Rasa servers) and
+# customers and an agent whose every hop crosses from one process to another.
+test-cluster: setup $(MODEL)
+	@scripts/ensure_services.sh
+	@scripts/ensure_haproxy.sh
+	$(SERVICE_BIN)/python -m pytest tests/cluster
+
+test: lint test-deploy test-bot test-service test-rasa test-e2e test-cluster
 
 # Benchmarks: long-running, never part of `make test`. Each writes its section of
 # docs/benchmarks.md.

@@ -4,6 +4,10 @@
 local user can read it. This runs the same ``rasa run`` with Rasa's own options
 (whatever follows ``python -m bot.server``) and TANDEM_RASA_TOKEN as the token.
 
+Before Rasa loads anything, the endpoints file is checked against the number of Rasa
+processes the environment announces (``bot/cluster_settings.py``): a conversation
+cache or an in-memory lock store with several servers is refused with the reason.
+
     TANDEM_RASA_TOKEN=... python -m bot.server --model models/tandem.tar.gz ...
 
 It also adds what Rasa lacks for running as one of many processes
@@ -25,6 +29,7 @@ import rasa.telemetry
 import rasa.utils.io
 import rasa.utils.tensorflow.environment as tf_env
 from rasa.__main__ import create_argument_parser
+from rasa.core.utils import AvailableEndpoints
 from rasa.shared.exceptions import RasaException
 from rasa.shared.utils.cli import print_error
 from rasa.utils.common import configure_logging_and_warnings
@@ -33,6 +38,7 @@ from rasa.utils.log_utils import configure_structlog
 from bot.observability import processor_hooks, rasa_routes
 from bot.observability.logs import log_format
 from bot.observability.rasa_metrics import rasa_metrics
+from bot.cluster_settings import ClusterSettingsError, check_endpoints
 
 TOKEN_SETTING = "TANDEM_RASA_TOKEN"
 JSON_LOGGING_CONFIG = Path(__file__).with_name("observability") / "logging_json.yml"
@@ -68,8 +74,20 @@ def use_json_logs(arguments: argparse.Namespace, environ: Mapping[str, str]) -> 
     return True
 
 
+def check_cluster_settings(
+    arguments: argparse.Namespace, environ: Mapping[str, str]
+) -> None:
+    """Refuses an endpoints file that would serve stale conversations, or lock
+    them only per process, with as many Rasa processes as ``environ`` says."""
+    try:
+        check_endpoints(AvailableEndpoints.read_endpoints(arguments.endpoints), environ)
+    except ClusterSettingsError as error:
+        raise SystemExit(f"{arguments.endpoints}: {error}") from None
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     arguments = run_arguments(sys.argv[1:] if argv is None else argv, os.environ)
+    check_cluster_settings(arguments, os.environ)
     json_logs = use_json_logs(arguments, os.environ)
     # What rasa/__main__.py does before it runs a command.
     configure_logging_and_warnings(

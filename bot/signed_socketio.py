@@ -15,10 +15,12 @@ says so, where the customer stands with people (``handoff``) to every
 ``bot_uttered`` payload (bot/message_speakers.py), for the replies of the
 customer's own turn and for what the service sends into the conversation alike.
 
-With several Rasa servers, a customer's socket is connected to one of them, while the
-handoff service's call that sends an agent's reply (``output_channel=latest``) may
-reach another. With ``TANDEM_SOCKETIO_REDIS_URL`` set, every server sends what it
-emits through Redis, and the server that holds the customer's socket delivers it.
+With several Rasa servers, a customer's socket is connected to one of them while the
+handoff service's call that sends an agent's reply may reach another. With
+``TANDEM_SOCKETIO_REDIS_URL`` set, the channel's server shares what it emits with the
+others through Redis (``bot/socketio_redis.py``), on the channel
+``TANDEM_SOCKETIO_REDIS_CHANNEL``, and the server that holds the customer's socket
+delivers it.
 
 credentials.yml names it by module path: ``bot.signed_socketio.SignedSocketIOInput``.
 """
@@ -37,16 +39,17 @@ from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from rasa.shared.exceptions import RasaException
 from sanic import Blueprint
-from socketio import AsyncRedisManager, AsyncServer
+from socketio import AsyncServer
 
 from bot.message_speakers import speaker_fields
+from bot.socketio_redis import DEFAULT_CHANNEL, share_between_servers, start_listening
 
 logger = logging.getLogger(__name__)
 
 SECRET_VARIABLE = "TANDEM_CHAT_SESSION_SECRET"
 REDIS_URL_VARIABLE = "TANDEM_SOCKETIO_REDIS_URL"
-# Every Rasa server of one deployment publishes and listens on this Redis channel.
-REDIS_CHANNEL = "tandem-socketio"
+REDIS_CHANNEL_VARIABLE = "TANDEM_SOCKETIO_REDIS_CHANNEL"
+REDIS_URL_SCHEMES = ("redis://", "rediss://", "unix://")
 # Must match handoff/conversation/chat_sessions.py, which signs the ids.
 SIGNING_PURPOSE = b"tandem chat session id\n"
 REFUSAL_EVENT = "session_refused"
@@ -175,7 +178,14 @@ class SignedSocketIOInput(SocketIOInput):
                 "or conversations would be named by the connection instead"
             )
         self.session_secret = secret
-        self.redis_url = os.environ.get(REDIS_URL_VARIABLE, "")
+        self.redis_url = os.environ.get(REDIS_URL_VARIABLE, "").strip()
+        if self.redis_url and not self.redis_url.startswith(REDIS_URL_SCHEMES):
+            raise RasaException(
+                f"{REDIS_URL_VARIABLE} must be a redis://, rediss:// or unix:// URL"
+            )
+        self.redis_channel = (
+            os.environ.get(REDIS_CHANNEL_VARIABLE, "").strip() or DEFAULT_CHANNEL
+        )
 
     def get_output_channel(self) -> OutputChannel | None:
         """The output for what the service sends into a conversation."""
@@ -197,7 +207,12 @@ class SignedSocketIOInput(SocketIOInput):
         for event in (SESSION_EVENT, self.user_message_evt):
             handlers[event] = self._only_issued(server, event, handlers[event])
         if self.redis_url:
-            share_between_servers(server, self.redis_url)
+            share_between_servers(server, self.redis_url, self.redis_channel)
+
+            async def listen_from_the_start(_app: Any, _loop: Any) -> None:
+                await start_listening(server)
+
+            blueprint.listener("after_server_start")(listen_from_the_start)
         return blueprint
 
     def _message_handler(
@@ -235,16 +250,3 @@ class SignedSocketIOInput(SocketIOInput):
             )
 
         return checked
-
-
-def share_between_servers(server: AsyncServer, redis_url: str) -> None:
-    """Sends what ``server`` emits through Redis, so that a message for a room
-    reaches the room's socket on whichever server it is connected to.
-
-    The manager starts listening on the server's first connection, as the one it
-    replaces would have started. Its messages are pickled: the Redis server must be
-    private to Tandem and require a password.
-    """
-    manager = AsyncRedisManager(redis_url, channel=REDIS_CHANNEL)
-    manager.set_server(server)
-    server.manager = manager

@@ -24,7 +24,9 @@ Four changes, measured in docs/benchmarks.md ("Bot reply latency"):
 - With ``cached_conversations: N`` the events of the N most recent conversations stay
   in memory (``bot/conversation_cache.py``): a turn rebuilds its conversation from
   them instead of reading it from the database, and its save needs no count. Only for
-  a database that this Rasa process alone writes (off by default).
+  a database that this Rasa process alone writes (off by default): the store refuses
+  to start with it when ``TANDEM_RASA_INSTANCES`` or ``SANIC_WORKERS`` say that more
+  than one process writes (``bot/cluster_settings.py``).
 
 One more, for privacy: the text of every message is masked before it is stored or
 handed to the event broker (``bot/personal_data.py``): card, resident registration,
@@ -39,6 +41,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 from typing import Any
 
 import sqlalchemy as sa
@@ -50,6 +53,7 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import QueuePool
 
+from bot.cluster_settings import check_cache
 from bot.conversation_cache import ConversationCache, StoredRow
 from bot.personal_data import default_masker, mask_event
 
@@ -93,6 +97,7 @@ class TandemSQLTrackerStore(SQLTrackerStore):
                 "cached_conversations must be a whole number >= 0, not "
                 f"{cached_conversations!r}"
             )
+        check_cache(cached_conversations, os.environ)
         self.cache = (
             ConversationCache(cached_conversations) if cached_conversations else None
         )

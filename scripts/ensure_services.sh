@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Starts the local PostgreSQL and Redis servers the integration tests use, if they are
-# not running.
+# Starts the local PostgreSQL and Redis servers the integration tests and the local
+# cluster use, if they are not running.
 set -euo pipefail
 
 ensure_postgres() {

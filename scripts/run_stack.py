@@ -60,6 +60,10 @@ class Child:
     name: str
     command: list[str]
     health_url: str
+    # Its own environment, where it differs from the stack's.
+    env: Mapping[str, str] | None = None
+    # Started once every other process answers (a load balancer in front of them).
+    starts_last: bool = False
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -221,46 +225,55 @@ def answers(url: str) -> bool:
 
 def relay_output(name: str, stream: object) -> None:
     for line in iter(stream.readline, ""):  # type: ignore[attr-defined]
-        sys.stdout.write(f"[{name:8}] {line}")
+        sys.stdout.write(f"[{name:9}] {line}")
         sys.stdout.flush()
 
 
 class Stack:
-    def __init__(self, env: dict[str, str], model: Path) -> None:
+    def __init__(self, env: Mapping[str, str], processes: list[Child]) -> None:
         self.env = env
-        self.children = children(env, model)
+        self.children = processes
         self.running: dict[str, subprocess.Popen[str]] = {}
 
     def start(self) -> None:
+        """Starts every process but those that wait for the others to answer."""
         for child in self.children:
-            process = subprocess.Popen(
-                child.command,
-                cwd=ROOT,
-                env=self.env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                start_new_session=True,
-            )
-            self.running[child.name] = process
-            threading.Thread(
-                target=relay_output, args=(child.name, process.stdout), daemon=True
-            ).start()
+            if not child.starts_last:
+                self._spawn(child)
+
+    def _spawn(self, child: Child) -> None:
+        process = subprocess.Popen(
+            child.command,
+            cwd=ROOT,
+            env=dict(child.env if child.env is not None else self.env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.running[child.name] = process
+        threading.Thread(
+            target=relay_output, args=(child.name, process.stdout), daemon=True
+        ).start()
 
     def wait_until_ready(self, timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
         deadline = time.monotonic() + timeout
-        waiting = list(self.children)
-        while waiting:
-            for child in list(waiting):
-                if self.running[child.name].poll() is not None:
-                    raise RuntimeError(f"{child.name} stopped while starting")
-                if answers(child.health_url):
-                    print(f"[{'tandem':8}] {child.name} is ready", flush=True)
-                    waiting.remove(child)
-            if time.monotonic() > deadline:
-                names = ", ".join(child.name for child in waiting)
-                raise RuntimeError(f"not ready after {timeout:.0f}s: {names}")
-            time.sleep(0.5)
+        for starts_last in (False, True):
+            waiting = [c for c in self.children if c.starts_last == starts_last]
+            for child in waiting:
+                if child.name not in self.running:
+                    self._spawn(child)
+            while waiting:
+                for child in list(waiting):
+                    if self.running[child.name].poll() is not None:
+                        raise RuntimeError(f"{child.name} stopped while starting")
+                    if answers(child.health_url):
+                        print(f"[{'tandem':9}] {child.name} is ready", flush=True)
+                        waiting.remove(child)
+                if time.monotonic() > deadline:
+                    names = ", ".join(child.name for child in waiting)
+                    raise RuntimeError(f"not ready after {timeout:.0f}s: {names}")
+                time.sleep(0.5)
 
     def first_stopped(self) -> str | None:
         for name, process in self.running.items():
@@ -316,15 +329,9 @@ def channel_lines(env: Mapping[str, str]) -> str:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--env-file", type=Path, default=ROOT / ".env")
-    parser.add_argument("--model", type=Path, default=ROOT / "models" / "tandem.tar.gz")
-    args = parser.parse_args(argv)
-    if not args.model.exists():
-        raise SystemExit(f"No trained model at {args.model}: run 'make train'")
-    env = stack_environment(os.environ, args.env_file)
-    stack = Stack(env, args.model)
+def supervise(stack: Stack, ready_banner: str) -> int:
+    """Starts the stack, prints ``ready_banner`` once every process answers, and
+    stops all of them when one stops or on Ctrl-C/SIGTERM. Returns the exit code."""
 
     def on_signal(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
@@ -333,18 +340,29 @@ def main(argv: list[str] | None = None) -> int:
     try:
         stack.start()
         stack.wait_until_ready()
-        print(banner(env), flush=True)
+        print(ready_banner, flush=True)
         while (stopped := stack.first_stopped()) is None:
             time.sleep(0.5)
-        print(f"[{'tandem':8}] {stopped} stopped; stopping the others", flush=True)
+        print(f"[{'tandem':9}] {stopped} stopped; stopping the others", flush=True)
         return 1
     except KeyboardInterrupt:
         return 0
     except RuntimeError as error:
-        print(f"[{'tandem':8}] {error}", flush=True)
+        print(f"[{'tandem':9}] {error}", flush=True)
         return 1
     finally:
         stack.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env-file", type=Path, default=ROOT / ".env")
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "tandem.tar.gz")
+    args = parser.parse_args(argv)
+    if not args.model.exists():
+        raise SystemExit(f"No trained model at {args.model}: run 'make train'")
+    env = stack_environment(os.environ, args.env_file)
+    return supervise(Stack(env, children(env, args.model)), banner(env))
 
 
 if __name__ == "__main__":
