@@ -35,10 +35,10 @@ from rasa.shared.utils.cli import print_error
 from rasa.utils.common import configure_logging_and_warnings
 from rasa.utils.log_utils import configure_structlog
 
+from bot.cluster_settings import ClusterSettingsError, check_endpoints
 from bot.observability import processor_hooks, rasa_routes
 from bot.observability.logs import log_format
 from bot.observability.rasa_metrics import rasa_metrics
-from bot.cluster_settings import ClusterSettingsError, check_endpoints
 
 TOKEN_SETTING = "TANDEM_RASA_TOKEN"
 JSON_LOGGING_CONFIG = Path(__file__).with_name("observability") / "logging_json.yml"
