@@ -5,6 +5,7 @@ TANDEM_TEST_REDIS_URL): two servers see one conversation store and one lock stor
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-from rasa.core.lock_store import LockStore, RedisLockStore
+from rasa.core.lock_store import LockStore
 from rasa.core.tracker_store import TrackerStore
 from rasa.core.utils import AvailableEndpoints
 from rasa.shared.core.domain import Domain
@@ -20,6 +21,7 @@ from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import make_url
 
+from bot.lock_store import RedisTicketLockStore
 from bot.tracker_store import TandemSQLTrackerStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -121,20 +123,28 @@ async def test_two_servers_share_every_conversation(
     assert seen.latest_message.text == "안녕하세요"
 
 
-def test_a_conversation_locked_on_one_server_is_locked_on_the_other(
+async def test_a_conversation_locked_on_one_server_is_locked_on_the_other(
     endpoints: AvailableEndpoints,
 ) -> None:
     first = LockStore.create(endpoints.lock_store)
     second = LockStore.create(endpoints.lock_store)
-    assert isinstance(first, RedisLockStore)
+    assert isinstance(first, RedisTicketLockStore)
+    assert isinstance(second, RedisTicketLockStore)
     conversation_id = f"cluster-{secrets.token_hex(4)}"
+    order: list[str] = []
 
-    ticket = first.issue_ticket(conversation_id)
+    async def second_server() -> None:
+        async with second.lock(conversation_id, wait_time_in_seconds=0.05):
+            order.append("second in")
+
     try:
-        lock = second.get_lock(conversation_id)
-        assert lock is not None
-        assert lock.is_locked(ticket + 1)
-        assert lock.now_serving == ticket
+        async with first.lock(conversation_id):
+            waiting = asyncio.create_task(second_server())
+            await asyncio.sleep(0.3)
+            # The other server waits its turn while this one holds the lock.
+            order.append("first out")
+        await asyncio.wait_for(waiting, timeout=10)
+        assert order == ["first out", "second in"]
     finally:
-        first.finish_serving(conversation_id, ticket)
-        first.delete_lock(conversation_id)
+        await first.close()
+        await second.close()

@@ -20,7 +20,8 @@ import redis.asyncio
 from rasa.core.channels.channel import UserMessage
 from socketio import AsyncManager, AsyncRedisManager
 
-from bot.signed_socketio import REDIS_CHANNEL, SignedSocketIOInput
+from bot.signed_socketio import SignedSocketIOInput
+from bot.socketio_redis import DEFAULT_CHANNEL as REDIS_CHANNEL
 
 REDIS_URL = os.environ.get("TANDEM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 WAIT_SECONDS = 10.0
@@ -115,7 +116,13 @@ async def test_a_reply_sent_through_one_server_reaches_a_socket_on_the_other(
     assert holder.delivered == [
         (
             "engine-io-customer",
-            ["bot_uttered", {"text": "상담원입니다. Hello from an agent"}],
+            [
+                "bot_uttered",
+                {
+                    "text": "상담원입니다. Hello from an agent",
+                    "sender": {"kind": "bot"},
+                },
+            ],
         )
     ]
     assert sender.delivered == []

@@ -182,7 +182,7 @@ async def test_an_agent_reply_sent_through_one_server_reaches_the_socket_on_the_
 
     assert await rasa_b.next_written() == (
         "engine-io-of-the-customer",
-        ["bot_uttered", {"text": "Hello, this is Mina."}],
+        ["bot_uttered", {"text": "Hello, this is Mina.", "sender": {"kind": "bot"}}],
     )
     assert rasa_a.written.empty()
 
