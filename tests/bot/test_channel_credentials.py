@@ -44,13 +44,15 @@ def test_the_channels_come_up_with_their_settings(
 
     channels = create_http_input_channels(None, str(credentials_file(tmp_path)))
 
+    # KakaoTalk is always listed, and serves nothing without its own settings.
     assert [channel.name() for channel in channels] == [
         "socketio",
+        "kakao",
         "telegram",
         "twilio",
     ]
-    assert isinstance(channels[1], TelegramInput)
-    assert isinstance(channels[2], TwilioInput)
+    assert isinstance(channels[2], TelegramInput)
+    assert isinstance(channels[3], TwilioInput)
     assert (tmp_path / "var" / "channel_state.db").exists()
 
 
