@@ -11,6 +11,7 @@ import aiohttp
 from yarl import URL
 
 from handoff.errors import ChannelDeliveryFailed, RasaUnavailable
+from handoff.observability.logs import conversation, conversation_log_id
 from handoff.vocabulary import Channel, DeliveryFailureReason
 
 logger = logging.getLogger(__name__)
@@ -178,29 +179,29 @@ class RasaHttpClient:
         url = self._conversation_url(sender_id, action)
         if self._token:
             query = {**query, "token": self._token}
-        try:
-            async with self._session.post(
-                url.update_query(query), json=body, timeout=REQUEST_TIMEOUT
-            ) as response:
-                if response.status >= 300:
-                    answer = await response.content.read(ERROR_BODY_BYTES)
-                    detail = answer.decode("utf-8", errors="replace")
-                    logger.warning(
-                        "Rasa answered %s to %s: %s",
-                        response.status,
-                        url.path,
-                        detail[:300],
-                    )
-                    failed = channel_failure(detail)
-                    if failed is not None:
-                        raise failed
-                    raise RasaUnavailable(
-                        f"Rasa answered {response.status} to {url.path}"
-                    )
-        except (aiohttp.ClientError, TimeoutError) as error:
-            logger.warning("Rasa could not be reached at %s: %r", url.path, error)
-            raise RasaUnavailable("Rasa could not be reached") from error
-
+        with conversation(conversation_log_id(sender_id, self._log_secret)):
+            try:
+                async with self._session.post(
+                    url.update_query(query), json=body, timeout=REQUEST_TIMEOUT
+                ) as response:
+                    if response.status >= 300:
+                        answer = await response.content.read(ERROR_BODY_BYTES)
+                        detail = answer.decode("utf-8", errors="replace")
+                        logger.warning(
+                            "Rasa answered %s to %s: %s",
+                            response.status,
+                            action,
+                            detail[:300],
+                        )
+                        failed = channel_failure(detail)
+                        if failed is not None:
+                            raise failed
+                        raise RasaUnavailable(
+                            f"Rasa answered {response.status} to {action}"
+                        )
+            except (aiohttp.ClientError, TimeoutError) as error:
+                logger.warning("Rasa could not be reached for %s: %r", action, error)
+                raise RasaUnavailable("Rasa could not be reached") from error
 
 def channel_failure(answer: str) -> ChannelDeliveryFailed | None:
     """The channel's delivery failure that Rasa's error answer reports, if any."""

@@ -286,7 +286,7 @@ function failedFoot(message, key, canRetry) {
   const advice = permanent ? deliveryAdvice(failure.reason) : null;
   let action = null;
   if (state.retried.has(key)) {
-    action = h("span", {class: "msg-resent"}, "다시 보냄 / Resent");
+    action = h("span", {class: "msg-resent"}, t("resent"));
   } else if (!permanent) {
     action = h("button", {
       type: "button",
@@ -294,7 +294,7 @@ function failedFoot(message, key, canRetry) {
       "data-testid": "retry-button",
       disabled: !canRetry || state.retrying.has(key),
       onclick: () => retry(message),
-    }, "다시 보내기 ", h("span", {lang: "en"}, "Retry"));
+    }, t("retry"));
   } else if (canRetry) {
     action = h("button", {
       type: "button",

@@ -11,6 +11,9 @@ import {openLive} from "./live.js";
 import {createSession} from "./session.js";
 import {columnChart, lineChart} from "./supervisor-charts.js";
 
+// The report names channels as the service's `Channel`; the words are `ChannelKind`'s.
+const CHANNEL_KINDS = {web: "web_chat", kakao: "kakaotalk"};
+
 const POLL_MS = 15000;
 const DEAD_LETTERS_SHOWN = 10;
 // Live frames come in bursts (a claim, then its messages): refresh once after.
@@ -286,7 +289,7 @@ function renderChannels(report) {
       .map(([reason, count]) => `${deliveryFailureLabel(reason).join(" / ")}: ${count}`)
       .join("\n");
     return h("tr", {dataset: {testid: "channel-row", channel: c.channel, failures: c.delivery_failures}},
-      h("td", {}, label("channel", c.channel)),
+      h("td", {}, label("channel", CHANNEL_KINDS[c.channel] || c.channel)),
       h("td", {class: "num"}, String(c.conversations)),
       h("td", {class: "num"}, c.containment_rate === null ? "–" : `${Math.round(c.containment_rate * 100)}%`),
       h("td", {class: "num"}, String(c.handoffs)),

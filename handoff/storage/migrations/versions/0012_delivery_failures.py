@@ -4,8 +4,8 @@ A messaging channel may refuse a reply for good (the WhatsApp window closed, the
 customer blocked the bot) or after its retries; the reason is shown on the message
 in the console and counted per channel in the supervisors' numbers.
 
-Revision ID: 0009_delivery_failures
-Revises: 0008_chat_sessions
+Revision ID: 0012_delivery_failures
+Revises: 0011_waiting_acknowledgements
 Create Date: 2026-12-03 10:00:00.000000
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009_delivery_failures"
-down_revision: str | Sequence[str] | None = "0008_chat_sessions"
+revision: str = "0012_delivery_failures"
+down_revision: str | Sequence[str] | None = "0011_waiting_acknowledgements"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
