@@ -203,6 +203,7 @@ class RasaHttpClient:
                 logger.warning("Rasa could not be reached for %s: %r", action, error)
                 raise RasaUnavailable("Rasa could not be reached") from error
 
+
 def channel_failure(answer: str) -> ChannelDeliveryFailed | None:
     """The channel's delivery failure that Rasa's error answer reports, if any."""
     match = DELIVERY_FAILED.search(answer)
