@@ -77,7 +77,7 @@ async def request_a_person(stack: Stack, browser: Browser, errors: list[str]) ->
     await chat.keyboard.type("상담원 연결해 주세요")
     await chat.keyboard.press("Enter")
     replies = chat.locator('[data-testid="chat-message"][data-role="bot"]')
-    await expect(replies.last).to_contain_text("대기 순번")
+    await expect(replies.last).to_contain_text("대기 순서는")
     await context.close()
 
 

@@ -117,7 +117,7 @@ class Script:
 KOREAN = Script(
     locale="ko-KR",
     ask_for_human="상담원 연결해 주세요",
-    queued="대기 순번",
+    queued="대기 순서는",
     assistant="챗봇 상담 중",
     waiting="상담원 연결을 기다리는 중",
     joined="상담원 Mina Kim님이 연결되었습니다. 지금부터 도와드릴게요.",

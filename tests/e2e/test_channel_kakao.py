@@ -180,7 +180,7 @@ async def test_a_kakao_customer_verifies_sees_the_bill_and_is_handed_to_an_agent
         assert "\n· " in bill
 
         await customer.say("상담원 연결해 주세요")
-        await customer.reply_containing("대기 순번")
+        await customer.reply_containing("대기 순서는")
         created = await agent.frame("handoff.created")
         handoff = created["handoff"]
         assert handoff["conversation"] == public_handle(customer.sender_id)

@@ -44,7 +44,7 @@ async def test_a_telegram_customer_is_served_by_the_bot_and_an_agent(
         await customer.reply_containing("청구 금액은")
 
         await customer.say("상담원 연결해 주세요")
-        await customer.reply_containing("대기 순번")
+        await customer.reply_containing("대기 순서는")
         created = await agent.frame("handoff.created")
         handoff = created["handoff"]
         assert (handoff["channel"], handoff["language"]) == ("telegram", "ko")

@@ -56,7 +56,7 @@ async def test_one_conversation_id_across_the_three_processes(
     try:
         await customer.connect()
         await customer.say("상담원 연결해 주세요")
-        await customer.reply_containing("대기 순번은 1번")
+        await customer.reply_containing("대기 순서는 1번째")
     finally:
         await customer.close()
     expected = conversation_log_id(customer.session_id, json_stack.service_secret)
