@@ -47,7 +47,7 @@ async def test_a_reply_the_customer_blocked_says_why_and_offers_a_follow_up(
     await customer.say("상담원 연결해 주세요")
     await customer.reply_containing("대기 순서는")
     item = console.locator('[data-testid="queue-item"][data-status="queued"]').first
-    await expect(item).to_contain_text("텔레그램 / Telegram")
+    await expect(item).to_contain_text("텔레그램")
     handoff_id = await item.get_attribute("data-handoff-id")
     await item.get_by_test_id("claim-button").click()
     await expect(console.get_by_test_id("transcript")).to_contain_text(
