@@ -151,7 +151,7 @@ async def test_a_handoff_across_servers_and_instances(cluster: Cluster) -> None:
         customer = await customer_on(cluster, "rasa-2", connected)
 
         await customer.say("상담원 연결해 주세요")
-        await customer.reply_containing("대기 순번은 1번", timeout=60)
+        await customer.reply_containing("대기 순서는 1번째", timeout=60)
         created = await agent.frame("handoff.created", timeout=30)
         handoff = created["handoff"]
         assert handoff["conversation"] == customer.conversation
