@@ -7,6 +7,7 @@ from typing import Any
 from rasa_sdk import Tracker
 
 from actions.service_contract import PRIORITIES, SKILLS, TRIGGERS, field, schema
+from bot.message_attachments import attachment_of, transcript_label
 from bot.personal_data import default_masker
 
 # Slots that describe the bot's own machinery rather than the customer.
@@ -81,6 +82,10 @@ def transcript(tracker: Tracker) -> list[dict[str, Any]]:
         text = event.get("text")
         if kind not in ("user", "bot") or not text:
             continue
+        shared = attachment_of(event.get("metadata")) if kind == "user" else None
+        if shared is not None:
+            # "[photo: meter.jpg]" rather than the /share_attachment payload.
+            text = transcript_label(shared)
         turn: dict[str, Any] = {
             "role": kind,
             # The latest messages come from this turn, before the tracker store

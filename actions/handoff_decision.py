@@ -2,8 +2,8 @@
 
 One table per kind of trigger; ``decide_handoff`` reads the conversation and picks the
 first that applies, in this order: failed identity verification, distress, a complex
-topic, anger or accumulated frustration, an explicit request, an accepted offer after
-the bot kept failing.
+topic, anger or accumulated frustration, an explicit request, an accepted offer of a
+person to look at a shared file, an accepted offer after the bot kept failing.
 """
 
 from __future__ import annotations
@@ -81,6 +81,7 @@ CONTENTLESS_INTENTS = frozenset(
         "complain",
         "inform",
         "inform_code",
+        "share_attachment",
     }
 )
 
@@ -91,6 +92,10 @@ DISTRESSED = "distressed_customer"
 ANGRY = "angry_customer"
 FRUSTRATED = "frustrated_customer"
 OFFER_RESPONSE = "utter_offer_person"
+# The offer of a person after the customer shared a photo or a file
+# (actions/attachments.py), and the reason of the handoff it leads to.
+ATTACHMENT_OFFER = "utter_offer_attachment_help"
+ATTACHMENT = "attachment"
 
 
 @dataclass(frozen=True)
@@ -158,6 +163,8 @@ def decide_handoff(tracker: Tracker) -> HandoffDecision:
         return HandoffDecision(EMOTION, reason, skill, HIGH, "utter_handoff_empathy")
     if intent in EXPLICIT_REQUEST_INTENTS:
         return HandoffDecision(EXPLICIT_REQUEST, "human_requested", skill, NORMAL, None)
+    if intent == "affirm" and _last_bot_response(tracker) == ATTACHMENT_OFFER:
+        return HandoffDecision(EXPLICIT_REQUEST, ATTACHMENT, skill, NORMAL, None)
     if intent == "affirm" and _last_bot_response(tracker) == OFFER_RESPONSE:
         return HandoffDecision(
             REPEATED_FAILURE, "bot_not_understanding", GENERAL, NORMAL, None

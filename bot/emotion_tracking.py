@@ -57,6 +57,8 @@ REPEATABLE_INTENTS = frozenset(
         "inform",
         "inform_phone",
         "rate_service",
+        # Several photos of one thing, one after the other.
+        "share_attachment",
     }
 )
 

@@ -14,7 +14,9 @@ It also adds what Rasa lacks for running as one of many processes
 (``bot/observability/``): ``/metrics``, ``/health/live`` and ``/health/ready`` on
 Rasa's port, the processor's times and counts, and with ``TANDEM_LOG_FORMAT=json``
 JSON log lines naming each line's conversation, through Rasa's own
-``--logging-config-file`` (unless one is given).
+``--logging-config-file`` (unless one is given); a customer message sent again
+handled once (``bot/resent_messages.py``); and a tracker store that fails failing the
+turn, not answered from memory (``bot/tracker_store_failures.py``).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from rasa.shared.utils.cli import print_error
 from rasa.utils.common import configure_logging_and_warnings
 from rasa.utils.log_utils import configure_structlog
 
+from bot import resent_messages, tracker_store_failures
 from bot.cluster_settings import ClusterSettingsError, check_endpoints
 from bot.observability import processor_hooks, rasa_routes
 from bot.observability.logs import log_format
@@ -105,6 +108,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     rasa.telemetry.initialize_error_reporting()
     configure_structlog(arguments.loglevel)
     metrics = rasa_metrics()
+    # A message sent again is looked for before anything counts it.
+    resent_messages.install()
+    # The database failing fails the turn, instead of a conversation kept in memory.
+    tracker_store_failures.install()
     processor_hooks.install(metrics)
     rasa_routes.install(metrics)
     try:

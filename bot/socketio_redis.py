@@ -18,6 +18,9 @@ the room delivers it.
   socket that caused them.
 - A publish that fails twice raises instead of dropping the message, so Rasa's API
   call that sent an agent's reply fails and the service records it undelivered.
+- What is sent to one socket of this server (the session's confirmation, a
+  refusal, the trouble notice) goes to it directly, not through Redis: a socket is
+  connected to one server only, and it keeps working while Redis is away.
 
 Needs the ``redis`` package's ``redis.asyncio`` (redis 4.2 or later; Rasa 3.6 pins
 4.6).
@@ -86,6 +89,29 @@ class JsonRedisManager(AsyncRedisManager):
         except asyncio.TimeoutError:
             return False
         return True
+
+    async def emit(
+        self,
+        event: str,
+        data: Any,
+        namespace: str | None = None,
+        room: str | None = None,
+        skip_sid: Any = None,
+        callback: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        if room is not None and self.is_connected(room, namespace or "/"):
+            # ``room`` is a socket of this server (socket ids are rooms too).
+            kwargs["ignore_queue"] = True
+        return await super().emit(
+            event,
+            data,
+            namespace=namespace,
+            room=room,
+            skip_sid=skip_sid,
+            callback=callback,
+            **kwargs,
+        )
 
     async def _publish(self, data: dict[str, Any]) -> None:
         if self._listening is not None and not self._listening.is_set():

@@ -152,9 +152,13 @@ class TandemSQLTrackerStore(SQLTrackerStore):
         return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        """Inserts the events not yet stored, and hands them to the event broker."""
+        """Inserts the events not yet stored, and once they are committed hands them
+        to the event broker: a turn that could not be stored (the database gone
+        in the middle of it) is not passed on, so the customer's message sent again
+        is not the second copy of one the service already has."""
         sender_id = tracker.sender_id
         entry = self.cache.get(sender_id) if self.cache is not None else None
+        published: list[dict[str, Any]] = []
         with self.session_scope() as session:
             if entry is not None:
                 stored = len(entry.rows)
@@ -165,8 +169,7 @@ class TandemSQLTrackerStore(SQLTrackerStore):
             rows = []
             for event in itertools.islice(tracker.events, stored, None):
                 data = mask_event(event.as_dict(), self.masker)
-                if self.event_broker is not None:
-                    self.event_broker.publish({"sender_id": sender_id, **data})
+                published.append({"sender_id": sender_id, **data})
                 rows.append(
                     {
                         "sender_id": sender_id,
@@ -183,6 +186,9 @@ class TandemSQLTrackerStore(SQLTrackerStore):
                 # One executemany instead of the ORM's unit of work per event.
                 session.execute(sa.insert(self.SQLEvent.__table__), rows)
             session.commit()
+        if self.event_broker is not None:
+            for event_data in published:
+                self.event_broker.publish(event_data)
         if self.cache is None or not rows:
             return
         new_rows = [
@@ -193,3 +199,12 @@ class TandemSQLTrackerStore(SQLTrackerStore):
             self.cache.load(sender_id, new_rows)
         else:
             self.cache.append(sender_id, new_rows)
+
+    def publish_again(self, tracker: DialogueStateTracker, first: int) -> None:
+        """Hands the stored events from index ``first`` on to the event broker
+        again, as they were stored (bot/resent_messages.py)."""
+        if self.event_broker is None:
+            return
+        for event in itertools.islice(tracker.events, first, None):
+            data = {"sender_id": tracker.sender_id, **event.as_dict()}
+            self.event_broker.publish(data)

@@ -34,6 +34,7 @@ REDIS_HOST = "redis:6379"
 # Redis database numbers: 1 holds Rasa's conversation locks (endpoints.cluster.yml),
 # 2 the socket.io messages between the Rasa servers.
 SOCKETIO_REDIS_DB = 2
+CHANNEL_REDIS_DB = 3
 
 
 def new_secret() -> str:
@@ -71,6 +72,9 @@ def secret_files(
             "TANDEM_REDIS_PASSWORD": values["redis_password"],
             "TANDEM_SOCKETIO_REDIS_URL": (
                 f"redis://:{values['redis_password']}@{redis_host}/{SOCKETIO_REDIS_DB}"
+            ),
+            "TANDEM_CHANNEL_REDIS_URL": (
+                f"redis://:{values['redis_password']}@{redis_host}/{CHANNEL_REDIS_DB}"
             ),
             "TANDEM_METRICS_TOKEN": values["metrics_token"],
         },

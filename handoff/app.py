@@ -20,6 +20,7 @@ from handoff.api.security_headers import security_headers
 from handoff.app_keys import (
     AGENTS,
     ANALYTICS,
+    ATTACHMENTS,
     AUTH,
     CANNED_RESPONSES,
     CHAT_SESSIONS,
@@ -31,6 +32,7 @@ from handoff.app_keys import (
     ENGINE,
     HANDOFFS,
     INGESTOR,
+    LATE_DELIVERIES,
     LIVE_FEED,
     METRICS,
     RASA,
@@ -42,10 +44,13 @@ from handoff.app_keys import (
     SWEEPER,
     TAKEOVER_NOTICES,
 )
+from handoff.conversation.attachments import AttachmentStore
 from handoff.conversation.chat_session_limits import MIN_RETENTION, ChatSessionIssuer
 from handoff.conversation.customer_data import CustomerData
 from handoff.conversation.dead_letters import DeadLetters
+from handoff.conversation.file_links import FileLinks
 from handoff.conversation.ingest import EventIngestor
+from handoff.conversation.late_deliveries import LateDeliveries
 from handoff.conversation.rasa_client import RasaGateway, RasaHttpClient
 from handoff.conversation.ratings import RatingService
 from handoff.conversation.refusals import RefusalLog
@@ -163,6 +168,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     )
     refusals = RefusalLog(sessions)
     app[REFUSALS] = refusals
+    app[LATE_DELIVERIES] = LateDeliveries(sessions, feed)
     app[CHAT_SESSIONS] = ChatSessionIssuer(
         sessions,
         settings.chat_session_secret,
@@ -170,6 +176,17 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         refusals,
     )
     handoff_window = timedelta(seconds=settings.handoff_window_seconds)
+    links = FileLinks(
+        settings.service_secret,
+        settings.attachment_link_seconds,
+        settings.public_url,
+    )
+    app[ATTACHMENTS] = AttachmentStore(
+        sessions,
+        links,
+        max_bytes=settings.attachment_max_bytes,
+        per_conversation=settings.attachments_per_conversation,
+    )
     app[HANDOFFS] = HandoffService(
         sessions,
         app[RASA],
@@ -184,6 +201,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         refusals,
         metrics,
         notices,
+        links,
     )
     app[INGESTOR] = EventIngestor(committer, feed, app[RASA], metrics, app[CLOCK])
     app[CONVERSATIONS] = ConversationRecorder(sessions)
@@ -195,7 +213,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[RATINGS] = RatingService(
         sessions, settings.bot_ratings_per_conversation, refusals
     )
-    app[CUSTOMER_DATA] = CustomerData(sessions)
+    app[CUSTOMER_DATA] = CustomerData(sessions, links)
     app[ANALYTICS] = Analytics(
         sessions, ZoneInfo(settings.time_zone), settings.service_level_seconds
     )
@@ -211,6 +229,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             transcript_retention=timedelta(days=settings.transcript_retention_days),
             chat_session_retention=max(MIN_RETENTION, handoff_window),
         ),
+        app[CUSTOMER_DATA],
     )
     yield
     # Notices still on their way go out while the client to Rasa is open.

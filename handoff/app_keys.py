@@ -10,10 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from handoff.analytics.conversations import ConversationRecorder
 from handoff.analytics.service import Analytics
+from handoff.conversation.attachments import AttachmentStore
 from handoff.conversation.chat_session_limits import ChatSessionIssuer
 from handoff.conversation.customer_data import CustomerData
 from handoff.conversation.dead_letters import DeadLetters
 from handoff.conversation.ingest import EventIngestor
+from handoff.conversation.late_deliveries import LateDeliveries
 from handoff.conversation.rasa_client import RasaGateway
 from handoff.conversation.ratings import RatingService
 from handoff.conversation.refusals import RefusalLog
@@ -52,3 +54,5 @@ DEAD_LETTERS = web.AppKey("dead_letters", DeadLetters)
 CHAT_SESSIONS = web.AppKey("chat_sessions", ChatSessionIssuer)
 METRICS = web.AppKey("metrics", ServiceMetrics)
 SCRAPE_GAUGES = web.AppKey("scrape_gauges", ScrapeTimeGauges)
+ATTACHMENTS = web.AppKey("attachments", AttachmentStore)
+LATE_DELIVERIES = web.AppKey("late_deliveries", LateDeliveries)

@@ -77,6 +77,41 @@ class TooManyRequests(DomainError):
         self.headers["Retry-After"] = str(retry_after_seconds)
 
 
+class AttachmentEmpty(DomainError):
+    status = 400
+    code = "attachment_empty"
+
+
+class AttachmentTooLarge(DomainError):
+    status = 413
+    code = "attachment_too_large"
+
+
+class AttachmentTypeNotAllowed(DomainError):
+    status = 415
+    code = "attachment_type_not_allowed"
+
+
+class AttachmentRateLimited(TooManyRequests):
+    code = "attachment_rate_limited"
+
+
+class DatabaseUnavailable(DomainError):
+    """The database did not answer; nothing was changed, and the same request
+    may be sent again."""
+
+    status = 503
+    code = "database_unavailable"
+    RETRY_AFTER_SECONDS = 5
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the service's database is not answering; try again shortly",
+            retry_after_seconds=self.RETRY_AFTER_SECONDS,
+        )
+        self.headers["Retry-After"] = str(self.RETRY_AFTER_SECONDS)
+
+
 class RasaUnavailable(DomainError):
     status = 502
     code = "rasa_unavailable"

@@ -72,6 +72,15 @@ class Settings:
     metrics_token: str = ""
     # "text" or "json" (one object a line).
     log_format: str = "text"
+    # Files customers send and agents attach: the largest one taken, how long a
+    # customer's link to one stays valid, and how many one conversation may
+    # upload (each side on its own) in ATTACHMENT_WINDOW.
+    attachment_max_bytes: int = 10 * 1024 * 1024
+    attachment_link_seconds: int = 7 * 24 * 60 * 60
+    attachments_per_conversation: int = 20
+    # The public address customers reach the service at, which makes the links
+    # to files sent into their channel absolute; relative links without one.
+    public_url: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -156,6 +165,18 @@ class Settings:
             ),
             metrics_token=environ.get("TANDEM_METRICS_TOKEN", "").strip(),
             log_format=log_format_from_env(environ),
+            attachment_max_bytes=_integer(
+                environ, "TANDEM_ATTACHMENT_MAX_BYTES", cls.attachment_max_bytes
+            ),
+            attachment_link_seconds=_integer(
+                environ, "TANDEM_ATTACHMENT_LINK_SECONDS", cls.attachment_link_seconds
+            ),
+            attachments_per_conversation=_integer(
+                environ,
+                "TANDEM_ATTACHMENTS_PER_CONVERSATION",
+                cls.attachments_per_conversation,
+            ),
+            public_url=_public_url(environ, "TANDEM_PUBLIC_URL"),
         )
 
 
@@ -229,6 +250,18 @@ def _socket_url(name: str, raw: str) -> str:
             f"https://chat.example, not {raw!r}"
         )
     return raw
+
+
+def _public_url(environ: Mapping[str, str], name: str) -> str:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return ""
+    url = URL(raw)
+    if url.scheme not in {"http", "https"} or not url.host or url.query_string:
+        raise ConfigurationError(
+            f"{name} must be an http(s) URL such as https://chat.example, not {raw!r}"
+        )
+    return raw.rstrip("/")
 
 
 def _networks(environ: Mapping[str, str], name: str) -> tuple[IPNetwork, ...]:

@@ -12,11 +12,17 @@ the action servers for Rasa.
 Before starting, the databases are created if missing (``TANDEM_CLUSTER_NAME`` for
 the service, ``<name>_rasa`` for the conversations), the service's schema migrated,
 the staff created once with a password kept in the cluster's folder, and the demo
-back end seeded. Output is prefixed by process name; when one process stops, or on
-Ctrl-C/SIGTERM, all are stopped. Uses only the standard library, like run_stack.py.
+back end seeded. Output is prefixed by process name. A process that fails (a non-zero
+exit, ``kill -9``) is started again after a wait that doubles from 1 s to 30 s, as
+systemd's ``Restart=on-failure`` would (``--restart`` or ``TANDEM_CLUSTER_RESTART``:
+``no`` stops all when one stops; scripts/restarts.py). Each process's id is in
+``<folder>/pids/<name>.pid`` while it runs. On Ctrl-C/SIGTERM all are stopped: the
+Rasa servers first, which finish their turns and hand their events to the service,
+then the action servers and the service instances, HAProxy last. Uses only the
+standard library, like run_stack.py.
 
     python3 scripts/run_cluster.py [--env-file .env] [--model models/tandem.tar.gz]
-        [--rasa 2] [--actions 2] [--services 2]
+        [--rasa 2] [--actions 2] [--services 2] [--restart on-failure]
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from restarts import Restart
 from run_stack import (
     BOT_PYTHON,
     HANDOFF_PYTHON,
@@ -120,6 +127,10 @@ class Cluster:
     @property
     def staff_password_file(self) -> Path:
         return self.folder / "staff_password"
+
+    @property
+    def pid_dir(self) -> Path:
+        return self.folder / "pids"
 
 
 def database_url(server: str, database: str, driver: str) -> str:
@@ -310,7 +321,10 @@ def children(cluster: Cluster, env: Mapping[str, str], model: Path) -> list[Chil
                     "TANDEM_CLUSTER_NAME": cluster.name,
                     "TANDEM_SOCKETIO_REDIS_URL": cluster.redis_url,
                     "TANDEM_SOCKETIO_REDIS_CHANNEL": f"{cluster.name}-socketio",
+                    "TANDEM_CHANNEL_REDIS_URL": cluster.redis_url,
+                    "TANDEM_CHANNEL_REDIS_PREFIX": cluster.name,
                 },
+                stops_first=True,
             )
         )
     processes.append(
@@ -438,13 +452,26 @@ def main(argv: list[str] | None = None) -> int:
         metavar="handoff-N",
         help="the Rasa and action servers call this service instance (tests)",
     )
+    parser.add_argument(
+        "--restart",
+        default=os.environ.get("TANDEM_CLUSTER_RESTART", "")
+        or Restart.ON_FAILURE.value,
+        help="on-failure (default), always, or no: one stops, all stop"
+        " (TANDEM_CLUSTER_RESTART)",
+    )
     args = parser.parse_args(argv)
+    restart = Restart.parse(args.restart)
     if not args.model.exists():
         raise SystemExit(f"No trained model at {args.model}: run 'make train'")
     env = cluster_environment(os.environ, args.env_file)
     cluster = cluster_from(env, args)
     prepare(cluster, env)
-    stack = Stack(env, children(cluster, env, args.model.resolve()))
+    stack = Stack(
+        env,
+        children(cluster, env, args.model.resolve()),
+        restart=restart,
+        pid_dir=cluster.pid_dir,
+    )
     return supervise(stack, banner(cluster))
 
 

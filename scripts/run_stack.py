@@ -2,13 +2,17 @@
 
 The handoff service (with the web chat and the agent console), the action server and
 the Rasa server run as child processes with their output prefixed by their name. When
-one of them stops, or on Ctrl-C/SIGTERM, all are stopped. Uses only the standard
-library, so any Python 3 can run it.
+one of them stops, all are stopped, unless a restart policy says to start it again
+(``--restart``, scripts/restarts.py). On Ctrl-C/SIGTERM all are stopped: the Rasa
+server first, so that it finishes its turns and hands their events to the service
+while the service still runs. Uses only the standard library, so any Python 3 can run
+it.
 
 Secrets reach the children through their environment only: every local user can read
 a process's command line.
 
     python3 scripts/run_stack.py [--env-file .env] [--model models/tandem.tar.gz]
+        [--restart no|on-failure|always]
 """
 
 from __future__ import annotations
@@ -25,6 +29,16 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from restarts import (
+    FIRST_DELAY_SECONDS,
+    HEALTHY_AFTER_SECONDS,
+    MAX_FAILURES_IN_A_ROW,
+    Backoff,
+    Restart,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 BOT_PYTHON = ROOT / ".venv" / "bot" / "bin" / "python"
@@ -62,8 +76,11 @@ class Child:
     health_url: str
     # Its own environment, where it differs from the stack's.
     env: Mapping[str, str] | None = None
-    # Started once every other process answers (a load balancer in front of them).
+    # Started once every other process answers (a load balancer in front of them),
+    # and stopped after every other.
     starts_last: bool = False
+    # Stopped before the others, which it needs to finish what it is doing.
+    stops_first: bool = False
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -211,6 +228,9 @@ def children(env: Mapping[str, str], model: Path) -> list[Child]:
             health_url=(
                 f"{env['TANDEM_RASA_URL']}/status?token={env['TANDEM_RASA_TOKEN']}"
             ),
+            # Its turns in flight need the action server, and its event broker
+            # hands what it buffered to the service.
+            stops_first=True,
         ),
     ]
 
@@ -229,11 +249,56 @@ def relay_output(name: str, stream: object) -> None:
         sys.stdout.flush()
 
 
+def say(line: str) -> None:
+    print(f"[{'tandem':9}] {line}", flush=True)
+
+
+def exit_description(code: int) -> str:
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit status {code}"
+
+
+@dataclass
+class _Watch:
+    """What the supervisor knows of one process between its starts."""
+
+    backoff: Backoff
+    started: float = 0.0
+    # When it is due to start again, while it waits.
+    restart_at: float | None = None
+    # Since it stopped, while it is away (waiting, or started but not answering).
+    down_since: float | None = None
+    # Started again, and not answering its health check yet.
+    recovering: bool = False
+    # Starts in a row that stopped before answering.
+    failed_starts: int = 0
+    # Exited cleanly under on-failure: stays stopped.
+    ended: bool = False
+
+
 class Stack:
-    def __init__(self, env: Mapping[str, str], processes: list[Child]) -> None:
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        processes: list[Child],
+        *,
+        restart: Restart = Restart.NO,
+        pid_dir: Path | None = None,
+        first_delay: float = FIRST_DELAY_SECONDS,
+    ) -> None:
         self.env = env
         self.children = processes
+        self.restart = restart
+        # One file per process, <name>.pid, holding its current process id.
+        self.pid_dir = pid_dir
         self.running: dict[str, subprocess.Popen[str]] = {}
+        self.watches = {
+            child.name: _Watch(Backoff(first=first_delay)) for child in processes
+        }
 
     def start(self) -> None:
         """Starts every process but those that wait for the others to answer."""
@@ -252,9 +317,19 @@ class Stack:
             start_new_session=True,
         )
         self.running[child.name] = process
+        self.watches[child.name].started = time.monotonic()
+        if self.pid_dir is not None:
+            self.pid_dir.mkdir(parents=True, exist_ok=True)
+            written = self.pid_dir / f".{child.name}.pid"
+            written.write_text(f"{process.pid}\n", "utf-8")
+            written.replace(self.pid_dir / f"{child.name}.pid")
         threading.Thread(
             target=relay_output, args=(child.name, process.stdout), daemon=True
         ).start()
+
+    def _forget_pid(self, name: str) -> None:
+        if self.pid_dir is not None:
+            (self.pid_dir / f"{name}.pid").unlink(missing_ok=True)
 
     def wait_until_ready(self, timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
         deadline = time.monotonic() + timeout
@@ -268,30 +343,96 @@ class Stack:
                     if self.running[child.name].poll() is not None:
                         raise RuntimeError(f"{child.name} stopped while starting")
                     if answers(child.health_url):
-                        print(f"[{'tandem':9}] {child.name} is ready", flush=True)
+                        say(f"{child.name} is ready")
                         waiting.remove(child)
                 if time.monotonic() > deadline:
                     names = ", ".join(child.name for child in waiting)
                     raise RuntimeError(f"not ready after {timeout:.0f}s: {names}")
                 time.sleep(0.5)
 
-    def first_stopped(self) -> str | None:
-        for name, process in self.running.items():
-            if process.poll() is not None:
-                return name
+    def tend(self) -> str | None:
+        """Applies the restart policy to every process that stopped, starts those
+        whose wait is over, and notes those that answer again. Returns the name of
+        a process whose stop ends the whole stack, if one did."""
+        now = time.monotonic()
+        for child in self.children:
+            watch = self.watches[child.name]
+            if watch.ended:
+                continue
+            if watch.restart_at is not None:
+                if now >= watch.restart_at:
+                    watch.restart_at = None
+                    watch.recovering = True
+                    self._spawn(child)
+                    say(f"{child.name} started again")
+                continue
+            code = self.running[child.name].poll()
+            if code is None:
+                self._note_running(child, watch, now)
+                continue
+            self._forget_pid(child.name)
+            if not self.restart.restarts(code):
+                if code == 0 and self.restart == Restart.ON_FAILURE:
+                    say(f"{child.name} exited cleanly; it stays stopped")
+                    watch.ended = True
+                    if all(w.ended for w in self.watches.values()):
+                        return child.name
+                    continue
+                return child.name
+            if watch.recovering:
+                watch.failed_starts += 1
+                if watch.failed_starts >= MAX_FAILURES_IN_A_ROW:
+                    say(
+                        f"{child.name} stopped {watch.failed_starts} times in a row"
+                        " before it answered; giving up"
+                    )
+                    return child.name
+            else:
+                watch.down_since = now
+            delay = watch.backoff.next_delay()
+            watch.restart_at = now + delay
+            say(
+                f"{child.name} stopped ({exit_description(code)}); starting it again"
+                f" in {delay:.0f} s"
+            )
         return None
 
+    def _note_running(self, child: Child, watch: _Watch, now: float) -> None:
+        if watch.recovering and answers(child.health_url):
+            watch.recovering = False
+            watch.failed_starts = 0
+            away = now - (watch.down_since or watch.started)
+            say(f"{child.name} is ready again, {away:.1f} s after it stopped")
+        if not watch.recovering and now - watch.started >= HEALTHY_AFTER_SECONDS:
+            watch.backoff.reset()
+
     def stop(self) -> None:
-        for process in self.running.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-        for process in self.running.values():
-            try:
-                process.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        """SIGTERM, in stages: the processes that stop first, then the others,
+        then those that started last; each stage is waited for (and killed after
+        STOP_TIMEOUT_SECONDS) before the next."""
+        stages = (
+            [c for c in self.children if c.stops_first],
+            [c for c in self.children if not (c.stops_first or c.starts_last)],
+            [c for c in self.children if c.starts_last and not c.stops_first],
+        )
+        for stage in stages:
+            processes = [
+                self.running[child.name]
+                for child in stage
+                if child.name in self.running
+            ]
+            for process in processes:
+                if process.poll() is None:
+                    os.killpg(process.pid, signal.SIGTERM)
+            deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+            for process in processes:
+                try:
+                    process.wait(max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+        for child in self.children:
+            self._forget_pid(child.name)
 
 
 def banner(env: Mapping[str, str]) -> str:
@@ -330,8 +471,9 @@ def channel_lines(env: Mapping[str, str]) -> str:
 
 
 def supervise(stack: Stack, ready_banner: str) -> int:
-    """Starts the stack, prints ``ready_banner`` once every process answers, and
-    stops all of them when one stops or on Ctrl-C/SIGTERM. Returns the exit code."""
+    """Starts the stack, prints ``ready_banner`` once every process answers, keeps
+    it running by its restart policy, and stops all of them when a stop the policy
+    does not cover happens, or on Ctrl-C/SIGTERM. Returns the exit code."""
 
     def on_signal(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
@@ -341,16 +483,20 @@ def supervise(stack: Stack, ready_banner: str) -> int:
         stack.start()
         stack.wait_until_ready()
         print(ready_banner, flush=True)
-        while (stopped := stack.first_stopped()) is None:
+        while (stopped := stack.tend()) is None:
             time.sleep(0.5)
-        print(f"[{'tandem':9}] {stopped} stopped; stopping the others", flush=True)
+        say(f"{stopped} stopped; stopping the others")
         return 1
     except KeyboardInterrupt:
         return 0
     except RuntimeError as error:
-        print(f"[{'tandem':9}] {error}", flush=True)
+        say(str(error))
         return 1
     finally:
+        # A second Ctrl-C or SIGTERM must not cut the stop short and leave
+        # processes behind.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         stack.stop()
 
 
@@ -358,11 +504,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env-file", type=Path, default=ROOT / ".env")
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "tandem.tar.gz")
+    parser.add_argument(
+        "--restart",
+        default=os.environ.get("TANDEM_RESTART", "") or Restart.NO.value,
+        help="no (default: one stops, all stop), on-failure or always "
+        "(TANDEM_RESTART); scripts/restarts.py",
+    )
     args = parser.parse_args(argv)
+    restart = Restart.parse(args.restart)
     if not args.model.exists():
         raise SystemExit(f"No trained model at {args.model}: run 'make train'")
     env = stack_environment(os.environ, args.env_file)
-    return supervise(Stack(env, children(env, args.model)), banner(env))
+    stack = Stack(env, children(env, args.model), restart=restart)
+    return supervise(stack, banner(env))
 
 
 if __name__ == "__main__":

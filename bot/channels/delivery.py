@@ -169,6 +169,12 @@ def is_service_push(message: Mapping[str, Any]) -> bool:
     return any(message.get(key) for key in PUSH_KEYS)
 
 
+def reply_id(message: Mapping[str, Any]) -> int | None:
+    """The service's id of an agent's reply, whose fate a platform may tell later."""
+    value = message.get("tandem_message_id")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def customer_text(message: Mapping[str, Any]) -> str:
     """The text to send; an agent's reply begins with the agent's name, since the
     platforms show every message as the bot's."""

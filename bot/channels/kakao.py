@@ -9,17 +9,27 @@ or 403 and nothing reaches the bot. Bodies over 64 KB are refused with 413, bodi
 that are not a skill request with 400.
 
 A turn's messages are collected and answered as the skill response. A turn still
-running after TANDEM_KAKAO_REPLY_SECONDS (4 s, inside Kakao's five) answers
+running after TANDEM_KAKAO_REPLY_SECONDS (3 s, inside Kakao's five) answers
 ``useCallback`` when the block has the callback option and posts the full response
 to the callback URL when done; without a callback URL it answers what is ready and
 sends the rest through the Event API, like everything that starts later (agents'
 replies, queue updates, the greeting and rating after an agent closes):
-``bot/channels/kakao_events.py``.
+``bot/channels/kakao_events.py``. An agent's reply sent that way is checked in its
+task's result TANDEM_KAKAO_TASK_CHECK_SECONDS (10 s) later, and reported to the
+handoff service when the customer blocked the channel:
+``bot/channels/kakao_task_checks.py``.
 
 Open Builder may send a request again when it thinks it failed. The request has no
 id, so the customer and their message name it: while the first is running the
 repeat is told to wait; for a few seconds after, it gets the same answer. Sending
 the same words twice within those seconds counts as one message.
+
+A photo the customer sends (``userRequest.params.media``) is downloaded from Kakao's
+image server — only from the hosts in TANDEM_KAKAO_MEDIA_HOSTS (``kakaocdn.net``),
+at most ``TANDEM_ATTACHMENT_MAX_BYTES`` — inside the turn, stored by the handoff
+service and given to the bot as ``/share_attachment`` (bot/channels/attachments.py);
+one that cannot be received is answered with a notice instead. An agent's photo is
+a ``simpleImage`` in a skill response and its link in Event API text.
 
 Conversations are ``kakao:<botUserKey>``. Settings come from the environment;
 without any of them the channel serves nothing, so credentials.yml can name it
@@ -31,9 +41,11 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import math
 import os
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -44,7 +56,18 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.attachments import (
+    FAILED,
+    AttachmentRefused,
+    AttachmentService,
+    AttachmentSettings,
+    download,
+    refusal_notice,
+    shared,
+)
+from bot.channels.channel_memory import customer_rate
 from bot.channels.delivery import DeliveryFailed
+from bot.channels.delivery_reports import DeliveryReports
 from bot.channels.kakao_events import (
     CHANNEL,
     KakaoCallback,
@@ -62,9 +85,13 @@ from bot.channels.kakao_skill import (
     skill_response,
     use_callback_response,
 )
+from bot.channels.kakao_task_checks import DEFAULT_FIRST_DELAY, KakaoTaskChecks
 from bot.channels.limits import WebhookRefused, check_body_size, json_object
 from bot.channels.redelivery import SeenUpdates
 from bot.channels.sender_ids import sender_id
+from bot.language_detection import KOREAN
+from bot.message_attachments import Attachment
+from bot.message_rate import CustomerRate, MessageRate, slow_down_notice
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +103,9 @@ REQUIRED_SETTINGS = (
 )
 DEFAULT_EVENT_API_URL = "https://bot-api.kakao.com"
 DEFAULT_EVENT_NAME = "tandem_message"
-DEFAULT_REPLY_SECONDS = 4.0
+DEFAULT_REPLY_SECONDS = 3.0
+# Where Kakao keeps the photos customers send.
+DEFAULT_MEDIA_HOSTS = ("kakaocdn.net",)
 # Kakao waits five seconds for a skill response; the answer must leave before.
 MAX_REPLY_SECONDS = 4.5
 # How long a finished request's answer is kept for Open Builder sending it again.
@@ -93,6 +122,8 @@ class KakaoSettings:
     event_api_url: str = DEFAULT_EVENT_API_URL
     event_name: str = DEFAULT_EVENT_NAME
     reply_seconds: float = DEFAULT_REPLY_SECONDS
+    media_hosts: tuple[str, ...] = DEFAULT_MEDIA_HOSTS
+    task_check_seconds: float = DEFAULT_FIRST_DELAY
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> KakaoSettings | None:
@@ -126,6 +157,11 @@ class KakaoSettings:
                 f"TANDEM_KAKAO_REPLY_SECONDS must be above 0 and at most "
                 f"{MAX_REPLY_SECONDS}: Kakao waits five seconds for an answer."
             )
+        hosts = tuple(
+            host.strip().lower()
+            for host in (environ.get("TANDEM_KAKAO_MEDIA_HOSTS") or "").split(",")
+            if host.strip()
+        )
         return cls(
             bot_id=values["TANDEM_KAKAO_BOT_ID"],
             rest_api_key=values["TANDEM_KAKAO_REST_API_KEY"],
@@ -133,15 +169,52 @@ class KakaoSettings:
             event_api_url=event_api_url,
             event_name=environ.get("TANDEM_KAKAO_EVENT_NAME") or DEFAULT_EVENT_NAME,
             reply_seconds=reply_seconds,
+            media_hosts=hosts or DEFAULT_MEDIA_HOSTS,
+            task_check_seconds=_task_check_seconds(environ),
         )
+
+
+def _task_check_seconds(environ: Mapping[str, str]) -> float:
+    raw = (environ.get("TANDEM_KAKAO_TASK_CHECK_SECONDS") or "").strip()
+    if not raw:
+        return DEFAULT_FIRST_DELAY
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise RasaException(
+            "TANDEM_KAKAO_TASK_CHECK_SECONDS must be a number."
+        ) from None
+    if not 0 <= seconds < math.inf:
+        raise RasaException(
+            "TANDEM_KAKAO_TASK_CHECK_SECONDS must be 0 (no checks) or more."
+        )
+    return seconds
+
+
+def is_media_host(url: str, hosts: tuple[str, ...]) -> bool:
+    """True when ``url`` is on one of ``hosts`` or their subdomains: the channel
+    downloads customers' photos from Kakao's image servers only."""
+    host = (urlsplit(url).hostname or "").lower()
+    return any(host == allowed or host.endswith("." + allowed) for allowed in hosts)
 
 
 class KakaoInput(InputChannel):
     """The KakaoTalk channel: skill requests in, skill responses, callbacks and
     Event API messages out."""
 
-    def __init__(self, settings: KakaoSettings | None) -> None:
+    def __init__(
+        self,
+        settings: KakaoSettings | None,
+        attachments: AttachmentSettings | None = None,
+        rate: CustomerRate | None = None,
+    ) -> None:
         self.settings = settings
+        self.rate = rate or MessageRate.from_environment(os.environ)
+        self.attachments = (
+            AttachmentService(attachments, self._session)
+            if attachments is not None
+            else None
+        )
         self._http: aiohttp.ClientSession | None = None
         self._background: set[asyncio.Task[None]] = set()
         self._answers: SeenUpdates[dict[str, Any]] = SeenUpdates(
@@ -149,6 +222,7 @@ class KakaoInput(InputChannel):
         )
         self._running: set[str] = set()
         self.events: KakaoEventApi | None = None
+        self.task_checks: KakaoTaskChecks | None = None
         self.callback = KakaoCallback(self._session)
         if settings is not None:
             self.events = KakaoEventApi(
@@ -157,6 +231,13 @@ class KakaoInput(InputChannel):
                 bot_id=settings.bot_id,
                 rest_api_key=settings.rest_api_key,
                 event_name=settings.event_name,
+            )
+            self.task_checks = KakaoTaskChecks(
+                self.events,
+                DeliveryReports(attachments, self._session)
+                if attachments is not None
+                else None,
+                first_delay=settings.task_check_seconds,
             )
 
     @classmethod
@@ -167,10 +248,16 @@ class KakaoInput(InputChannel):
     def from_credentials(cls, credentials: dict[str, Any] | None) -> KakaoInput:
         # Settings are read from the environment, where secrets belong; the
         # credentials file only names the channel.
-        return cls(KakaoSettings.from_environment(os.environ))
+        return cls(
+            KakaoSettings.from_environment(os.environ),
+            AttachmentSettings.from_environment(os.environ),
+            customer_rate(os.environ),
+        )
 
     def get_output_channel(self) -> OutputChannel | None:
-        return KakaoPushOutput(self.events) if self.events is not None else None
+        if self.events is None:
+            return None
+        return KakaoPushOutput(self.events, self.task_checks)
 
     def _session(self) -> aiohttp.ClientSession:
         # Made on first use, inside the server's running loop.
@@ -208,7 +295,10 @@ class KakaoInput(InputChannel):
         return webhook
 
     async def close(self) -> None:
-        """Closes the HTTP client of the Event API and callbacks."""
+        """Cancels the replies' pending checks and closes the HTTP client of the
+        Event API and callbacks."""
+        if self.task_checks is not None:
+            await self.task_checks.close()
         if self._http is not None:
             await self._http.close()
 
@@ -239,6 +329,12 @@ class KakaoInput(InputChannel):
         if earlier is not None or skill.key in self._running:
             logger.info("Open Builder sent a Kakao request again")
             return earlier or self._notice_response("duplicate", skill)
+        verdict = await self.rate.check(sender_id(CHANNEL, skill.user_id))
+        if not verdict.allowed:
+            # Open Builder needs an answer to every request: the notice, each time.
+            logger.info("Kakao message over the customer's rate, not handled")
+            text = slow_down_notice(skill.language, verdict.wait_seconds)
+            return skill_response([], empty_text=text)[0]
         self._running.add(skill.key)
         turn = TurnMessages()
         running = asyncio.create_task(self._run_turn(skill, turn, on_new_message))
@@ -278,11 +374,26 @@ class KakaoInput(InputChannel):
         self, skill: SkillRequest, turn: TurnMessages, on_new_message: Handler
     ) -> bool:
         """Runs the bot on the message; False when it failed."""
+        sender = sender_id(CHANNEL, skill.user_id)
+        text, metadata = skill.text, None
+        if skill.image_url is not None and self.attachments is not None:
+            try:
+                attachment = await self._receive_image(sender, skill.image_url)
+            except AttachmentRefused as refused:
+                logger.warning("A Kakao photo was not received: %s", refused.detail)
+                notice_text = refusal_notice(
+                    refused.reason, skill.language == KOREAN, self.attachments.max_bytes
+                )
+                turn.messages.append({"text": notice_text})
+                return True
+            share = shared(attachment)
+            text, metadata = share.text, share.metadata
         message = UserMessage(
-            text=skill.text,
+            text=text,
             output_channel=turn,
-            sender_id=sender_id(CHANNEL, skill.user_id),
+            sender_id=sender,
             input_channel=self.name(),
+            metadata=metadata,
         )
         try:
             await on_new_message(message)
@@ -290,6 +401,22 @@ class KakaoInput(InputChannel):
             logger.exception("The bot failed on a Kakao message")
             return False
         return True
+
+    async def _receive_image(self, sender: str, url: str) -> Attachment:
+        assert self.attachments is not None and self.settings is not None
+        if not is_media_host(url, self.settings.media_hosts):
+            raise AttachmentRefused(FAILED, "a photo on a host that is not Kakao's")
+        status, media_type, content, _ = await download(
+            self._session(),
+            url,
+            self.attachments.max_bytes,
+            what="the Kakao photo",
+            allow_redirects=False,
+        )
+        if status != 200:
+            raise AttachmentRefused(FAILED, f"the Kakao photo: {status}")
+        name = PurePosixPath(urlsplit(url).path).name or "photo"
+        return await self.attachments.upload(sender, content, name, media_type)
 
     def _respond(
         self, skill: SkillRequest, messages: list[dict[str, Any]], succeeded: bool

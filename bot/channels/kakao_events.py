@@ -13,7 +13,14 @@ through Kakao's Event API::
 which runs the event block named ``<event>`` for that customer; the block shows
 the ``text`` parameter. Kakao answers ``{"taskId": ..., "status": "SUCCESS", ...}``
 once it has taken the task; per-customer results (a customer who blocked the
-channel) are only in the task's later result, which is not fetched here.
+channel) are only in the task's later result::
+
+    GET {TANDEM_KAKAO_EVENT_API_URL}/v1/tasks/{taskId}
+    Authorization: KakaoAK {TANDEM_KAKAO_REST_API_KEY}
+
+which ``KakaoEventApi.task_result`` asks for. For an agent's reply the channel
+asks ``TANDEM_KAKAO_TASK_CHECK_SECONDS`` after sending, in the background, and
+reports a failed task to the handoff service (bot/channels/kakao_task_checks.py).
 
 A turn that finishes through the block's callback posts its whole skill response to
 the request's one-time ``callbackUrl`` instead.
@@ -27,14 +34,19 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import aiohttp
 from rasa.core.channels.channel import OutputChannel
 
-from bot.channels.delivery import DeliveryFailed, send_with_retry
+from bot.channels.delivery import DeliveryFailed, reply_id, send_with_retry
 from bot.channels.kakao_skill import MAX_TEXT_CHARS, Bubble, message_bubbles, split_text
 from bot.channels.sender_ids import platform_user_on
+from bot.message_attachments import attachment_of, is_absolute
+
+if TYPE_CHECKING:
+    from bot.channels.kakao_task_checks import KakaoTaskChecks
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +79,7 @@ class KakaoEventApi:
         self._session = session
         self._request_seconds = request_seconds
         self._url = f"{base_url.rstrip('/')}/v2/bots/{bot_id}/talk"
+        self._tasks_url = f"{base_url.rstrip('/')}/v1/tasks/"
         self._authorization = f"KakaoAK {rest_api_key}"
         self._event_name = event_name
         self._base_delay = base_delay
@@ -89,12 +102,25 @@ class KakaoEventApi:
             )
         return tasks
 
-    async def _post(self, body: dict[str, Any]) -> str:
-        answer = await _post_json(
+    async def task_result(self, task_id: str) -> PlatformAnswer:
+        """Kakao's answer about task ``task_id``, once, without retrying:
+        ``GET /v1/tasks/{taskId}``. Raises a transient ``DeliveryFailed`` when
+        Kakao cannot be reached."""
+        return await _request_json(
             self._session(),
-            self._url,
-            body,
+            "GET",
+            self._tasks_url + quote(task_id, safe=""),
             self._request_seconds,
+            headers={"Authorization": self._authorization},
+        )
+
+    async def _post(self, body: dict[str, Any]) -> str:
+        answer = await _request_json(
+            self._session(),
+            "POST",
+            self._url,
+            self._request_seconds,
+            body=body,
             headers={"Authorization": self._authorization},
         )
         answer.raise_for_status()
@@ -134,8 +160,8 @@ class KakaoCallback:
         )
 
     async def _post(self, url: str, skill_response: dict[str, Any]) -> None:
-        answer = await _post_json(
-            self._session(), url, skill_response, self._request_seconds
+        answer = await _request_json(
+            self._session(), "POST", url, self._request_seconds, body=skill_response
         )
         answer.raise_for_status()
         if answer.body.get("status") not in (None, "SUCCESS"):
@@ -182,17 +208,20 @@ class PlatformAnswer:
         )
 
 
-async def _post_json(
+async def _request_json(
     session: aiohttp.ClientSession,
+    method: str,
     url: str,
-    body: dict[str, Any],
     seconds: float,
+    *,
+    body: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> PlatformAnswer:
-    """POSTs ``body`` and reads the answer. Connection errors and timeouts are
-    transient ``DeliveryFailed``."""
+    """Sends the request (with ``body`` as JSON, if any) and reads the answer.
+    Connection errors and timeouts are transient ``DeliveryFailed``."""
     try:
-        async with session.post(
+        async with session.request(
+            method,
             url,
             json=body,
             headers=headers,
@@ -225,10 +254,16 @@ class KakaoPushOutput(OutputChannel):
     the handoff service's pushes (``output_channel=latest``), sent through the
     Event API. An agent's reply carries ``agent`` (the agent's name) in its
     metadata; Kakao cannot show another sender, so the name goes before the text.
-    A message that does not go out raises ``DeliveryFailed``."""
+    An agent's file goes as its link, the Event API carrying text only.
+    A message that does not go out raises ``DeliveryFailed``; an agent's reply
+    that did (it carries ``tandem_message_id``) has its tasks' results checked
+    later by ``checks``."""
 
-    def __init__(self, events: KakaoEventApi) -> None:
+    def __init__(
+        self, events: KakaoEventApi, checks: KakaoTaskChecks | None = None
+    ) -> None:
         self.events = events
+        self.checks = checks
 
     @classmethod
     def name(cls) -> str:
@@ -243,10 +278,22 @@ class KakaoPushOutput(OutputChannel):
                 permanent=True,
                 detail="the conversation is not a KakaoTalk one",
             )
+        sent_file = attachment_of(message)
+        if sent_file is not None and not is_absolute(sent_file.url):
+            raise DeliveryFailed(
+                CHANNEL,
+                "platform_error",
+                permanent=True,
+                detail="the attachment has no public link (TANDEM_PUBLIC_URL) to send",
+            )
         agent = message.get("agent")
         prefix = f"{agent}: " if isinstance(agent, str) and agent else ""
+        task_ids = []
         for bubble in message_bubbles(message, prefix):
-            await self.events.send_text(user_id, bubble.as_event_text())
+            task_ids += await self.events.send_text(user_id, bubble.as_event_text())
+        message_id = reply_id(message)
+        if message_id is not None and self.checks is not None:
+            self.checks.schedule(message_id, user_id, task_ids)
 
     async def send_text_message(
         self, recipient_id: str, text: str, **kwargs: Any

@@ -4,7 +4,9 @@ Open Builder posts a skill request for every customer message to the block that
 calls the skill and shows the skill response it gets back within five seconds:
 ``template.outputs`` holds one to three bubbles (``simpleText`` of at most 1000
 characters, ``simpleImage``), and ``template.quickReplies`` up to ten buttons whose
-label shows at most 14 characters. A block with the callback option also sends a
+label shows at most 14 characters. A photo the customer sends arrives as
+``userRequest.params.media`` (``{"type": "image", "url": …}``), the utterance being
+its address. A block with the callback option also sends a
 one-time ``userRequest.callbackUrl``: the skill may then answer
 ``{"version": "2.0", "useCallback": true, "data": {"text": ...}}`` at once and post
 the real skill response to that URL within a minute.
@@ -27,6 +29,7 @@ from urllib.parse import urlsplit
 
 from bot.channels.limits import WebhookRefused, object_field, text_field
 from bot.language_detection import ENGLISH, KOREAN, detect_language
+from bot.message_attachments import IMAGE, attachment_of, is_absolute
 
 VERSION = "2.0"
 MAX_OUTPUTS = 3
@@ -79,6 +82,8 @@ class SkillRequest:
     callback_url: str | None
     language: str
     """The language of the channel's own notices for this customer."""
+    image_url: str | None = None
+    """The photo the customer sent, at Kakao."""
 
     @property
     def key(self) -> str:
@@ -115,14 +120,34 @@ def parse_skill_request(body: dict[str, Any], *, event_api_url: str) -> SkillReq
     callback_url = user_request.get("callbackUrl")
     if callback_url is not None:
         callback_url = _callback_url(callback_url, event_api_url)
+    image_url = _image_url(user_request.get("params"))
     return SkillRequest(
         bot_id=bot_id,
         user_id=user_id,
         utterance=utterance,
         text=_button_payload(body.get("action")) or utterance,
         callback_url=callback_url,
-        language=_language(utterance, user_request.get("lang")),
+        # A photo's utterance is its address, which tells no language.
+        language=_language("" if image_url else utterance, user_request.get("lang")),
+        image_url=image_url,
     )
+
+
+def _image_url(params: object) -> str | None:
+    """The address of the photo a request carries, if it carries one."""
+    media = params.get("media") if isinstance(params, dict) else None
+    if not isinstance(media, dict) or media.get("type") != "image":
+        return None
+    url = media.get("url")
+    if (
+        not isinstance(url, str)
+        or len(url) > MAX_URL_CHARS
+        or not url.startswith(("https://", "http://"))
+    ):
+        raise WebhookRefused(
+            400, "bad_request", "userRequest.params.media.url must be a URL."
+        )
+    return url
 
 
 def _callback_url(value: object, event_api_url: str) -> str:
@@ -217,7 +242,8 @@ def split_text(text: str, limit: int = MAX_TEXT_CHARS) -> list[str]:
 
 def message_bubbles(message: dict[str, Any], prefix: str = "") -> list[Bubble]:
     """The bubbles of one of Rasa's bot messages (``text``, ``image``,
-    ``buttons``/``quick_replies``, ``attachment``); ``prefix`` goes before its text."""
+    ``buttons``/``quick_replies``, ``attachment``, an agent's ``tandem_attachment``);
+    ``prefix`` goes before its text."""
     text = str(message.get("text") or "").strip()
     attachment = message.get("attachment")
     if isinstance(attachment, str) and attachment:
@@ -227,10 +253,18 @@ def message_bubbles(message: dict[str, Any], prefix: str = "") -> list[Bubble]:
     )
     if link_lines:
         text = PARAGRAPH.join([text, *link_lines]).strip()
+    image = message.get("image")
+    sent_file = attachment_of(message)
+    if sent_file is not None and is_absolute(sent_file.url):
+        # An agent's file: a photo shows as one, a PDF is a link under the text.
+        if sent_file.kind == IMAGE:
+            image = sent_file.url
+        else:
+            link = f"{sent_file.filename}: {sent_file.url}"
+            text = PARAGRAPH.join([text, link]).strip()
     if text and prefix:
         text = f"{prefix}{text}"
     bubbles = [Bubble(text=piece) for piece in split_text(text)]
-    image = message.get("image")
     if isinstance(image, str) and image.startswith(("https://", "http://")):
         bubbles.append(Bubble(image_url=image))
     if buttons:

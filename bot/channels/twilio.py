@@ -7,12 +7,23 @@ event loop and swallows send errors. This channel:
 - answers ``POST /webhooks/twilio/webhook`` only when ``X-Twilio-Signature`` is
   Twilio's (HMAC-SHA1 with the auth token over TANDEM_PUBLIC_URL + path + query and
   the sorted form parameters; 401 missing, 403 wrong), form bodies up to 64 KiB, and
-  each ``MessageSid`` once; status callbacks and opt-out keywords (STOP, START, HELP,
-  which Twilio answers itself) are acknowledged and ignored;
+  each ``MessageSid`` once; opt-out keywords (STOP, START, HELP, which Twilio
+  answers itself) are acknowledged and ignored;
+- sends an agent's reply with ``StatusCallback`` set to
+  ``/webhooks/twilio/status`` and remembers its MessageSid (channel_state.py): a
+  signed callback that says ``undelivered`` or ``failed`` is reported to the handoff
+  service (bot/channels/delivery_reports.py) with the reason its ErrorCode means;
+  other statuses, and SIDs it does not know, are acknowledged and ignored;
 - tells WhatsApp (``From: whatsapp:+…``) from SMS; sender ids are
   ``whatsapp:+8210…`` and ``sms:+8210…``;
 - keeps media (``MediaUrl0``…) in the message's metadata, with "[사진]"/"[photo]" as
-  the text when there is no caption;
+  the text when there is no caption; with the handoff service's secret set, a photo
+  or a PDF is fetched from its media URL (only the account's own, with the account's
+  basic auth, whose redirect to Twilio's storage is followed without it) and stored
+  by the service, and reaches the bot as ``/share_attachment`` after the text; a
+  file that cannot be received is answered with a notice
+  (bot/channels/attachments.py);
+- sends an agent's file as the message's ``MediaUrl``, the service's public link;
 - sends buttons as numbered options and maps a reply "1", "2"… (or a button's exact
   title) back to the button's payload;
 - remembers when each WhatsApp customer last wrote: outside WhatsApp's 24-hour
@@ -33,31 +44,43 @@ import hashlib
 import hmac
 import json
 import logging
-import os
+import mimetypes
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
 
 import aiohttp
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.channel import OutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.channel_state import ChannelState, ReplyOption, state_path
+from bot.channels.attachments import (
+    FAILED,
+    AttachmentRefused,
+    AttachmentSettings,
+    check_declared_type,
+    download,
+    public_link,
+    refusal_notice,
+    shared,
+)
+from bot.channels.channel_state import ChannelState, ReplyOption
 from bot.channels.configuration import MissingChannelSetting, api_url, required
 from bot.channels.delivery import (
     DeliveryFailed,
-    PlatformSession,
     Retries,
     TransientFailure,
     customer_text,
+    reply_id,
     report_failures,
     send_with_retry,
 )
+from bot.channels.delivery_ledger import DeliveryLedger
+from bot.channels.delivery_reports import DeliveryReports
 from bot.channels.incoming import (
     MEDIA_KEY,
     Incoming,
@@ -67,9 +90,17 @@ from bot.channels.incoming import (
     typed_text,
 )
 from bot.channels.limits import WebhookRefused, check_body_size, problem
-from bot.channels.redelivery import SeenUpdates
+from bot.channels.platform_input import PlatformInput
 from bot.channels.sender_ids import channel_of, platform_user, sender_id
 from bot.channels.text_parts import split_text
+from bot.channels.trouble_notices import SEND_AGAIN, TroubleNotices
+from bot.channels.webhook_deliveries import (
+    claim_delivery,
+    finish_delivery,
+    release_delivery,
+)
+from bot.message_attachments import Attachment, attachment_of
+from bot.message_rate import CustomerRate
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +133,21 @@ PERMANENT_CODES = {
     63003: "invalid_recipient",  # WhatsApp: the number has no WhatsApp
     63024: "invalid_recipient",  # WhatsApp: invalid recipient
 }
+# Codes a status callback carries for a message Twilio had accepted.
+LATE_CODES = {
+    **PERMANENT_CODES,
+    30004: "blocked",  # the recipient blocked the sender
+    30005: "invalid_recipient",  # unknown destination handset
+    30006: "invalid_recipient",  # a landline, or an unreachable carrier
+}
+FAILED_STATUSES = frozenset({"undelivered", "failed"})
+STATUS_PATH = "/webhooks/twilio/status"
 RATE_LIMITED_CODE = 20429
+# Media the service keeps: photos and documents (of the kinds it accepts).
+UPLOADABLE_KINDS = ("photo", "file")
+# A media URL answers with a redirect to Twilio's storage.
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 3
 
 
 @dataclass(frozen=True)
@@ -205,7 +250,7 @@ class TwilioApi:
             f"{settings.api_url}/2010-04-01/Accounts/{settings.account_sid}"
             "/Messages.json"
         )
-        self._auth = aiohttp.BasicAuth(settings.account_sid, settings.auth_token)
+        self.auth = aiohttp.BasicAuth(settings.account_sid, settings.auth_token)
         self._session = session
         self._retries = retries
 
@@ -213,7 +258,7 @@ class TwilioApi:
         async def attempt() -> Any:
             try:
                 async with self._session().post(
-                    self._url, data=form, auth=self._auth, timeout=REQUEST_TIMEOUT
+                    self._url, data=form, auth=self.auth, timeout=REQUEST_TIMEOUT
                 ) as answer:
                     body = await answer.content.read(MAX_ANSWER_BYTES)
                     return twilio_result(
@@ -314,12 +359,15 @@ class TwilioOutput(OutputChannel):
     async def _send(self, recipient_id: str, message: dict[str, Any]) -> None:
         channel, sender, recipient = self._addresses(recipient_id)
         if channel == WHATSAPP:
-            self._ensure_window_open(recipient_id)
+            await self._ensure_window_open(recipient_id)
         text = customer_text(message)
         options = reply_options(message)
         if options:
             text = numbered(text, options)
         image = message.get("image")
+        attachment = attachment_of(message)
+        if attachment is not None:
+            image = _media_url(channel, attachment)
         pieces = split_text(text, MAX_BODY_CHARACTERS)
         if not pieces and not (isinstance(image, str) and image):
             return
@@ -328,10 +376,17 @@ class TwilioOutput(OutputChannel):
             if not forms:
                 forms.append({"From": sender, "To": recipient})
             forms[-1]["MediaUrl"] = image
+        message_id = reply_id(message)
+        if message_id is not None:
+            for form in forms:
+                form["StatusCallback"] = self._settings.public_url + STATUS_PATH
         for form in forms:
-            await self._api.send(channel, form)
+            created = await self._api.send(channel, form)
+            sid = created.get("sid") if isinstance(created, dict) else None
+            if message_id is not None and isinstance(sid, str):
+                await self._remember_reply(sid, message_id)
         if options:
-            self._state.remember_options(recipient_id, options, self._clock())
+            await self._state.remember_options(recipient_id, options, self._clock())
 
     def _addresses(self, recipient_id: str) -> tuple[str, str, str]:
         channel = channel_of(recipient_id)
@@ -359,8 +414,16 @@ class TwilioOutput(OutputChannel):
             return channel, WHATSAPP_PREFIX + own, WHATSAPP_PREFIX + number
         return channel, own, number
 
-    def _ensure_window_open(self, recipient_id: str) -> None:
-        last = self._state.last_inbound(recipient_id)
+    async def _remember_reply(self, sid: str, message_id: int) -> None:
+        """The reply went out: a state that cannot keep its SID only loses the
+        later status, never the delivery."""
+        try:
+            await self._state.remember_reply(sid, message_id, self._clock())
+        except Exception:
+            logger.exception("Twilio's SID of reply %s was not kept", message_id)
+
+    async def _ensure_window_open(self, recipient_id: str) -> None:
+        last = await self._state.last_inbound(recipient_id)
         now = self._clock()
         if last is None or now - last >= WHATSAPP_WINDOW_SECONDS:
             hours = "never" if last is None else f"{(now - last) / 3600:.0f} h ago"
@@ -373,6 +436,33 @@ class TwilioOutput(OutputChannel):
                     f" customer's last message (last: {hours})"
                 ),
             )
+
+
+def late_failure(channel: str, params: Mapping[str, str]) -> DeliveryFailed:
+    """What a status callback's ErrorCode means, as a synchronous error would."""
+    raw = params.get("ErrorCode") or ""
+    code = int(raw) if raw.isdigit() else None
+    reason = LATE_CODES.get(code or 0)
+    detail = f"Twilio {params.get('MessageStatus')}" + (
+        f" error {code}" if code else ""
+    )
+    if reason is None:
+        # 30003 unreachable, 30007 filtered, and others: sending again may work.
+        return DeliveryFailed(channel, "platform_error", permanent=False, detail=detail)
+    return DeliveryFailed(channel, reason, permanent=True, detail=detail)
+
+
+def _media_url(channel: str, attachment: Attachment) -> str:
+    """An agent's file as Twilio takes it: a URL it fetches itself."""
+    link = public_link(attachment)
+    if link is None:
+        raise DeliveryFailed(
+            channel,
+            "platform_error",
+            permanent=True,
+            detail="the attachment has no public link (TANDEM_PUBLIC_URL) for Twilio",
+        )
+    return link
 
 
 # ---------------------------------------------------------------- receiving
@@ -388,41 +478,48 @@ class Inbound:
     korean: bool
 
 
-class TwilioInput(InputChannel):
+class TwilioInput(PlatformInput):
     """``/webhooks/twilio/webhook``: set it as the incoming-message webhook of the
     SMS number and of the WhatsApp sender in Twilio's console."""
+
+    PLATFORM = "Twilio"
 
     @classmethod
     def name(cls) -> str:
         return NAME
 
     @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> TwilioInput:
-        # Every setting comes from the environment; the credentials file only
-        # names the channel (scripts/run_stack.py writes it when they are set).
-        return cls(
-            TwilioSettings.from_environment(os.environ),
-            ChannelState(state_path(os.environ)),
-        )
+    def settings_from_environment(
+        cls, environment: Mapping[str, str]
+    ) -> TwilioSettings:
+        return TwilioSettings.from_environment(environment)
 
     def __init__(
         self,
         settings: TwilioSettings,
         state: ChannelState,
         *,
-        seen: SeenUpdates | None = None,
+        ledger: DeliveryLedger | None = None,
+        rate: CustomerRate | None = None,
         retries: Retries | None = None,
         clock: Callable[[], float] = time.time,
+        attachments: AttachmentSettings | None = None,
     ) -> None:
+        super().__init__(
+            state,
+            TroubleNotices(SEND_AGAIN),
+            ledger=ledger,
+            rate=rate,
+            clock=clock,
+            attachments=attachments,
+        )
         self._settings = settings
-        self._state = state
-        self._seen = seen or SeenUpdates()
-        self._clock = clock
-        self._session = PlatformSession()
         self.api = TwilioApi(settings, self._session.get, retries or Retries())
-
-    async def close(self) -> None:
-        await self._session.close()
+        self.reports = (
+            DeliveryReports(attachments, self._session.get)
+            if attachments is not None
+            else None
+        )
 
     def get_output_channel(self) -> TwilioOutput:
         return TwilioOutput(self._settings, self.api, self._state, self._clock)
@@ -443,33 +540,85 @@ class TwilioInput(InputChannel):
                 inbound = self._read(dict(params))
             except WebhookRefused as refused:
                 return refused.response()
-            if inbound is None or not self._seen.first_time(inbound.message_sid):
+            if inbound is None:
                 return _twiml()
+            claimed = await claim_delivery(
+                self._ledger,
+                NAME,
+                inbound.message_sid,
+                done=_twiml(),
+                redelivered=False,
+            )
+            if claimed is not None:
+                return claimed
             try:
-                incoming = self._incoming(inbound)
-                await on_new_message(
-                    UserMessage(
-                        incoming.text,
-                        self.get_output_channel(),
-                        incoming.sender_id,
-                        input_channel=NAME,
-                        metadata=incoming.metadata or None,
+                language = "ko" if inbound.korean else "en"
+                if not await self._within_rate(inbound.sender_id, language):
+                    await finish_delivery(self._ledger, NAME, inbound.message_sid)
+                    return _twiml()
+                for incoming in await self._messages(inbound):
+                    await on_new_message(
+                        UserMessage(
+                            incoming.text,
+                            self.get_output_channel(),
+                            incoming.sender_id,
+                            input_channel=NAME,
+                            metadata=incoming.metadata or None,
+                        )
                     )
-                )
             except Exception:
                 # Twilio may deliver it again; let it be processed then.
-                self._seen.forget(inbound.message_sid)
+                await release_delivery(self._ledger, NAME, inbound.message_sid)
                 logger.exception("Twilio message %s failed", inbound.message_sid)
+                await self.trouble.tell(
+                    self.get_output_channel(),
+                    inbound.sender_id,
+                    "ko" if inbound.korean else "en",
+                    inbound.message_sid,
+                )
                 return problem(
                     500, "processing_failed", "the message could not be processed"
                 )
+            await finish_delivery(self._ledger, NAME, inbound.message_sid)
             return _twiml()
+
+        @webhook.route("/status", methods=["POST"])
+        async def status(request: Request) -> HTTPResponse:
+            try:
+                params = dict(self._signed_params(request))
+            except WebhookRefused as refused:
+                return refused.response()
+            if params.get("AccountSid") != self._settings.account_sid:
+                return problem(403, "forbidden", "the callback is for another account")
+            await self._status(params)
+            # Always 2xx once signed: Twilio retries anything else.
+            return response.empty(204)
 
         @webhook.listener("after_server_stop")
         async def close_session(*_: Any) -> None:
             await self.close()
 
         return webhook
+
+    async def _status(self, params: Mapping[str, str]) -> None:
+        """Reports an agent's reply that Twilio failed to deliver."""
+        if params.get("MessageStatus") not in FAILED_STATUSES:
+            return
+        sid = params.get("MessageSid") or ""
+        message_id = await self._state.reply_of(sid, self._clock())
+        if message_id is None:
+            logger.info("Twilio status for a message that is no agent's reply")
+            return
+        channel = (
+            WHATSAPP if (params.get("To") or "").startswith(WHATSAPP_PREFIX) else SMS
+        )
+        failure = late_failure(channel, params)
+        if self.reports is None:
+            logger.warning(
+                "Reply %s not delivered (no service secret): %s", message_id, failure
+            )
+            return
+        await self.reports.failed(message_id, failure)
 
     def _signed_params(self, request: Request) -> list[tuple[str, str]]:
         body = check_body_size(request)
@@ -535,38 +684,121 @@ class TwilioInput(InputChannel):
             channel=channel,
             sender_id=sender_id(channel, number),
             body=params.get("Body") or "",
-            media=_media(params),
+            media=_media(params, self._settings.api_url),
             # Twilio tells nothing of the customer's language; the country does.
             korean=number.startswith("+82"),
         )
 
-    def _incoming(self, inbound: Inbound) -> Incoming:
+    async def _messages(self, inbound: Inbound) -> list[Incoming]:
+        """What the bot gets of a customer's message: its text (or a label for
+        media kept at Twilio), then each photo or PDF the service stored, as
+        ``/share_attachment``."""
         now = self._clock()
         if inbound.channel == WHATSAPP:
-            self._state.record_inbound(inbound.sender_id, now)
-        options = self._state.options(
+            await self._state.record_inbound(inbound.sender_id, now)
+        options = await self._state.options(
             inbound.sender_id, sent_after=now - OPTIONS_VALID_SECONDS
         )
         # Options answer the very next message, whatever it is.
         if options:
-            self._state.forget_options(inbound.sender_id)
-        metadata = {MEDIA_KEY: inbound.media} if inbound.media else {}
+            await self._state.forget_options(inbound.sender_id)
+        files = (
+            [media for media in inbound.media if media["kind"] in UPLOADABLE_KINDS]
+            if self.attachments is not None
+            else []
+        )
+        kept = [media for media in inbound.media if media not in files]
+        first = self._incoming(inbound, options, kept)
+        messages = [first] if first is not None else []
+        for media in files:
+            try:
+                attachment = await self._receive_file(inbound, media)
+            except AttachmentRefused as refused:
+                logger.warning("A Twilio file was not received: %s", refused.detail)
+                await self._tell(inbound, refused.reason)
+                continue
+            share = shared(attachment)
+            messages.append(Incoming(inbound.sender_id, share.text, share.metadata))
+        return messages
+
+    def _incoming(
+        self,
+        inbound: Inbound,
+        options: list[ReplyOption],
+        media: list[dict[str, Any]],
+    ) -> Incoming | None:
+        metadata = {MEDIA_KEY: media} if media else {}
         chosen = chosen_option(inbound.body, options) if options else None
         if chosen is not None:
             return Incoming(inbound.sender_id, chosen.payload, metadata)
         text = typed_text(inbound.body)
+        if not text and media:
+            text = media_label(media[0]["kind"], inbound.korean)
         if not text and inbound.media:
-            text = media_label(inbound.media[0]["kind"], inbound.korean)
+            # Only files, each its own message.
+            return None
         return Incoming(inbound.sender_id, text, metadata)
 
+    async def _receive_file(
+        self, inbound: Inbound, media: dict[str, Any]
+    ) -> Attachment:
+        assert self.attachments is not None
+        content_type = str(media.get("content_type") or "")
+        check_declared_type(content_type)
+        content = await self._download(str(media["url"]))
+        extension = mimetypes.guess_extension(content_type) or ""
+        filename = f"{media['kind']}-{inbound.message_sid[-8:]}{extension}"
+        return await self.attachments.upload(
+            inbound.sender_id, content, filename, content_type
+        )
 
-def _media(params: Mapping[str, str]) -> list[dict[str, Any]]:
+    async def _download(self, url: str) -> bytes:
+        """A media file of the account's, with the account's basic auth; the
+        redirect to Twilio's storage is followed without it."""
+        assert self.attachments is not None
+        settings = self._settings
+        own = f"{settings.api_url}/2010-04-01/Accounts/{settings.account_sid}/"
+        if not url.startswith(own):
+            # The auth token goes to Twilio's own media URLs only.
+            raise AttachmentRefused(FAILED, "a media URL outside the account")
+        session = self._session.get()
+        max_bytes = self.attachments.max_bytes
+        auth: aiohttp.BasicAuth | None = self.api.auth
+        for _ in range(MAX_REDIRECTS + 1):
+            status, _, content, location = await download(
+                session,
+                url,
+                max_bytes,
+                what="the Twilio media",
+                auth=auth,
+                allow_redirects=False,
+            )
+            if status == 200:
+                return content
+            if status not in REDIRECTS or not location:
+                raise AttachmentRefused(FAILED, f"the Twilio media: {status}")
+            url, auth = urljoin(url, location), None
+            if not url.startswith(("https://", settings.api_url + "/")):
+                raise AttachmentRefused(FAILED, "the Twilio media moved off https")
+        raise AttachmentRefused(FAILED, "the Twilio media: too many redirects")
+
+    async def _tell(self, inbound: Inbound, reason: str) -> None:
+        """Tells the customer their file was not received; a notice that does not
+        go out is only logged (``report_failures``)."""
+        assert self.attachments is not None
+        notice = refusal_notice(reason, inbound.korean, self.attachments.max_bytes)
+        await self.get_output_channel().send_response(
+            inbound.sender_id, {"text": notice}
+        )
+
+
+def _media(params: Mapping[str, str], api_url: str) -> list[dict[str, Any]]:
     raw_count = params.get("NumMedia") or "0"
     count = min(int(raw_count), MAX_MEDIA) if raw_count.isdigit() else 0
     media: list[dict[str, Any]] = []
     for index in range(count):
         url = params.get(f"MediaUrl{index}")
-        if not url or not url.startswith("https://"):
+        if not url or not url.startswith(("https://", api_url + "/")):
             continue
         content_type = params.get(f"MediaContentType{index}") or ""
         media.append(

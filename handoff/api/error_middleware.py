@@ -8,7 +8,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from handoff.errors import DomainError
+from handoff.errors import DatabaseUnavailable, DomainError
+from handoff.storage.outages import is_database_unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -55,9 +56,22 @@ async def error_middleware(
         if exc.status == 405 and "Allow" in exc.headers:
             response.headers["Allow"] = exc.headers["Allow"]
         return response
-    except Exception:
+    except Exception as error:
         if not _is_api(request):
             raise
+        if is_database_unavailable(error):
+            logger.warning(
+                "database unavailable in %s %s: %s", request.method, request.path, error
+            )
+            unavailable = DatabaseUnavailable()
+            response = error_response(
+                unavailable.status,
+                unavailable.code,
+                unavailable.message,
+                unavailable.extra,
+            )
+            response.headers.update(unavailable.headers)
+            return response
         logger.exception("unhandled error in %s %s", request.method, request.path)
         return error_response(500, "internal_error", "internal server error")
 

@@ -13,6 +13,7 @@ from handoff.conversation.chat_sessions import public_handle
 from handoff.conversation.display_names import channel_kind, customer_name
 from handoff.storage.models import (
     Agent,
+    Attachment,
     CannedResponse,
     CsatRating,
     DeadLetter,
@@ -80,15 +81,30 @@ def handoff_detail_json(
     messages: Sequence[Message],
     transfers: Sequence[HandoffTransfer],
     agent_names: Mapping[int, str],
+    attachments: Mapping[str, Attachment],
 ) -> dict[str, Any]:
+    """``attachments``: the files of the handoff and of its messages, by id."""
     return {
         **handoff_json(handoff, queue_position),
         "context": staff_context(handoff.context),
         "messages": [
-            message_json(message, _name(agent_names, message.agent_id))
+            message_json(
+                message,
+                _name(agent_names, message.agent_id),
+                None
+                if message.attachment_id is None
+                else attachments.get(message.attachment_id),
+            )
             for message in messages
         ],
         "transfers": [transfer_json(transfer, agent_names) for transfer in transfers],
+        "attachments": [
+            staff_attachment_json(attachment)
+            for attachment in sorted(
+                attachments.values(), key=lambda item: (item.created_at, item.id)
+            )
+            if attachment.handoff_id == handoff.id
+        ],
     }
 
 
@@ -155,8 +171,32 @@ def dead_letter_json(letter: DeadLetter) -> dict[str, Any]:
     }
 
 
-def message_json(message: Message, agent_name: str | None) -> dict[str, Any]:
-    """``agent_name``: the display name of the message's agent, if it has one."""
+def attachment_json(attachment: Attachment, url: str) -> dict[str, Any]:
+    """A file as its sender and the customer see it: ``url`` is the customer's
+    signed link."""
+    return {
+        "id": attachment.id,
+        "media_type": attachment.media_type,
+        "filename": attachment.filename,
+        "size_bytes": attachment.size_bytes,
+        "url": url,
+    }
+
+
+def staff_attachment_json(attachment: Attachment) -> dict[str, Any]:
+    """A file as staff see it, opened with their token."""
+    return {
+        **attachment_json(attachment, f"/api/attachments/{attachment.id}"),
+        "uploaded_by": attachment.uploaded_by.value,
+        "created_at": timestamp(attachment.created_at),
+    }
+
+
+def message_json(
+    message: Message, agent_name: str | None, attachment: Attachment | None = None
+) -> dict[str, Any]:
+    """``agent_name``: the display name of the message's agent, if it has one;
+    ``attachment``: the file the message carries, if it is still kept."""
     return {
         "id": message.id,
         "handoff_id": message.handoff_id,
@@ -166,6 +206,7 @@ def message_json(message: Message, agent_name: str | None) -> dict[str, Any]:
         "agent_name": agent_name if message.agent_id is not None else None,
         "created_at": timestamp(message.created_at),
         "delivery": message.delivery.value if message.delivery is not None else None,
+        "client_id": message.client_id,
         "delivery_failure": (
             None
             if message.failure_reason is None
@@ -174,6 +215,7 @@ def message_json(message: Message, agent_name: str | None) -> dict[str, Any]:
                 "permanent": bool(message.failure_permanent),
             }
         ),
+        "attachment": None if attachment is None else staff_attachment_json(attachment),
     }
 
 
@@ -192,11 +234,13 @@ def handoff_created_frame(
     return frame
 
 
-def message_frame(message: Message, agent_name: str | None) -> dict[str, Any]:
+def message_frame(
+    message: Message, agent_name: str | None, attachment: Attachment | None = None
+) -> dict[str, Any]:
     return {
         "type": "message.created",
         "handoff_id": message.handoff_id,
-        "message": message_json(message, agent_name),
+        "message": message_json(message, agent_name, attachment),
     }
 
 

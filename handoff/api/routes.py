@@ -7,6 +7,7 @@ from aiohttp import web
 from handoff.api.views import (
     agents,
     api_document,
+    attachments,
     auth,
     canned_responses,
     customers,
@@ -35,10 +36,20 @@ def setup_routes(app: web.Application) -> None:
     router.add_get("/metrics", prometheus.metrics, name="prometheus_metrics")
     router.add_get("/api/public-config", pages.public_config, name="public_config")
     router.add_post("/api/chat/sessions", pages.new_chat_session, name="chat_sessions")
+    router.add_post(
+        "/api/chat/attachments", attachments.upload_from_chat, name="chat_attachments"
+    )
+    router.add_get(r"/files/{id}", attachments.customer_file, name="customer_file")
 
     router.add_post("/api/rasa/handoffs", rasa.request_handoff, name="rasa_handoffs")
     router.add_post("/api/rasa/events", rasa.ingest_events, name="rasa_events")
     router.add_post("/api/rasa/refusals", rasa.count_refusal, name="rasa_refusals")
+    router.add_post(
+        "/api/rasa/deliveries", rasa.report_delivery, name="rasa_deliveries"
+    )
+    router.add_post(
+        "/api/rasa/attachments", attachments.upload_from_bot, name="rasa_attachments"
+    )
 
     router.add_get("/api/openapi.yaml", api_document.yaml_document, name="openapi")
     router.add_get("/api/openapi.json", api_document.json_document, name="openapi_json")
@@ -84,6 +95,12 @@ def setup_routes(app: web.Application) -> None:
     router.add_post(
         r"/api/handoffs/{id:\d+}/close", handoffs.close, name="handoff_close"
     )
+    router.add_post(
+        r"/api/handoffs/{id:\d+}/attachments",
+        attachments.upload_from_agent,
+        name="handoff_attachments",
+    )
+    router.add_get("/api/attachments/{id}", attachments.staff_file, name="attachment")
     router.add_get(
         r"/api/handoffs/{id:\d+}/transcript",
         handoffs.transcript,

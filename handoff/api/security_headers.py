@@ -28,7 +28,8 @@ def content_security_policy(rasa_socket_url: str) -> str:
             "default-src 'self'",
             "script-src 'self'",
             "style-src 'self'",
-            "img-src 'self'",
+            # The console shows files it fetched with the agent's token as blobs.
+            "img-src 'self' blob:",
             f"connect-src 'self' {' '.join(origins)}",
             "object-src 'none'",
             "base-uri 'self'",
@@ -52,6 +53,8 @@ def security_headers(
     async def add_security_headers(
         request: web.Request, response: web.StreamResponse
     ) -> None:
-        response.headers.update(headers)
+        # A response with a stricter policy of its own (a file) keeps it.
+        for name, value in headers.items():
+            response.headers.setdefault(name, value)
 
     return add_security_headers

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import json
 import math
+import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from handoff.vocabulary import (
     DEFAULT_STAFF_LANGUAGE,
     MAX_CAPACITY,
     AgentStatus,
+    DeliveryFailureReason,
     HandoffMode,
     Priority,
     RefusalKind,
@@ -38,6 +40,8 @@ from handoff.vocabulary import (
 E = TypeVar("E", bound=enum.Enum)
 
 MAX_TEXT_LENGTH = 2000
+# A reply's client id: a UUID, or any short token of these characters.
+CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 MAX_NOTE_LENGTH = 2000
 MAX_SUMMARY_LENGTH = 2000
 MAX_LOOKUPS = 20
@@ -46,6 +50,7 @@ LANGUAGES = frozenset({"ko", "en"})
 TRANSCRIPT_ROLES = frozenset({"user", "bot"})
 EMOTIONS = frozenset({"anger", "frustration", "distress"})
 MAX_DATABASE_ID = 2**31 - 1
+MAX_ATTACHMENT_ID_LENGTH = 32
 # Year 5138: far enough, and a datetime on every engine.
 MAX_UNIX_TIME = 1e11
 DEFAULT_DEAD_LETTER_PAGE = 50
@@ -88,6 +93,10 @@ class HandoffRequest:
 @dataclass(frozen=True)
 class AgentMessageRequest:
     text: str
+    # A file uploaded to the handoff; the text may then be empty.
+    attachment_id: str | None = None
+    # The console's own id for a reply: sent again with it, it is the same reply.
+    client_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +160,9 @@ class RasaEvent:
     text: str | None
     # Set on the echo of an agent reply appended by this service.
     tandem_message_id: int | None
+    # The file a customer's message carries (metadata.tandem_attachment.id), as
+    # the channel named it: still to be checked against the stored files.
+    attachment_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -198,6 +210,23 @@ class CsatRequest:
 
 
 @dataclass(frozen=True)
+class DeliveryReport:
+    message_id: int
+    reason: DeliveryFailureReason
+    permanent: bool
+    detail: str
+
+
+# What a channel may report; rasa_unavailable is the service's own finding.
+CHANNEL_FAILURES = tuple(
+    reason
+    for reason in DeliveryFailureReason
+    if reason is not DeliveryFailureReason.RASA_UNAVAILABLE
+)
+MAX_DETAIL_LENGTH = 500
+
+
+@dataclass(frozen=True)
 class RefusalReport:
     sender_id: str
     kind: RefusalKind
@@ -238,8 +267,43 @@ def parse_login(body: Mapping[str, Any]) -> LoginRequest:
 
 
 def parse_agent_message(body: Mapping[str, Any]) -> AgentMessageRequest:
-    _check_fields(body, "body", required={"text"})
-    return AgentMessageRequest(text=_message_text(body["text"], "text"))
+    _check_fields(
+        body, "body", required=set(), optional={"text", "attachment_id", "client_id"}
+    )
+    client_id = body.get("client_id")
+    if client_id is not None and not (
+        isinstance(client_id, str) and CLIENT_ID.fullmatch(client_id)
+    ):
+        _invalid("client_id must be 8 to 64 letters, digits, - or _")
+    attachment_id = body.get("attachment_id")
+    if attachment_id is not None and not is_attachment_id(attachment_id):
+        _invalid("attachment_id must be the id of an uploaded file")
+    text = body.get("text")
+    if attachment_id is None:
+        if text is None:
+            _invalid("body: missing field(s): text")
+        return AgentMessageRequest(
+            text=_message_text(text, "text"), client_id=client_id
+        )
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return AgentMessageRequest(
+            text="", attachment_id=attachment_id, client_id=client_id
+        )
+    return AgentMessageRequest(
+        text=_message_text(text, "text"),
+        attachment_id=attachment_id,
+        client_id=client_id,
+    )
+
+
+def is_attachment_id(value: Any) -> bool:
+    """Whether ``value`` has the shape of a file's id (it may still name none)."""
+    return (
+        isinstance(value, str)
+        and 1 <= len(value) <= MAX_ATTACHMENT_ID_LENGTH
+        and value.isascii()
+        and all(character.isalnum() or character in "-_" for character in value)
+    )
 
 
 def parse_handoff_request(body: Mapping[str, Any]) -> HandoffRequest:
@@ -563,6 +627,37 @@ def parse_refusal_report(body: Mapping[str, Any]) -> RefusalReport:
     return RefusalReport(_rating_sender_id(body), RefusalKind(body["kind"]))
 
 
+def parse_delivery_report(body: Mapping[str, Any]) -> DeliveryReport:
+    _check_fields(
+        body,
+        "body",
+        required={"tandem_message_id", "status", "reason", "permanent"},
+        optional={"detail"},
+    )
+    message_id = body["tandem_message_id"]
+    if (
+        not isinstance(message_id, int)
+        or isinstance(message_id, bool)
+        or not 1 <= message_id <= MAX_DATABASE_ID
+    ):
+        _invalid("tandem_message_id must be a message id")
+    # Only failures are reported: a delivery is confirmed by Rasa's echo.
+    if body["status"] != "failed":
+        _invalid("status must be failed")
+    reasons = [reason.value for reason in CHANNEL_FAILURES]
+    if not isinstance(body["reason"], str) or body["reason"] not in reasons:
+        _invalid(f"reason must be one of: {', '.join(reasons)}")
+    detail = body.get("detail", "")
+    if not isinstance(detail, str) or len(detail) > MAX_DETAIL_LENGTH:
+        _invalid(f"detail must be a string of at most {MAX_DETAIL_LENGTH} characters")
+    return DeliveryReport(
+        message_id,
+        DeliveryFailureReason(body["reason"]),
+        _flag(body["permanent"], "permanent"),
+        detail,
+    )
+
+
 def parse_no_query(query: Mapping[str, str]) -> None:
     if query:
         _invalid("this resource takes no query parameters")
@@ -620,7 +715,20 @@ def _rasa_event(event: Any, where: str) -> RasaEvent:
         or not 1 <= message_id <= MAX_DATABASE_ID
     ):
         _invalid(f"{where}.metadata.tandem_message_id must be a message id")
-    return RasaEvent(event_type, sender_id, timestamp, _masked(text), message_id)
+    attachment = (metadata or {}).get("tandem_attachment")
+    attachment_id = attachment.get("id") if isinstance(attachment, dict) else None
+    # What the customer's channel says it carries; a file that is not theirs, or
+    # an id of the wrong shape, leaves the message without one.
+    return RasaEvent(
+        event_type,
+        sender_id,
+        timestamp,
+        _masked(text),
+        message_id,
+        attachment_id
+        if event_type == "user" and is_attachment_id(attachment_id)
+        else None,
+    )
 
 
 def _masked(text: str | None) -> str | None:

@@ -26,6 +26,15 @@ def issue_session_id(secret: str) -> str:
     return f"{nonce}.{session_signature(secret, nonce)}"
 
 
+def is_issued_session_id(secret: str, session_id: str) -> bool:
+    """Whether ``session_id`` carries this service's signature, as the bot's
+    channel checks it: a web chat customer proves their conversation with it."""
+    nonce, _, signature = session_id.rpartition(".")
+    return bool(nonce) and hmac.compare_digest(
+        signature.encode(), session_signature(secret, nonce).encode()
+    )
+
+
 def public_handle(sender_id: str) -> str:
     """What agents see of a conversation: names it, but cannot be used to join it."""
     digest = hashlib.sha256(sender_id.encode("utf-8")).hexdigest()

@@ -1,10 +1,12 @@
 """What the service keeps about one customer, and for how long.
 
 A customer is known by the bot's sender id. On request a supervisor can export all
-of it (handoffs with their context and messages, ratings) or erase it. Without a
-request, transcripts are kept for the retention period only: the sweeper purges
-older messages and empties the bot transcript of older handoffs; the handoffs
-themselves, without the conversation, stay for the supervisors' numbers.
+of it (handoffs with their context and messages, ratings, the files of the
+conversation with a link to each) or erase it. Without a request, transcripts are
+kept for the retention period only: the sweeper purges older messages, empties the
+bot transcript of older handoffs and erases older files; the handoffs themselves,
+without the conversation, stay for the supervisors' numbers. An erased file keeps
+its row (its size and type, for the numbers) but neither its content nor its name.
 """
 
 from __future__ import annotations
@@ -13,12 +15,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy import ColumnElement, CursorResult, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from handoff.conversation.file_links import FileLinks
 from handoff.errors import InvalidTransition, NotFound
 from handoff.queue.states import OPEN_STATES
 from handoff.storage.models import (
+    ATTACHMENT_METADATA,
+    Attachment,
     Conversation,
     CsatRating,
     Handoff,
@@ -26,6 +31,7 @@ from handoff.storage.models import (
     HandoffTransition,
     Message,
     ProcessedEvent,
+    utcnow,
 )
 
 
@@ -33,14 +39,19 @@ from handoff.storage.models import (
 class Purged:
     messages: int
     transcripts: int
+    attachments: int = 0
 
 
 class CustomerData:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], links: FileLinks
+    ) -> None:
         self._sessions = sessions
+        self._links = links
 
     async def export(self, sender_id: str) -> dict[str, Any]:
         """Everything stored about ``sender_id``, as JSON."""
+        now = utcnow()
         async with self._sessions() as session:
             handoffs = (
                 await session.scalars(
@@ -63,7 +74,18 @@ class CustomerData:
                     .order_by(CsatRating.id)
                 )
             ).all()
-        if not handoffs and not ratings:
+            attachments = [
+                Attachment(**row._mapping)
+                for row in await session.execute(
+                    select(*ATTACHMENT_METADATA)
+                    .where(
+                        Attachment.sender_id == sender_id,
+                        Attachment.erased_at.is_(None),
+                    )
+                    .order_by(Attachment.created_at, Attachment.id)
+                )
+            ]
+        if not handoffs and not ratings and not attachments:
             raise NotFound(f"nothing is stored about customer {sender_id[:64]}")
         return {
             "sender_id": sender_id,
@@ -100,6 +122,21 @@ class CustomerData:
                 }
                 for rating in ratings
             ],
+            "attachments": [
+                {
+                    "id": attachment.id,
+                    "handoff_id": attachment.handoff_id,
+                    "uploaded_by": attachment.uploaded_by.value,
+                    "media_type": attachment.media_type,
+                    "filename": attachment.filename,
+                    "size_bytes": attachment.size_bytes,
+                    "sha256": attachment.sha256,
+                    "created_at": attachment.created_at.isoformat(),
+                    # What the customer can open without an account.
+                    "url": self._links.customer_url(attachment.id, now),
+                }
+                for attachment in attachments
+            ],
         }
 
     async def erase(self, sender_id: str) -> dict[str, int]:
@@ -123,6 +160,9 @@ class CustomerData:
             counts = {
                 "messages": await _delete(session, Message.handoff_id, ids),
                 "ratings": await _delete(session, CsatRating.sender_id, [sender_id]),
+                "attachments": await _erase_files(
+                    session, Attachment.sender_id == sender_id
+                ),
             }
             await _delete(session, HandoffTransfer.handoff_id, ids)
             await _delete(session, HandoffTransition.handoff_id, ids)
@@ -159,7 +199,19 @@ class CustomerData:
                     )
                     .execution_options(synchronize_session=False)
                 )
-        return Purged(messages=messages, transcripts=len(old))
+            attachments = await _erase_files(session, Attachment.created_at < before)
+        return Purged(messages=messages, transcripts=len(old), attachments=attachments)
+
+
+async def _erase_files(session: AsyncSession, which: ColumnElement[bool]) -> int:
+    """Erases the content and name of the files ``which`` selects; how many."""
+    result = await session.execute(
+        update(Attachment)
+        .where(which, Attachment.erased_at.is_(None))
+        .values(content=None, filename="", handoff_id=None, erased_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return cast(CursorResult[Any], result).rowcount
 
 
 async def _delete(session: AsyncSession, column: Any, values: list[Any]) -> int:

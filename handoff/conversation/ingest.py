@@ -36,10 +36,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from handoff.api.presenters import message_frame
 from handoff.api.validation import RasaEvent
+from handoff.conversation.agent_replies import not_failed_by_platform
 from handoff.conversation.customer_notices import (
     acknowledgement_text,
     is_cancel_phrase,
 )
+from handoff.conversation.file_types import is_image
+from handoff.conversation.personal_data import mask_personal_data
 from handoff.conversation.rasa_client import HANDOFF_CANCELLED_INTENT, RasaGateway
 from handoff.errors import RasaUnavailable
 from handoff.observability.metrics import ServiceMetrics
@@ -50,8 +53,11 @@ from handoff.realtime.live_feed import Audience, LiveFeed
 from handoff.staff.permissions import audience_for_status
 from handoff.storage.db import insert_ignoring_conflicts
 from handoff.storage.models import (
+    ATTACHMENT_METADATA,
+    ATTACHMENTS,
     HANDOFFS,
     MESSAGES,
+    Attachment,
     Delivery,
     Handoff,
     Message,
@@ -64,6 +70,8 @@ from handoff.vocabulary import Resolution, TransitionReason
 logger = logging.getLogger(__name__)
 
 _ROLES = {"user": MessageRole.USER, "bot": MessageRole.BOT}
+# The text a channel gives a message that carries a file (the bot's intent).
+SHARE_ATTACHMENT = "/share_attachment"
 
 
 class Outcome(enum.Enum):
@@ -297,19 +305,31 @@ class _Stream:
                 item.ingested.outcomes[Outcome.DUPLICATE] += 1
         if not fresh:
             return
-        messages = [_message(item.event, handoff) for item, handoff in fresh]
+        files = await self._customers_files(item.event for item, _ in fresh)
+        messages = [
+            _message(item.event, handoff, files.get(item.event.attachment_id or ""))
+            for item, handoff in fresh
+        ]
         ids = await self._connection.scalars(
             insert(MESSAGES).returning(MESSAGES.c.id, sort_by_parameter_order=True),
             [_message_row(message) for message in messages],
         )
+        carried: dict[str, int] = {}
         for (item, handoff), message, message_id in zip(
             fresh, messages, ids, strict=True
         ):
             message.id = message_id
-            self._changes.announce(message_frame(message, None), handoff.audience)
+            attachment = None
+            if message.attachment_id is not None:
+                attachment = files[message.attachment_id]
+                carried.setdefault(attachment.id, handoff.id)
+            self._changes.announce(
+                message_frame(message, None, attachment), handoff.audience
+            )
             item.ingested.outcomes[Outcome.ACCEPTED] += 1
             if message.role is MessageRole.USER:
                 item.ingested.customer_messages += 1
+        await self._link_files(carried)
         wrote = {
             handoff.id: item.ingested
             for item, handoff in reversed(fresh)
@@ -438,7 +458,7 @@ class _Stream:
             return Outcome.DUPLICATE
         await self._connection.execute(
             update(MESSAGES)
-            .where(MESSAGES.c.id == message_id)
+            .where(MESSAGES.c.id == message_id, not_failed_by_platform())
             .values(
                 delivery=Delivery.DELIVERED,
                 failure_reason=None,
@@ -446,6 +466,43 @@ class _Stream:
             )
         )
         return Outcome.ACCEPTED
+
+    async def _customers_files(
+        self, events: Iterable[RasaEvent]
+    ) -> dict[str, Attachment]:
+        """The kept files the customers' messages say they carry, by id: only a
+        customer's own file, whatever id their channel names."""
+        wanted = {
+            event.attachment_id: event.sender_id
+            for event in events
+            if event.attachment_id is not None
+        }
+        if not wanted:
+            return {}
+        rows = await self._connection.execute(
+            select(*ATTACHMENT_METADATA).where(
+                ATTACHMENTS.c.id.in_(sorted(wanted)),
+                ATTACHMENTS.c.erased_at.is_(None),
+            )
+        )
+        return {
+            row.id: Attachment(**row._mapping)
+            for row in rows
+            if wanted[row.id] == row.sender_id
+        }
+
+    async def _link_files(self, carried: dict[str, int]) -> None:
+        """Files not yet in a handoff join the one their message went to, whose
+        staff may then open them."""
+        for attachment_id, handoff_id in sorted(carried.items()):
+            await self._connection.execute(
+                update(ATTACHMENTS)
+                .where(
+                    ATTACHMENTS.c.id == attachment_id,
+                    ATTACHMENTS.c.handoff_id.is_(None),
+                )
+                .values(handoff_id=handoff_id)
+            )
 
     async def _load_open_handoffs(self, sender_ids: set[str]) -> None:
         unknown = sorted(sender_ids - self._open_handoffs.keys())
@@ -494,18 +551,31 @@ def _event_key(event: RasaEvent) -> _EventKey:
     )
 
 
-def _message(event: RasaEvent, handoff: _OpenHandoff) -> Message:
+def _message(
+    event: RasaEvent, handoff: _OpenHandoff, attachment: Attachment | None = None
+) -> Message:
     """The message, not yet stored (its id comes from the INSERT)."""
     timestamp = cast(float, event.timestamp)
+    text = cast(str, event.text)
+    if attachment is not None and text.startswith(SHARE_ATTACHMENT):
+        # The channel's intent stands for the file; staff read what it is.
+        text = mask_personal_data(file_caption(attachment))
     return Message(
         handoff_id=handoff.id,
         role=_ROLES[event.type],
-        text=cast(str, event.text),
+        text=text,
         agent_id=None,
         rasa_timestamp=timestamp,
         delivery=None,
         created_at=datetime.fromtimestamp(timestamp, timezone.utc),
+        attachment_id=None if attachment is None else attachment.id,
     )
+
+
+def file_caption(attachment: Attachment) -> str:
+    """How a transcript names a file: ``[photo: modem.jpg]``, ``[file: bill.pdf]``."""
+    kind = "photo" if is_image(attachment.media_type) else "file"
+    return f"[{kind}: {attachment.filename}]"
 
 
 def _message_row(message: Message) -> dict[str, Any]:
@@ -517,4 +587,5 @@ def _message_row(message: Message) -> dict[str, Any]:
         "rasa_timestamp": message.rasa_timestamp,
         "delivery": None,
         "created_at": message.created_at,
+        "attachment_id": message.attachment_id,
     }

@@ -38,7 +38,13 @@ CHECK_TIMEOUT = aiohttp.ClientTimeout(total=2)
 
 class RasaGateway(Protocol):
     async def append_bot_message(
-        self, sender_id: str, text: str, message_id: int, agent_name: str
+        self,
+        sender_id: str,
+        text: str,
+        message_id: int,
+        agent_name: str,
+        *,
+        attachment: dict[str, Any] | None = None,
     ) -> None: ...
 
     async def resume_and_trigger(
@@ -84,17 +90,26 @@ class RasaHttpClient:
         self._log_secret = log_secret
 
     async def append_bot_message(
-        self, sender_id: str, text: str, message_id: int, agent_name: str
+        self,
+        sender_id: str,
+        text: str,
+        message_id: int,
+        agent_name: str,
+        *,
+        attachment: dict[str, Any] | None = None,
     ) -> None:
+        """``attachment``: the file the agent attached, as the customer's channel
+        sends it (its ``url`` the customer's signed link)."""
         # output_channel=latest sends the text through the customer's own
         # channel, which works while the conversation is paused.
+        metadata: dict[str, Any] = {
+            "tandem_message_id": message_id,
+            "agent": agent_name,
+        }
+        if attachment is not None:
+            metadata["tandem_attachment"] = attachment
         await self._append_events(
-            sender_id,
-            {
-                "event": "bot",
-                "text": text,
-                "metadata": {"tandem_message_id": message_id, "agent": agent_name},
-            },
+            sender_id, {"event": "bot", "text": text, "metadata": metadata}
         )
 
     async def send_notice(

@@ -111,6 +111,12 @@ class ServiceMetrics:
             ["kind"],
             registry=self.registry,
         )
+        self.transaction_retries = Counter(
+            "tandem_service_transaction_retries",
+            "Transactions PostgreSQL aborted for a lock or serialization "
+            "conflict with another one, and that ran again.",
+            registry=self.registry,
+        )
         # Every series exists from the start, so a rate over it is never empty.
         for skill in Skill:
             self.handoff_wait.labels(skill.value)

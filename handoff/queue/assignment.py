@@ -2,7 +2,7 @@
 handoff's skill and a free chat slot, as soon as one exists.
 
 Every assignment is its own short transaction. On PostgreSQL the handoff is
-picked with ``FOR UPDATE SKIP LOCKED``, so concurrent dispatchers (several
+picked with ``FOR NO KEY UPDATE SKIP LOCKED``, so concurrent dispatchers (several
 service instances) each take a different handoff instead of queueing behind
 one another, and the agent row is locked while its load is counted, so two
 dispatchers cannot both fill the agent's last slot. Agent rows are locked
@@ -158,31 +158,33 @@ class Dispatcher:
     async def _assign_one(self) -> Assignment | Literal[Slot.LOCKED] | None:
         """The assignment made, ``Slot.LOCKED`` when other dispatchers held every
         suitable agent, or None when there is nothing to assign."""
-        async with self._transitions.begin() as changes:
-            session = changes.session
-            candidates = await free_agents(session)
-            skills = {skill for agent in candidates for skill in agent.skills}
-            if not skills:
-                return None
-            handoff = await session.scalar(
-                select(Handoff)
-                .where(
-                    Handoff.status == HandoffStatus.QUEUED, Handoff.skill.in_(skills)
+        async for attempt in self._transitions.attempts():
+            async with attempt as changes:
+                session = changes.session
+                candidates = await free_agents(session)
+                skills = {skill for agent in candidates for skill in agent.skills}
+                if not skills:
+                    return None
+                handoff = await session.scalar(
+                    select(Handoff)
+                    .where(
+                        Handoff.status == HandoffStatus.QUEUED,
+                        Handoff.skill.in_(skills),
+                    )
+                    .order_by(*QUEUE_ORDER)
+                    .limit(1)
+                    .with_for_update(skip_locked=True, key_share=True)
                 )
-                .order_by(*QUEUE_ORDER)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            )
-            if handoff is None:
-                return None
-            locked_out = False
-            for candidate in candidates:
-                if handoff.skill not in candidate.skills:
-                    continue
-                slot = await _assign_if_free(changes, handoff, candidate.agent_id)
-                if isinstance(slot, Assignment):
-                    return slot
-                locked_out = locked_out or slot is Slot.LOCKED
+                if handoff is None:
+                    return None
+                locked_out = False
+                for candidate in candidates:
+                    if handoff.skill not in candidate.skills:
+                        continue
+                    slot = await _assign_if_free(changes, handoff, candidate.agent_id)
+                    if isinstance(slot, Assignment):
+                        return slot
+                    locked_out = locked_out or slot is Slot.LOCKED
         return Slot.LOCKED if locked_out else None
 
 
@@ -194,7 +196,7 @@ async def _assign_if_free(
     agent_row = await session.execute(
         select(Agent.id, Agent.status, Agent.active, Agent.capacity, Agent.display_name)
         .where(Agent.id == agent_id)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, key_share=True)
     )
     agent = agent_row.one_or_none()
     if agent is None:

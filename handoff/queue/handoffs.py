@@ -16,12 +16,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
-from handoff.api.presenters import handoff_created_frame, handoff_frame, message_frame
+from handoff.api.presenters import (
+    attachment_json,
+    handoff_created_frame,
+    handoff_frame,
+    message_frame,
+)
 from handoff.api.validation import HandoffFilter, HandoffRequest, TransferRequest
 from handoff.conversation.agent_replies import (
     DELIVERED,
@@ -29,7 +34,9 @@ from handoff.conversation.agent_replies import (
     ReplyStore,
     failed,
 )
+from handoff.conversation.attachments import link_earlier_files
 from handoff.conversation.chat_session_limits import issued_address
+from handoff.conversation.file_links import FileLinks
 from handoff.conversation.rasa_client import HANDOFF_CLOSED_INTENT, RasaGateway
 from handoff.conversation.refusals import RefusalLog
 from handoff.conversation.takeover_notices import (
@@ -69,7 +76,9 @@ from handoff.realtime.group_commit import GroupCommitter
 from handoff.realtime.live_feed import LiveFeed
 from handoff.staff import permissions
 from handoff.storage.models import (
+    ATTACHMENT_METADATA,
     Agent,
+    Attachment,
     Delivery,
     Handoff,
     HandoffTransfer,
@@ -105,6 +114,14 @@ class HandoffDetail:
     transfers: Sequence[HandoffTransfer]
     # Display names of the agents its messages and transfers name, by id.
     agent_names: Mapping[int, str]
+    # The files of the handoff and of its messages, by id.
+    attachments: Mapping[str, Attachment]
+
+
+@dataclass(frozen=True)
+class SentReply:
+    message: Message
+    attachment: Attachment | None
 
 
 @dataclass(frozen=True)
@@ -138,8 +155,10 @@ class HandoffService:
         refusals: RefusalLog,
         metrics: ServiceMetrics,
         notices: TakeoverNotices,
+        links: FileLinks,
     ) -> None:
         self._sessions = sessions
+        self._links = links
         self._notices = notices
         self._limits = limits
         self._refusals = refusals
@@ -153,36 +172,44 @@ class HandoffService:
     async def create_handoff(self, request: HandoffRequest) -> HandoffCreation:
         offline = request.mode is not HandoffMode.QUEUE
         try:
-            async with self._transitions.begin() as changes:
-                session = changes.session
-                if not offline:
-                    existing = await _open_handoff(session, request.sender_id)
-                    if existing is not None:
-                        return await self._creation(session, existing, created=False)
-                address = await issued_address(session, request.sender_id)
-                await refuse_over_limit(
-                    session, self._limits, request.sender_id, address, utcnow()
-                )
-                handoff = Handoff(
-                    sender_id=request.sender_id,
-                    client_address=address,
-                    channel=request.channel,
-                    language=request.language,
-                    reason=request.reason,
-                    status=HandoffStatus.OFFLINE if offline else HandoffStatus.QUEUED,
-                    context=request.context,
-                    transcript_until=request.transcript_until,
-                    mode=request.mode,
-                    skill=request.skill,
-                    priority=request.priority,
-                    trigger=request.trigger,
-                    last_customer_activity_at=utcnow(),
-                )
-                await changes.open(handoff, BOT)
-                first = await self._creation(session, handoff, created=True)
-                changes.announce(
-                    handoff_created_frame(handoff, first.result.queue_position)
-                )
+            async for attempt in self._transitions.attempts():
+                async with attempt as changes:
+                    session = changes.session
+                    if not offline:
+                        existing = await _open_handoff(session, request.sender_id)
+                        if existing is not None:
+                            return await self._creation(
+                                session, existing, created=False
+                            )
+                    address = await issued_address(session, request.sender_id)
+                    await refuse_over_limit(
+                        session, self._limits, request.sender_id, address, utcnow()
+                    )
+                    handoff = Handoff(
+                        sender_id=request.sender_id,
+                        client_address=address,
+                        channel=request.channel,
+                        language=request.language,
+                        reason=request.reason,
+                        status=HandoffStatus.OFFLINE
+                        if offline
+                        else HandoffStatus.QUEUED,
+                        context=request.context,
+                        transcript_until=request.transcript_until,
+                        mode=request.mode,
+                        skill=request.skill,
+                        priority=request.priority,
+                        trigger=request.trigger,
+                        last_customer_activity_at=utcnow(),
+                    )
+                    await changes.open(handoff, BOT)
+                    await link_earlier_files(
+                        session, handoff.id, handoff.sender_id, utcnow()
+                    )
+                    first = await self._creation(session, handoff, created=True)
+                    changes.announce(
+                        handoff_created_frame(handoff, first.result.queue_position)
+                    )
         except HandoffLimitReached as refused:
             await self._refusals.record(request.sender_id, refused.kind)
             raise
@@ -269,7 +296,14 @@ class HandoffService:
                 | {transfer.from_agent_id for transfer in transfers}
                 | {transfer.to_agent_id for transfer in transfers},
             )
-        return HandoffDetail(handoff, position, messages, transfers, agent_names)
+            attachments = await _attachments(
+                session,
+                handoff_id,
+                {message.attachment_id for message in messages},
+            )
+        return HandoffDetail(
+            handoff, position, messages, transfers, agent_names, attachments
+        )
 
     async def transcript(self, viewer: Agent, handoff_id: int) -> list[TranscriptEntry]:
         """Everything the customer and the bot said, then the handoff's
@@ -310,26 +344,45 @@ class HandoffService:
     ) -> PositionedHandoff:
         if override_capacity:
             permissions.require_supervisor(agent)
-        joined = False
-        async with self._transitions.begin() as changes:
-            handoff = await _get_handoff(changes.session, handoff_id)
-            if handoff.status is HandoffStatus.OFFLINE:
-                # The offline worklist is worked later, outside live capacity.
-                await _take_offline(changes, handoff, agent)
-            else:
-                if handoff.status is HandoffStatus.QUEUED and not override_capacity:
-                    await _ensure_room_for(changes.session, agent.id)
-                joined = await _claim_queued(changes, handoff, agent)
+        async for attempt in self._transitions.attempts():
+            async with attempt as changes:
+                joined = False
+                # The handoff's row before the agent's, as everywhere.
+                handoff = await _get_handoff(
+                    changes.session, handoff_id, for_update=True
+                )
+                if handoff.status is HandoffStatus.OFFLINE:
+                    # The offline worklist is worked later, outside live capacity.
+                    await _take_offline(changes, handoff, agent)
+                else:
+                    if handoff.status is HandoffStatus.QUEUED and not override_capacity:
+                        await _ensure_room_for(changes.session, agent.id)
+                    joined = await _claim_queued(changes, handoff, agent)
         if joined:
             self._tell(handoff, Takeover.JOINED, agent_name=agent.display_name)
         return PositionedHandoff(handoff, None)
 
     async def post_agent_message(
-        self, handoff_id: int, agent: Agent, text: str
-    ) -> Message:
+        self,
+        handoff_id: int,
+        agent: Agent,
+        text: str,
+        attachment_id: str | None = None,
+        *,
+        client_id: str | None = None,
+    ) -> SentReply:
+        """Stores the reply and sends it to the customer. Sent again with the same
+        ``client_id``, it is the reply stored before: returned as it is once
+        delivered, else sent again under its own id (the customer's page shows
+        each id once), never stored twice."""
         received = time.perf_counter()
-        stored = await self._replies.store(Reply(handoff_id, agent, text))
+        stored = await self._replies.store(
+            Reply(handoff_id, agent, text, attachment_id, client_id)
+        )
         message = stored.message
+        attachment = stored.attachment
+        if stored.again and message.delivery is Delivery.DELIVERED:
+            return SentReply(message, attachment)
         if stored.unflagged is not None:
             await self._feed.publish(
                 handoff_frame("handoff.updated", stored.unflagged, None)
@@ -338,7 +391,15 @@ class HandoffService:
         await self._notices.delivered(stored.sender_id)
         try:
             await self._rasa.append_bot_message(
-                stored.sender_id, text, message.id, agent.display_name
+                stored.sender_id,
+                message.text,
+                message.id,
+                agent.display_name,
+                attachment=None
+                if attachment is None
+                else attachment_json(
+                    attachment, self._links.customer_url(attachment.id, utcnow())
+                ),
             )
         except ChannelDeliveryFailed as error:
             # Rasa answered, and did not keep the message: no echo will come.
@@ -347,7 +408,7 @@ class HandoffService:
                 failed(DeliveryFailureReason(error.reason), permanent=error.permanent),
             )
             await self._feed.publish(
-                message_frame(message, agent.display_name), stored.audience
+                message_frame(message, agent.display_name, attachment), stored.audience
             )
             raise ChannelDeliveryFailed(
                 error.message,
@@ -362,18 +423,18 @@ class HandoffService:
                 failed(DeliveryFailureReason.RASA_UNAVAILABLE, permanent=False),
             )
             await self._feed.publish(
-                message_frame(message, agent.display_name), stored.audience
+                message_frame(message, agent.display_name, attachment), stored.audience
             )
             # Rasa may have taken it after all and its echo already confirmed it.
             if message.delivery is Delivery.FAILED:
                 raise RasaUnavailable(error.message, message_id=message.id) from error
-            return message
+            return SentReply(message, attachment)
         self._metrics.agent_reply_relayed(time.perf_counter() - received)
         message = await self._replies.record_delivery(message.id, DELIVERED)
         await self._feed.publish(
-            message_frame(message, agent.display_name), stored.audience
+            message_frame(message, agent.display_name, attachment), stored.audience
         )
-        return message
+        return SentReply(message, attachment)
 
     async def add_note(self, handoff_id: int, agent: Agent, text: str) -> Message:
         async with self._sessions.begin() as session:
@@ -400,66 +461,67 @@ class HandoffService:
     async def transfer(
         self, handoff_id: int, actor: Agent, request: TransferRequest
     ) -> PositionedHandoff:
-        async with self._transitions.begin() as changes:
-            session = changes.session
-            handoff = await _get_handoff(session, handoff_id, for_update=True)
-            if handoff.status is HandoffStatus.QUEUED:
-                permissions.require_supervisor(actor)
-            elif handoff.status is HandoffStatus.ASSIGNED:
-                permissions.ensure_owner_or_supervisor(actor, handoff)
-            else:
-                raise InvalidTransition(
-                    f"a {handoff.status.value} handoff cannot be transferred",
-                    handoff_status=handoff.status.value,
-                )
-            previous_agent_id = handoff.assigned_agent_id
-            previous_status = handoff.status
-            now = utcnow()
-            target: Agent | None = None
-            if request.to_agent_id is not None:
-                target = await session.get(Agent, request.to_agent_id)
-                _ensure_can_receive(target, request.to_agent_id, handoff)
-                if request.override_capacity:
+        async for attempt in self._transitions.attempts():
+            async with attempt as changes:
+                session = changes.session
+                handoff = await _get_handoff(session, handoff_id, for_update=True)
+                if handoff.status is HandoffStatus.QUEUED:
                     permissions.require_supervisor(actor)
+                elif handoff.status is HandoffStatus.ASSIGNED:
+                    permissions.ensure_owner_or_supervisor(actor, handoff)
                 else:
-                    await _ensure_room_for(session, request.to_agent_id)
-                status = HandoffStatus.ASSIGNED
-                changed: dict[str, Any] = {
-                    "assigned_agent_id": request.to_agent_id,
-                    "assigned_at": handoff.assigned_at or now,
-                    "awaiting_agent_since": now,
-                }
-            else:
-                assert request.to_skill is not None
-                # The customer keeps their place: the queue orders by arrival.
-                status = HandoffStatus.QUEUED
-                changed = {
-                    "assigned_agent_id": None,
-                    "skill": request.to_skill,
-                    "awaiting_agent_since": None,
-                }
-            moved = await _move_or_update(
-                changes,
-                handoff,
-                status,
-                Actor.agent(actor.id),
-                {**changed, "flagged_at": None},
-            )
-            if not moved:
-                raise InvalidTransition(
-                    f"handoff {handoff.id} changed meanwhile",
-                    handoff_status=handoff.status.value,
+                    raise InvalidTransition(
+                        f"a {handoff.status.value} handoff cannot be transferred",
+                        handoff_status=handoff.status.value,
+                    )
+                previous_agent_id = handoff.assigned_agent_id
+                previous_status = handoff.status
+                now = utcnow()
+                target: Agent | None = None
+                if request.to_agent_id is not None:
+                    target = await session.get(Agent, request.to_agent_id)
+                    _ensure_can_receive(target, request.to_agent_id, handoff)
+                    if request.override_capacity:
+                        permissions.require_supervisor(actor)
+                    else:
+                        await _ensure_room_for(session, request.to_agent_id)
+                    status = HandoffStatus.ASSIGNED
+                    changed: dict[str, Any] = {
+                        "assigned_agent_id": request.to_agent_id,
+                        "assigned_at": handoff.assigned_at or now,
+                        "awaiting_agent_since": now,
+                    }
+                else:
+                    assert request.to_skill is not None
+                    # The customer keeps their place: the queue orders by arrival.
+                    status = HandoffStatus.QUEUED
+                    changed = {
+                        "assigned_agent_id": None,
+                        "skill": request.to_skill,
+                        "awaiting_agent_since": None,
+                    }
+                moved = await _move_or_update(
+                    changes,
+                    handoff,
+                    status,
+                    Actor.agent(actor.id),
+                    {**changed, "flagged_at": None},
                 )
-            session.add(
-                HandoffTransfer(
-                    handoff_id=handoff.id,
-                    from_agent_id=previous_agent_id,
-                    to_agent_id=request.to_agent_id,
-                    to_skill=request.to_skill,
-                    note=request.note,
-                    created_at=now,
+                if not moved:
+                    raise InvalidTransition(
+                        f"handoff {handoff.id} changed meanwhile",
+                        handoff_status=handoff.status.value,
+                    )
+                session.add(
+                    HandoffTransfer(
+                        handoff_id=handoff.id,
+                        from_agent_id=previous_agent_id,
+                        to_agent_id=request.to_agent_id,
+                        to_skill=request.to_skill,
+                        note=request.note,
+                        created_at=now,
+                    )
                 )
-            )
         if target is not None:
             passed = previous_status is HandoffStatus.ASSIGNED
             self._tell(
@@ -475,13 +537,14 @@ class HandoffService:
     async def close(
         self, handoff_id: int, agent: Agent, resolution: Resolution
     ) -> PositionedHandoff:
-        async with self._transitions.begin() as changes:
-            handoff = await _get_handoff(changes.session, handoff_id)
-            offline = handoff.status is HandoffStatus.OFFLINE
-            if offline:
-                await _close_offline(changes, handoff, agent, resolution)
-            else:
-                _ensure_assigned_to(handoff, agent, supervisor_may=True)
+        async for attempt in self._transitions.attempts():
+            async with attempt as changes:
+                handoff = await _get_handoff(changes.session, handoff_id)
+                offline = handoff.status is HandoffStatus.OFFLINE
+                if offline:
+                    await _close_offline(changes, handoff, agent, resolution)
+                else:
+                    _ensure_assigned_to(handoff, agent, supervisor_may=True)
         if offline:
             return PositionedHandoff(handoff, None)
         await self._notices.delivered(handoff.sender_id)
@@ -490,29 +553,32 @@ class HandoffService:
         await self._rasa.resume_and_trigger(
             handoff.sender_id, HANDOFF_CLOSED_INTENT, {"handoff_id": handoff_id}
         )
-        async with self._transitions.begin() as changes:
-            handoff = await _get_handoff(changes.session, handoff_id)
-            _ensure_assigned_to(handoff, agent, supervisor_may=True)
-            closed = await changes.move(
-                handoff_id,
-                HandoffStatus.RESOLVED,
-                by=Actor.agent(agent.id),
-                reason=TransitionReason.CLOSED,
-                source=HandoffStatus.ASSIGNED,
-                where=[Handoff.assigned_agent_id == handoff.assigned_agent_id],
-                values={
-                    "resolved_at": utcnow(),
-                    "resolution": resolution,
-                    "awaiting_agent_since": None,
-                },
-            )
-            if closed is None:
-                await changes.session.refresh(handoff)
+        async for attempt in self._transitions.attempts():
+            async with attempt as changes:
+                handoff = await _get_handoff(changes.session, handoff_id)
                 _ensure_assigned_to(handoff, agent, supervisor_may=True)
-                raise InvalidTransition(
-                    f"handoff {handoff_id} changed meanwhile",
-                    handoff_status=handoff.status.value,
+                closed = await changes.move(
+                    handoff_id,
+                    HandoffStatus.RESOLVED,
+                    by=Actor.agent(agent.id),
+                    reason=TransitionReason.CLOSED,
+                    source=HandoffStatus.ASSIGNED,
+                    where=[Handoff.assigned_agent_id == handoff.assigned_agent_id],
+                    values={
+                        "resolved_at": utcnow(),
+                        "resolution": resolution,
+                        "awaiting_agent_since": None,
+                    },
                 )
+                if closed is None:
+                    await changes.session.refresh(handoff)
+                    _ensure_assigned_to(handoff, agent, supervisor_may=True)
+                    raise InvalidTransition(
+                        f"handoff {handoff_id} changed meanwhile",
+                        handoff_status=handoff.status.value,
+                    )
+        # Only a lost lock conflict is swallowed, and the attempt after it ran.
+        assert closed is not None
         await self._dispatcher.dispatch()
         return PositionedHandoff(closed, None)
 
@@ -522,31 +588,32 @@ class HandoffService:
         Each goes back with its own guarded move, so one closed or transferred
         since the read stays as it is.
         """
-        requeued: list[Handoff] = []
-        async with self._transitions.begin() as changes:
-            handoff_ids = (
-                await changes.session.scalars(
-                    select(Handoff.id).where(
-                        Handoff.assigned_agent_id == agent_id,
-                        Handoff.status == HandoffStatus.ASSIGNED,
+        async for attempt in self._transitions.attempts():
+            async with attempt as changes:
+                requeued: list[Handoff] = []
+                handoff_ids = (
+                    await changes.session.scalars(
+                        select(Handoff.id).where(
+                            Handoff.assigned_agent_id == agent_id,
+                            Handoff.status == HandoffStatus.ASSIGNED,
+                        )
                     )
-                )
-            ).all()
-            for handoff_id in handoff_ids:
-                moved = await changes.move(
-                    handoff_id,
-                    HandoffStatus.QUEUED,
-                    by=DIRECTORY,
-                    reason=TransitionReason.AGENT_DEACTIVATED,
-                    where=[Handoff.assigned_agent_id == agent_id],
-                    values={
-                        "assigned_agent_id": None,
-                        "awaiting_agent_since": None,
-                        "flagged_at": None,
-                    },
-                )
-                if moved is not None:
-                    requeued.append(moved)
+                ).all()
+                for handoff_id in handoff_ids:
+                    moved = await changes.move(
+                        handoff_id,
+                        HandoffStatus.QUEUED,
+                        by=DIRECTORY,
+                        reason=TransitionReason.AGENT_DEACTIVATED,
+                        where=[Handoff.assigned_agent_id == agent_id],
+                        values={
+                            "assigned_agent_id": None,
+                            "awaiting_agent_since": None,
+                            "flagged_at": None,
+                        },
+                    )
+                    if moved is not None:
+                        requeued.append(moved)
         for handoff in requeued:
             self._tell(handoff, Takeover.BACK_IN_QUEUE)
         await self._dispatcher.dispatch()
@@ -697,7 +764,11 @@ async def _move_or_update(
 async def _get_handoff(
     session: AsyncSession, handoff_id: int, *, for_update: bool = False
 ) -> Handoff:
-    handoff = await session.get(Handoff, handoff_id, with_for_update=for_update)
+    # FOR NO KEY UPDATE: rows that refer to the handoff (its messages, its
+    # steps) may still be written meanwhile.
+    handoff = await session.get(
+        Handoff, handoff_id, with_for_update={"key_share": True} if for_update else None
+    )
     if handoff is None:
         raise NotFound(f"handoff {handoff_id} does not exist")
     return handoff
@@ -713,6 +784,21 @@ async def _agent_names(
         select(Agent.id, Agent.display_name).where(Agent.id.in_(wanted))
     )
     return {agent_id: name for agent_id, name in rows}
+
+
+async def _attachments(
+    session: AsyncSession, handoff_id: int, carried: set[str | None]
+) -> dict[str, Attachment]:
+    """The kept files of the handoff and those its messages carry, by id."""
+    wanted = sorted(item for item in carried if item is not None)
+    belongs = Attachment.handoff_id == handoff_id
+    rows = await session.execute(
+        select(*ATTACHMENT_METADATA).where(
+            Attachment.erased_at.is_(None),
+            or_(belongs, Attachment.id.in_(wanted)) if wanted else belongs,
+        )
+    )
+    return {row.id: Attachment(**row._mapping) for row in rows}
 
 
 async def _open_handoff(session: AsyncSession, sender_id: str) -> Handoff | None:
@@ -740,11 +826,14 @@ def _ensure_assigned_to(
 async def _ensure_room_for(session: AsyncSession, agent_id: int) -> None:
     """Refuses a live conversation the agent has no capacity left for.
 
-    The agent's row is locked first, so two claims or transfers to the same
-    agent at once cannot both take the last place.
+    The agent's row is locked (after the handoff's), so two claims or transfers
+    to the same agent at once cannot both take the last place. FOR NO KEY
+    UPDATE leaves rows that only refer to the agent free to be written.
     """
     capacity = await session.scalar(
-        select(Agent.capacity).where(Agent.id == agent_id).with_for_update()
+        select(Agent.capacity)
+        .where(Agent.id == agent_id)
+        .with_for_update(key_share=True)
     )
     load = await session.scalar(select(load_of(agent_id)))
     if capacity is not None and load is not None and load >= capacity:

@@ -14,7 +14,8 @@ request taken) and records that step too, so the table holds who owned the
 handoff at every moment: the supervisors' handle time per agent is read from it.
 
 A ``Changes`` exists only inside one of the two commit paths of this module:
-``Transitions.begin()`` (a transaction of the service layer) and
+``Transitions.attempts()`` (a transaction of the service layer, run again when
+PostgreSQL aborts it for a lock conflict) and
 ``Transitions.run()`` (a unit of group commit). ``move`` and ``announce`` only
 queue their live-feed frames on it; the commit path publishes them once the
 transaction has committed, and drops them when it rolls back. So a frame can
@@ -23,9 +24,10 @@ neither go out for a change that was not stored nor be forgotten.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import TracebackType
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import CursorResult, update
@@ -38,10 +40,13 @@ from handoff.queue.order import queue_position
 from handoff.queue.states import HandoffStatus, ensure_allowed, sources_of
 from handoff.realtime.group_commit import GroupCommitter
 from handoff.realtime.live_feed import EVERYONE, Audience, LiveFeed
+from handoff.storage.contention import MAX_ATTEMPTS, is_contention, pause_before_retry
 from handoff.storage.models import Handoff, HandoffTransition, utcnow
 from handoff.vocabulary import Skill, TransitionActor, TransitionReason
 
 T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -208,12 +213,17 @@ class Transitions:
         self._feed = feed
         self._metrics = metrics
 
-    @asynccontextmanager
-    async def begin(self) -> AsyncIterator[Changes]:
-        async with self._sessions.begin() as session:
-            changes = Changes(session)
-            yield changes
-        await changes._committed(self._feed, self._metrics)
+    def attempts(self) -> Attempts:
+        """Transactions of the service layer that run again when PostgreSQL
+        aborts one for a lock conflict (handoff.storage.contention)::
+
+            async for attempt in transitions.attempts():
+                async with attempt as changes:
+                    ...
+
+        The block must start from nothing it changed in an earlier attempt.
+        """
+        return Attempts(self._sessions, self._feed, self._metrics)
 
     async def run(
         self, committer: GroupCommitter, work: Callable[[Changes], Awaitable[T]]
@@ -228,3 +238,79 @@ class Transitions:
         result, changes = await committer.run(unit)
         await changes._committed(self._feed, self._metrics)
         return result
+
+
+class Attempts:
+    """The attempts of one transaction: a new one only after the last lost a
+    lock conflict, at most ``MAX_ATTEMPTS`` in all."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        feed: LiveFeed,
+        metrics: ServiceMetrics | None,
+    ) -> None:
+        self._sessions = sessions
+        self._feed = feed
+        self._metrics = metrics
+        self._made = 0
+        self._finished = False
+
+    def __aiter__(self) -> Attempts:
+        return self
+
+    async def __anext__(self) -> Attempt:
+        if self._finished:
+            raise StopAsyncIteration
+        if self._made:
+            await pause_before_retry(self._made)
+        self._made += 1
+        return Attempt(self, last=self._made >= MAX_ATTEMPTS)
+
+    def _finish(self) -> None:
+        self._finished = True
+
+
+class Attempt:
+    """One transaction: commits and publishes, or lets the next attempt run."""
+
+    def __init__(self, attempts: Attempts, *, last: bool) -> None:
+        self._attempts = attempts
+        self._last = last
+        self._transaction: Any = None
+        self._changes: Changes | None = None
+
+    async def __aenter__(self) -> Changes:
+        self._transaction = self._attempts._sessions.begin()
+        session = await self._transaction.__aenter__()
+        self._changes = Changes(session)
+        return self._changes
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
+        try:
+            await self._transaction.__aexit__(kind, error, traceback)
+        except Exception as commit_failed:
+            failure: BaseException | None = commit_failed
+        else:
+            failure = error
+        if failure is None:
+            self._attempts._finish()
+            assert self._changes is not None
+            await self._changes._committed(
+                self._attempts._feed, self._attempts._metrics
+            )
+            return False
+        if isinstance(failure, Exception) and is_contention(failure) and not self._last:
+            logger.info("transaction lost a lock conflict; running it again")
+            if self._attempts._metrics is not None:
+                self._attempts._metrics.transaction_retries.inc()
+            return True
+        self._attempts._finish()
+        if failure is error:
+            return False
+        raise failure

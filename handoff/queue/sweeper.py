@@ -75,6 +75,7 @@ class Sweeper:
         feed: LiveFeed,
         dispatcher: Dispatcher,
         timings: SweepTimings,
+        customer_data: CustomerData,
     ) -> None:
         self._sessions = sessions
         self._transitions = Transitions(sessions, feed)
@@ -82,7 +83,7 @@ class Sweeper:
         self._feed = feed
         self._dispatcher = dispatcher
         self._timings = timings
-        self._customer_data = CustomerData(sessions)
+        self._customer_data = customer_data
         self._purged_at: datetime | None = None
 
     async def run_forever(self) -> None:
@@ -138,15 +139,16 @@ class Sweeper:
             ).all()
         abandoned: list[Handoff] = []
         for handoff_id in candidates:
-            async with self._transitions.begin() as changes:
-                handoff = await changes.move(
-                    handoff_id,
-                    HandoffStatus.ABANDONED,
-                    by=SWEEPER,
-                    reason=TransitionReason.TIMED_OUT,
-                    where=[silent],
-                    values={"resolution": Resolution.TIMED_OUT, "resolved_at": now},
-                )
+            async for attempt in self._transitions.attempts():
+                async with attempt as changes:
+                    handoff = await changes.move(
+                        handoff_id,
+                        HandoffStatus.ABANDONED,
+                        by=SWEEPER,
+                        reason=TransitionReason.TIMED_OUT,
+                        where=[silent],
+                        values={"resolution": Resolution.TIMED_OUT, "resolved_at": now},
+                    )
             if handoff is not None:
                 abandoned.append(handoff)
         for handoff in abandoned:

@@ -13,8 +13,9 @@ finds the session as if the transaction were its own (earlier units' changes
 written, none of their objects in it). So it can run again: when one unit
 fails, the transaction is rolled back and each unit of the group runs again on
 its own, so one bad request fails alone and the others keep the results they
-would have had. A unit's caller gets its result only after the commit, so
-nothing is announced before it is stored.
+would have had. A transaction PostgreSQL aborted for a lock conflict runs again
+whole (handoff.storage.contention). A unit's caller gets its result only after
+the commit, so nothing is announced before it is stored.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handoff.storage.contention import MAX_ATTEMPTS, is_contention, pause_before_retry
 
 I = TypeVar("I")  # noqa: E741
 R = TypeVar("R")
@@ -145,6 +148,18 @@ class GroupCommitter:
         return result
 
     async def _commit(self, units: Sequence[Work[Any]]) -> list[Any]:
+        attempt = 1
+        while True:
+            try:
+                return await self._commit_once(units)
+            except Exception as error:
+                # A lost lock conflict changed nothing: the units run again.
+                if attempt >= MAX_ATTEMPTS or not is_contention(error):
+                    raise
+            await pause_before_retry(attempt)
+            attempt += 1
+
+    async def _commit_once(self, units: Sequence[Work[Any]]) -> list[Any]:
         results = []
         async with self.sessions.begin() as session:
             for work in units:

@@ -17,12 +17,14 @@ const NETWORK_MESSAGE =
   "서비스에 연결할 수 없습니다 / Cannot reach the handoff service";
 
 /**
- * Call the service. `body` is sent as JSON; `token` as a Bearer token.
- * Resolves with the parsed JSON body (null for an empty body).
+ * Call the service. `body` is sent as JSON, or as it is when it is FormData (a
+ * file upload, multipart); `token` as a Bearer token. Resolves with the parsed
+ * JSON body (null for an empty body), or with a Blob when `blob` is set (a file).
  */
-export async function api(path, {method = "GET", body, token, signal} = {}) {
-  const headers = {Accept: "application/json"};
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+export async function api(path, {method = "GET", body, token, signal, blob = false} = {}) {
+  const form = body instanceof FormData;
+  const headers = {Accept: blob ? "*/*" : "application/json"};
+  if (body !== undefined && !form) headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
 
   let response;
@@ -30,10 +32,11 @@ export async function api(path, {method = "GET", body, token, signal} = {}) {
     response = await fetch(path, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined || form ? body : JSON.stringify(body),
       signal,
       cache: "no-store",
     });
+    if (blob && response.ok) return await response.blob();
   } catch (err) {
     if (err?.name === "AbortError") throw err;
     throw new ApiError(0, "network_error", NETWORK_MESSAGE);

@@ -1,9 +1,10 @@
-// Working on the open conversation: the reply box (or internal note), canned responses,
-// drafts kept per conversation, transfer to a queue or a colleague (the list kept
-// current by the live feed), and close with a resolution.
+// Working on the open conversation: the reply box (or internal note), a file attached
+// to the reply, canned responses, drafts kept per conversation, transfer to a queue or
+// a colleague (the list kept current by the live feed), and close with a resolution.
 
 import {customerName} from "./console-badges.js";
 import {addMessages, loadConversation, renderOpen} from "./console-conversation.js";
+import {fileSize, uploadFile} from "./console-files.js";
 import {refreshQueue, upsertHandoff} from "./console-queue.js";
 import {canClose, canWork, isOpen, isSupervisor, me, sameId, session, signedIn, state} from "./console-state.js";
 import {toast} from "./console-toasts.js";
@@ -21,7 +22,12 @@ const els = {
   transferButton: $("transfer-button"), transferDialog: $("transfer-dialog"), transferForm: $("transfer-form"),
   transferTarget: $("transfer-target"), transferNote: $("transfer-note"), transferError: $("transfer-error"),
   transferCancel: $("transfer-cancel"), noteBanner: $("note-mode-banner"),
+  attachButton: $("attach-button"), attachInput: $("attach-input"), attachment: $("reply-attachment"),
 };
+
+// Handoff id (string) -> the file attached to the next reply there: {uploading, name}
+// while it uploads, then the service's attachment.
+const attached = new Map();
 
 /** The colleagues to transfer to and the canned responses, for the signed-in agent. */
 export async function loadTeamAndCanned() {
@@ -91,6 +97,9 @@ function updateComposer() {
   els.replySend.textContent = t(noting ? "save_note" : "send");
   drawCannedPicker(can && !noting);
   els.replyInput.disabled = !can;
+  const file = state.open ? attached.get(String(state.open.id)) : null;
+  els.attachButton.disabled = !can || noting || Boolean(file?.uploading);
+  drawAttachment(can ? file : null);
   els.replyInput.placeholder = noting
     ? t("placeholder_note")
     : can
@@ -100,7 +109,8 @@ function updateComposer() {
         : t("placeholder_cannot_reply");
   const text = els.replyInput.value;
   const length = text.length;
-  els.replySend.disabled = !can || state.sending || !text.trim() || length > MAX_LENGTH;
+  const ready = Boolean(text.trim()) || Boolean(file?.id && !noting);
+  els.replySend.disabled = !can || state.sending || Boolean(file?.uploading) || !ready || length > MAX_LENGTH;
   els.replyCounter.textContent = length >= MAX_LENGTH
     ? `${length} / ${MAX_LENGTH} — ${t("max_length")}`
     : `${length} / ${MAX_LENGTH}`;
@@ -112,6 +122,55 @@ function setReplyError(message) {
   els.replyError.textContent = message || "";
 }
 
+// ------------------------------------------------------------------ a file for the reply
+
+/** The file waiting to go with the reply, with a way to take it off. */
+function drawAttachment(file) {
+  els.attachment.hidden = !file;
+  if (!file) {
+    els.attachment.replaceChildren();
+    return;
+  }
+  els.attachment.dataset.state = file.uploading ? "uploading" : "ready";
+  els.attachment.replaceChildren(
+    h("span", {class: "reply-attachment-name", "data-testid": "reply-attachment-name"},
+      `📎 ${file.uploading ? file.name : file.filename}`,
+      file.uploading ? ` · ${t("uploading")}` : ` · ${fileSize(file.size_bytes)}`),
+    file.uploading ? null : h("button", {
+      type: "button", class: "btn btn-small btn-ghost", "data-testid": "reply-attachment-remove",
+      title: t("remove_attachment"), "aria-label": t("remove_attachment"),
+      onclick: () => {
+        attached.delete(String(state.open?.id));
+        updateComposer();
+        els.replyInput.focus();
+      },
+    }, "✕"));
+}
+
+/** The agent picked a file: it is uploaded now and goes with their next reply. */
+async function attachChosenFile() {
+  const [chosen] = els.attachInput.files || [];
+  els.attachInput.value = "";
+  const open = state.open;
+  if (!chosen || !open || !canWork(open.handoff)) return;
+  const id = open.id;
+  const key = String(id);
+  attached.set(key, {uploading: true, name: chosen.name});
+  setReplyError("");
+  updateComposer();
+  try {
+    const file = await uploadFile(id, chosen);
+    attached.set(key, file);
+  } catch (err) {
+    attached.delete(key);
+    if (!signedIn()) return;
+    if (isOpen(id)) setReplyError(errorText(err));
+    else toast(errorText(err), "error");
+  } finally {
+    if (isOpen(id)) updateComposer();
+  }
+}
+
 /** Keep what was typed for the conversation left; bring back the next one's draft. */
 export function swapDraft(previousId, nextId) {
   if (previousId !== undefined) state.drafts.set(String(previousId), els.replyInput.value);
@@ -121,6 +180,8 @@ export function swapDraft(previousId, nextId) {
 
 export function clearComposer() {
   els.replyInput.value = "";
+  attached.clear();
+  drawAttachment(null);
 }
 
 // ------------------------------------------------------------------ canned responses
@@ -160,13 +221,14 @@ async function sendReply() {
   const open = state.open;
   if (!open || !canWork(open.handoff) || state.sending) return;
   const text = els.replyInput.value.trim();
-  if (!text) return;
+  const noting = els.noteToggle.checked;
+  const id = open.id;
+  const file = noting ? null : attached.get(String(id));
+  if (file?.uploading || (!text && !file)) return;
   if (text.length > MAX_LENGTH) {
     setReplyError(t("max_length"));
     return;
   }
-  const id = open.id;
-  const noting = els.noteToggle.checked;
   state.sending = true;
   setReplyError("");
   els.replyInput.value = ""; // cleared at once; put back if the service refuses it
@@ -180,11 +242,26 @@ async function sendReply() {
       if (isOpen(id)) els.noteToggle.checked = false;
       return;
     }
-    const message = await session.call(`/api/handoffs/${encodeURIComponent(id)}/messages`, {method: "POST", body: {text}});
+    // A reply sent again after no answer keeps its client id: the service then
+    // takes it as the same reply, never a second copy for the customer.
+    const unanswered = state.unansweredReply;
+    const clientId = unanswered?.handoffId === id && unanswered.text === text
+      && unanswered.fileId === file?.id ? unanswered.clientId : replyClientId();
+    state.unansweredReply = {handoffId: id, text, fileId: file?.id, clientId};
+    const body = file
+      ? {attachment_id: file.id, client_id: clientId, ...(text ? {text} : {})}
+      : {text, client_id: clientId};
+    const message = await session.call(`/api/handoffs/${encodeURIComponent(id)}/messages`, {method: "POST", body});
+    state.unansweredReply = null;
+    if (file) attached.delete(String(id));
     if (isOpen(id) && message?.id !== undefined) addMessages([message]);
   } catch (err) {
+    // The service's own answer, if an error; not a proxy's page for a lost instance.
+    if (typeof err.body?.error === "string") state.unansweredReply = null;
     if (!signedIn()) return;
     if (err.status === 502) {
+      // Stored with the file; a retry sends both again.
+      if (file) attached.delete(String(id));
       // Stored with delivery "failed": it appears in the thread, with a Retry
       // button unless sending again cannot help (then with what to do instead).
       if (isOpen(id)) {
@@ -325,6 +402,8 @@ export function wireComposer() {
   els.transferDialog.addEventListener("close", () => els.transferButton.focus());
   trapFocus(els.transferDialog);
   els.cannedPicker.addEventListener("change", useCanned);
+  els.attachButton.addEventListener("click", () => els.attachInput.click());
+  els.attachInput.addEventListener("change", attachChosenFile);
   els.noteToggle.addEventListener("change", () => {
     updateComposer();
     els.replyInput.focus();
@@ -334,4 +413,10 @@ export function wireComposer() {
     setReplyError("");
     updateComposer();
   });
+}
+
+/** The console's own id for a reply (ReplyBody.client_id). */
+function replyClientId() {
+  if (window.crypto?.randomUUID) return window.crypto.randomUUID();
+  return `r${Date.now().toString(36)}${Math.random().toString(36).slice(2, 12)}`;
 }

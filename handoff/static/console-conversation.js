@@ -5,6 +5,7 @@
 import {agentName, channelName, customerName, statusBadge} from "./console-badges.js";
 import {closeAsFollowUp, drawComposer, swapDraft} from "./console-composer.js";
 import {drawContext} from "./console-context.js";
+import {fileView, textNamesFile} from "./console-files.js";
 import {claim, drawQueue, seen, updateTitle} from "./console-queue.js";
 import {
   OPEN_STATUSES, isMine, isMineOffline, isOpen, isTakeable, sameId, session, signedIn, state,
@@ -35,6 +36,7 @@ export function select(id) {
     handoff: state.handoffs.find((x) => sameId(x.id, id)) || {id},
     context: null,
     messages: new Map(),
+    attachments: [],
     loading: true,
     error: null,
   };
@@ -51,9 +53,10 @@ export async function loadConversation(id) {
   try {
     const data = await session.call(`/api/handoffs/${encodeURIComponent(id)}`);
     if (seq !== state.openSeq || !isOpen(id)) return;
-    const {context, messages, transfers, ...handoff} = data || {};
+    const {context, messages, transfers, attachments, ...handoff} = data || {};
     state.open.handoff = handoff;
     state.open.transfers = Array.isArray(transfers) ? transfers : [];
+    state.open.attachments = Array.isArray(attachments) ? attachments : [];
     state.open.context = context && typeof context === "object" ? context : {};
     for (const message of Array.isArray(messages) ? messages : []) {
       if (message?.id !== undefined) state.open.messages.set(String(message.id), message);
@@ -106,10 +109,16 @@ async function retry(message) {
   state.retrying.add(key);
   renderOpen();
   try {
+    // The file goes again with it; a text that only named the file is left to the
+    // service. With its client id the same message is sent again, under its own id.
+    const body = message.attachment?.id
+      ? {attachment_id: message.attachment.id, ...(textNamesFile(message) ? {} : {text: message.text})}
+      : {text: message.text};
+    if (message.client_id) body.client_id = message.client_id;
     const sent = await session.call(`/api/handoffs/${encodeURIComponent(id)}/messages`, {
-      method: "POST", body: {text: message.text},
+      method: "POST", body,
     });
-    state.retried.add(key);
+    if (String(sent?.id) !== key) state.retried.add(key);
     if (isOpen(id) && sent?.id !== undefined) addMessages([sent]);
   } catch (err) {
     if (!signedIn()) return;
@@ -157,7 +166,7 @@ export function renderOpen({scroll} = {}) {
     els.divider.hidden = true;
     els.messages.replaceChildren();
   } else {
-    renderTranscript(open.context?.transcript);
+    renderTranscript(open.context?.transcript, earlierFiles(open));
     els.divider.hidden = false;
     renderDivider(handoff);
     renderMessages(sortedMessages(), isMine(handoff));
@@ -203,14 +212,26 @@ function renderTitle(handoff) {
         agentName(handoff.assigned_agent_id, handoff.assigned_agent_name)) : null));
 }
 
-/** The bot conversation before the handoff (context.transcript), visually muted. */
-function renderTranscript(transcript) {
+/** The bot conversation before the handoff (context.transcript), visually muted, and
+ * the files the customer shared with the bot then. */
+function renderTranscript(transcript, files) {
   const items = Array.isArray(transcript) ? transcript : [];
   replace(els.transcript,
     h("div", {class: "divider transcript-title"}, t("before_handoff")),
     items.length
       ? items.map((entry) => transcriptEntry(entry))
-      : h("p", {class: "thread-note"}, t("no_transcript")));
+      : h("p", {class: "thread-note"}, t("no_transcript")),
+    files.length
+      ? h("div", {class: "msg msg-transcript", "data-testid": "earlier-files", "data-role": "user"},
+        h("div", {class: "msg-head"}, h("span", {class: "msg-author"}, t("files_before_handoff"))),
+        files.map((file) => fileView(file)))
+      : null);
+}
+
+/** The customer's files of the handoff that no message since carries: shared before it. */
+function earlierFiles(open) {
+  const carried = new Set([...open.messages.values()].map((message) => message.attachment?.id).filter(Boolean));
+  return (open.attachments || []).filter((file) => file.uploaded_by === "customer" && !carried.has(file.id));
 }
 
 function transcriptEntry(entry) {
@@ -270,7 +291,8 @@ function messageItem(message, canRetry) {
   h("div", {class: "msg-head"},
     h("span", {class: "msg-author", "data-testid": "message-author"}, author(message)),
     h("time", {title: fullTime(message.created_at)}, clock(message.created_at))),
-  h("div", {class: "msg-text"}, valueText(message.text ?? "")),
+  textNamesFile(message) ? null : h("div", {class: "msg-text"}, valueText(message.text ?? "")),
+  fileView(message.attachment),
   foot);
 }
 

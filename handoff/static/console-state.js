@@ -20,6 +20,8 @@ export const state = {
   retrying: new Set(),
   drafts: new Map(),
   sending: false,
+  // The reply last sent that got no answer: {handoffId, text, clientId}.
+  unansweredReply: null,
   closing: false,
   queueSeq: 0,
   openSeq: 0,
@@ -30,7 +32,7 @@ export const state = {
 
 /** Forget what the signed-out agent had on screen. */
 export function resetState() {
-  Object.assign(state, {handoffs: [], open: null, sending: false, closing: false});
+  Object.assign(state, {handoffs: [], open: null, sending: false, unansweredReply: null, closing: false});
   // Answers still on their way belong to the old sign-in: their sequence no longer matches.
   state.queueSeq += 1;
   state.openSeq += 1;

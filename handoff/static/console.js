@@ -10,6 +10,7 @@ import {
   agentChanged, clearComposer, loadTeamAndCanned, scheduleTeamRefresh, transferOpen, wireComposer,
 } from "./console-composer.js";
 import {wireContext} from "./console-context.js";
+import {forgetFiles} from "./console-files.js";
 import {
   addMessages, closeConversation, handoffChanged, idFromHash, loadConversation, renderOpen, select,
   wireConversation,
@@ -57,6 +58,7 @@ function stopConsole() {
   stopQueue();
   resetState();
   clearComposer();
+  forgetFiles();
   clearToasts();
   closeConversation();
   updateTitle();

@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -115,6 +116,11 @@ class MessageRole(str, enum.Enum):
     AGENT = "agent"
     # An agent's internal note: shown to agents only, never sent to the customer.
     NOTE = "note"
+
+
+class AttachmentUploader(str, enum.Enum):
+    CUSTOMER = "customer"
+    AGENT = "agent"
 
 
 class Delivery(str, enum.Enum):
@@ -386,6 +392,10 @@ class Message(Base):
         Index("ix_messages_handoff_id_created_at", "handoff_id", "created_at"),
         # The supervisors' count of failed deliveries in a period.
         Index("ix_messages_failure_reason_created_at", "failure_reason", "created_at"),
+        # A reply sent again with its client id is the same reply.
+        Index(
+            "uq_messages_handoff_id_client_id", "handoff_id", "client_id", unique=True
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -407,7 +417,53 @@ class Message(Base):
         _string_enum(DeliveryFailureReason, "delivery_failure_reason")
     )
     failure_permanent: Mapped[bool | None] = mapped_column(Boolean)
+    # The console's own id for an agent's reply, unique within the handoff.
+    client_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The file the message carries: a customer's photo or document, or the one an
+    # agent attached to a reply. No foreign key (SQLite could add one only by
+    # rebuilding the table): files are erased, never deleted, so the row is there.
+    attachment_id: Mapped[str | None] = mapped_column(String(32), index=True)
+
+
+class Attachment(Base):
+    """A file a customer sent or an agent attached, kept in the database so every
+    service instance serves it.
+
+    The id is random and unguessable; the media type was read from the content
+    (handoff/conversation/file_types.py) and the name is for display only. An
+    erased file keeps its row, without its content or name.
+    """
+
+    __tablename__ = "attachments"
+    __table_args__ = (
+        # The per-conversation upload limit counts the recent ones.
+        Index("ix_attachments_sender_id_created_at", "sender_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # The conversation it belongs to, by the bot's sender id.
+    sender_id: Mapped[str] = mapped_column(String(255))
+    # The handoff whose staff may see it; None while the bot had the conversation.
+    handoff_id: Mapped[int | None] = mapped_column(
+        ForeignKey("handoffs.id", ondelete="SET NULL"), index=True
+    )
+    uploaded_by: Mapped[AttachmentUploader] = mapped_column(
+        _string_enum(AttachmentUploader, "attachment_uploader")
+    )
+    agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL")
+    )
+    media_type: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    # Read only when the file is served, never with the rest of the row.
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, index=True
+    )
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ProcessedEvent(Base):
@@ -502,3 +558,8 @@ class DeadLetter(Base):
 # The tables themselves, for Core statements on the hot paths (no ORM objects).
 HANDOFFS = cast(Table, Handoff.__table__)
 MESSAGES = cast(Table, Message.__table__)
+ATTACHMENTS = cast(Table, Attachment.__table__)
+# Every column of a file but its content: what describes it in messages and lists.
+ATTACHMENT_METADATA = tuple(
+    column for column in ATTACHMENTS.c if column.name != "content"
+)

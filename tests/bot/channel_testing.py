@@ -38,12 +38,13 @@ class Agent:
 
     replies: list[Reply] = field(default_factory=list)
     heard: list[UserMessage] = field(default_factory=list)
-    fail_next: bool = False
+    # How many of the next messages fail, as a turn does while the database is down.
+    fail_next: int = 0
 
     async def handle_message(self, message: UserMessage) -> None:
         self.heard.append(message)
         if self.fail_next:
-            self.fail_next = False
+            self.fail_next -= 1
             raise RuntimeError("the bot failed")
         for reply in self.replies:
             await message.output_channel.send_response(message.sender_id, dict(reply))

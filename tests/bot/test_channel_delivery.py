@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.channels.channel_state import ChannelState, ReplyOption
+from bot.channels.channel_state import FileChannelState, ReplyOption
 from bot.channels.delivery import (
     MAX_RETRY_AFTER_SECONDS,
     DeliveryFailed,
@@ -293,19 +293,19 @@ def test_typed_text_loses_its_intent_slashes() -> None:
     assert typed_text("1/2 요금") == "1/2 요금"
 
 
-def test_the_state_outlives_its_connection(tmp_path: Path) -> None:
+async def test_the_state_outlives_its_connection(tmp_path: Path) -> None:
     path = tmp_path / "state" / "channel_state.db"
-    state = ChannelState(path)
-    state.record_inbound("whatsapp:+8210", 100.0)
-    state.record_inbound("whatsapp:+8210", 50.0)
-    state.remember_options("sms:+8210", OPTIONS, 200.0)
+    state = FileChannelState(path)
+    await state.record_inbound("whatsapp:+8210", 100.0)
+    await state.record_inbound("whatsapp:+8210", 50.0)
+    await state.remember_options("sms:+8210", OPTIONS, 200.0)
     state.close()
 
-    reopened = ChannelState(path)
+    reopened = FileChannelState(path)
 
-    assert reopened.last_inbound("whatsapp:+8210") == 100.0
-    assert reopened.last_inbound("whatsapp:+8299") is None
-    assert reopened.options("sms:+8210") == OPTIONS
-    assert reopened.options("sms:+8210", sent_after=200.0) == []
-    reopened.forget_options("sms:+8210")
-    assert reopened.options("sms:+8210") == []
+    assert await reopened.last_inbound("whatsapp:+8210") == 100.0
+    assert await reopened.last_inbound("whatsapp:+8299") is None
+    assert await reopened.options("sms:+8210") == OPTIONS
+    assert await reopened.options("sms:+8210", sent_after=200.0) == []
+    await reopened.forget_options("sms:+8210")
+    assert await reopened.options("sms:+8210") == []

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.channels.channel_state import ChannelState
+from bot.channels.channel_state import FileChannelState
 from bot.channels.delivery import DeliveryFailed, Retries
 from bot.channels.telegram import TelegramInput, TelegramSettings
 from bot.channels.twilio import TwilioInput, TwilioSettings
@@ -35,7 +35,7 @@ async def test_a_telegram_send_completes_while_twilio_is_being_retried(
         standin(twilio_api.create_app(ACCOUNT_SID, "secret")) as twilio_url,
     ):
         await queue_failures(twilio_url, [{"status": 503, "body": {}}] * 3)
-        state = ChannelState(tmp_path / "channel_state.db")
+        state = FileChannelState(tmp_path / "channel_state.db")
         twilio = TwilioInput(
             TwilioSettings(
                 account_sid=ACCOUNT_SID,
@@ -88,7 +88,7 @@ async def test_a_platform_that_cannot_be_reached_is_a_transient_failure(
 ) -> None:
     telegram = TelegramInput(
         TelegramSettings(TOKEN, "s", api_url=f"http://127.0.0.1:{free_port()}"),
-        ChannelState(tmp_path / "channel_state.db"),
+        FileChannelState(tmp_path / "channel_state.db"),
         retries=Retries(attempts=1),
     )
 

@@ -22,6 +22,7 @@ from bot.channels.delivery import DeliveryFailed
 from bot.channels.kakao import KakaoInput, KakaoSettings
 from bot.channels.kakao_events import KakaoEventApi
 from bot.channels.kakao_skill import notice
+from bot.message_rate import MessageRate
 from tests.standins.kakao_api import (
     KakaoStandIn,
     OpenBuilder,
@@ -715,7 +716,7 @@ def test_settings_come_from_the_environment_with_defaults() -> None:
         skill_secret=SECRET,
         event_api_url="https://bot-api.kakao.com",
         event_name="tandem_message",
-        reply_seconds=4.0,
+        reply_seconds=3.0,
     )
     for wrong in ("0", "5", "soon"):
         with pytest.raises(RasaException, match="TANDEM_KAKAO_REPLY_SECONDS"):
@@ -762,3 +763,17 @@ async def test_a_channel_without_settings_serves_nothing(
     finally:
         server.close()
         await server.wait_closed()
+
+
+async def test_requests_over_the_customers_rate_get_the_notice_unheard(
+    kakao: Kakao,
+) -> None:
+    kakao.channel.rate = MessageRate(per_minute=6, burst=2, clock=lambda: 50.0)
+
+    answers = [await kakao.say(f"문의 {number}") for number in range(3)]
+
+    assert [message.text for message in kakao.agent.heard] == ["문의 0", "문의 1"]
+    assert answers[2][0] == 200
+    assert texts(answers[2][1]) == [
+        "메시지가 너무 빠르게 들어오고 있어요. 10초 뒤에 다시 보내 주세요."
+    ]

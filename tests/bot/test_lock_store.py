@@ -12,8 +12,6 @@ import asyncio
 import itertools
 import logging
 import multiprocessing
-import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio
@@ -32,6 +30,7 @@ from tests.bot.lock_schedules import (
     run_schedule,
     tandem_party,
 )
+from tests.bot.redis_fixtures import client, prefix
 
 pytestmark = pytest.mark.redis
 
@@ -44,22 +43,6 @@ SEARCH_DEPTH = 9
 @pytest.fixture(scope="module", autouse=True)
 def scripts_loaded() -> None:
     load_scripts()
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[redis.asyncio.Redis]:
-    connection = redis.asyncio.Redis.from_url(REDIS_URL)
-    yield connection
-    await connection.close()
-
-
-@pytest.fixture
-async def prefix(client: redis.asyncio.Redis) -> AsyncIterator[str]:
-    name = f"locktest{uuid.uuid4().hex[:12]}"
-    yield name
-    keys = [key async for key in client.scan_iter(match=f"{name}*")]
-    if keys:
-        await client.delete(*keys)
 
 
 def store(prefix: str, **options: float) -> RedisTicketLockStore:
@@ -299,3 +282,7 @@ def test_a_wrong_configuration_is_refused(
 
     with pytest.raises(LockError, match=message):
         RedisTicketLockStore(config)
+
+
+# Imported fixtures, which pytest finds here.
+__all__ = ["client", "prefix"]

@@ -53,7 +53,10 @@ class Server:
         assert server is not None
         self.server: AsyncServer = server
         self.written: asyncio.Queue[tuple[str, list[Any]]] = asyncio.Queue()
+        # The ids of the packets that ask the socket to confirm them.
+        self.confirm_ids: list[int] = []
         server._send_eio_packet = self._record  # type: ignore[method-assign]
+        server._send_packet = self._record_packet  # type: ignore[method-assign]
 
     async def _on_new_message(self, message: UserMessage) -> None:
         pass
@@ -61,6 +64,12 @@ class Server:
     async def _record(self, eio_sid: str, eio_packet: Any) -> None:
         # A socket.io EVENT packet on the default namespace: 2["event", data].
         await self.written.put((eio_sid, json.loads(eio_packet.data[1:])))
+
+    async def _record_packet(self, eio_sid: str, packet: Any) -> None:
+        # What is sent with a callback: a packet with an id the socket confirms.
+        if packet.id is not None:
+            self.confirm_ids.append(packet.id)
+        await self.written.put((eio_sid, packet.data))
 
     def connect(self, eio_sid: str) -> str:
         return str(self.server.manager.connect(eio_sid, "/"))
@@ -185,6 +194,67 @@ async def test_an_agent_reply_sent_through_one_server_reaches_the_socket_on_the_
         ["bot_uttered", {"text": "Hello, this is Mina.", "sender": {"kind": "bot"}}],
     )
     assert rasa_a.written.empty()
+
+
+async def test_an_agent_reply_waits_for_the_socket_on_the_other_server_to_confirm(
+    servers: tuple[Server, Server],
+) -> None:
+    rasa_a, rasa_b = servers
+    session_id = issued("customer-confirms")
+    sid = rasa_b.connect("engine-io-of-the-customer")
+    await rasa_b.request_session(sid, session_id)
+    await rasa_b.next_written()
+    output = rasa_a.channel.get_output_channel()
+    assert output is not None
+
+    sending = asyncio.create_task(
+        output.send_text_message(
+            session_id, "Hello, this is Mina.", agent="Mina Kim", tandem_message_id=5
+        )
+    )
+    written = await rasa_b.next_written()
+    await asyncio.sleep(0.2)
+    waiting = not sending.done()
+    # The customer's page confirms it, on server B.
+    (confirm_id,) = rasa_b.confirm_ids
+    await rasa_b.server._handle_ack(
+        "engine-io-of-the-customer", "/", confirm_id, [{"ok": True}]
+    )
+    await asyncio.wait_for(sending, DELIVERY_SECONDS)
+
+    assert written == (
+        "engine-io-of-the-customer",
+        [
+            "bot_uttered",
+            {
+                "text": "Hello, this is Mina.",
+                "sender": {"kind": "agent", "name": "Mina Kim"},
+                "message_id": 5,
+            },
+        ],
+    )
+    assert waiting
+
+
+async def test_what_goes_to_one_socket_of_this_server_needs_no_redis(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TANDEM_CHAT_SESSION_SECRET", SECRET)
+    monkeypatch.setenv("TANDEM_SOCKETIO_REDIS_URL", "redis://127.0.0.1:9/0")
+    server = Server()
+    sid = server.connect("engine-io-of-the-customer")
+    session_id = issued("customer-while-redis-is-down")
+
+    await server.request_session(sid, session_id)
+
+    assert await server.next_written() == (
+        "engine-io-of-the-customer",
+        ["session_confirm", session_id],
+    )
+    # A room of people still goes through Redis, which is down.
+    with pytest.raises(RedisUnavailableError):
+        await server.server.emit("bot_uttered", {"text": "x"}, room=session_id)
+    await server.close()
 
 
 async def test_only_json_messages_of_socketio_are_acted_on(

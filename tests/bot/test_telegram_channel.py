@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.channels.channel_state import ChannelState, ReplyOption
+from bot.channels.channel_state import FileChannelState, ReplyOption
 from bot.channels.delivery import DeliveryFailed
 from bot.channels.telegram import (
     TelegramInput,
@@ -18,6 +18,8 @@ from bot.channels.telegram import (
     inline_keyboard,
     pressed_option,
 )
+from bot.channels.trouble_notices import WILL_ANSWER
+from bot.message_rate import MessageRate
 from tests.bot.channel_testing import (
     Agent,
     NoWait,
@@ -68,7 +70,7 @@ async def telegram(
         sleep = NoWait()
         channel = TelegramInput(
             TelegramSettings(token=TOKEN, secret_token=SECRET, api_url=api),
-            ChannelState(tmp_path / "channel_state.db"),
+            FileChannelState(tmp_path / "channel_state.db"),
             retries=no_wait_retries(sleep),
         )
         agent = Agent(replies=[{"text": "안녕하세요! 무엇을 도와드릴까요?"}])
@@ -136,15 +138,50 @@ async def test_a_redelivered_update_is_acknowledged_and_processed_once(
 async def test_an_update_whose_processing_failed_is_processed_when_delivered_again(
     telegram: Telegram,
 ) -> None:
-    telegram.agent.fail_next = True
-    update = text_update(8, CHAT, "hello")
+    telegram.agent.fail_next = 2
+    telegram.agent.replies = []
+    update = text_update(8, CHAT, "hello", language_code="en")
 
     failed = await telegram.post(update)
+    failed_again = await telegram.post(update)
     retried = await telegram.post(update)
 
-    assert failed[0] == 500
+    assert failed[0] == failed_again[0] == 500
     assert retried == (200, {"status": "processed"})
-    assert telegram.agent.texts() == [(SENDER, "hello"), (SENDER, "hello")]
+    assert telegram.agent.texts() == [(SENDER, "hello")] * 3
+    # Told once, in their language, that the message will be answered.
+    notices = [call["payload"]["text"] for call in await telegram.calls("sendMessage")]
+    assert notices == [WILL_ANSWER["en"]]
+
+
+async def test_a_failed_button_press_is_told_in_korean(telegram: Telegram) -> None:
+    telegram.agent.replies = [
+        {"text": "어떻게 해 드릴까요?", "buttons": OFFLINE_BUTTONS}
+    ]
+    await telegram.post(text_update(9, CHAT, "상담원 연결", language_code="en"))
+    telegram.agent.replies = []
+    telegram.agent.fail_next = 1
+
+    failed = await telegram.post(button_update(10, CHAT, "/choose_callback"))
+
+    assert failed[0] == 500
+    sent = [call["payload"]["text"] for call in await telegram.calls("sendMessage")]
+    assert sent == ["어떻게 해 드릴까요?", WILL_ANSWER["ko"]]
+
+
+async def test_a_notice_that_cannot_be_sent_leaves_the_webhooks_answer_as_it_is(
+    telegram: Telegram,
+) -> None:
+    telegram.agent.fail_next = 1
+    await queue_failures(
+        telegram.api,
+        [{"status": 403, "description": "Forbidden: bot was blocked by the user"}],
+    )
+
+    failed = await telegram.post(text_update(11, CHAT, "hello"))
+
+    assert failed[0] == 500
+    assert failed[1]["error"] == "processing_failed"
 
 
 @pytest.mark.parametrize(
@@ -525,3 +562,33 @@ async def post_json(url: str, body: Any) -> None:
         url, json.dumps(body).encode(), {"Content-Type": "application/json"}
     )
     assert status == 200
+
+
+async def test_updates_over_the_customers_rate_are_acknowledged_unheard_and_told_once(
+    telegram: Telegram,
+) -> None:
+    telegram.channel.rate = MessageRate(per_minute=6, burst=2, clock=lambda: 50.0)
+
+    answers = [
+        await telegram.post(
+            text_update(300 + number, CHAT, f"m{number}", language_code="en")
+        )
+        for number in range(4)
+    ]
+
+    assert [status for status, _ in answers] == [200, 200, 200, 200]
+    assert [body["status"] for _, body in answers] == [
+        "processed",
+        "processed",
+        "rate_limited",
+        "rate_limited",
+    ]
+    assert telegram.agent.texts() == [(SENDER, "m0"), (SENDER, "m1")]
+    notices = [
+        call["payload"]["text"]
+        for call in await telegram.calls("sendMessage")
+        if "too quickly" in call["payload"]["text"]
+    ]
+    assert notices == [
+        "You're sending messages too quickly. Please send again in 10 s."
+    ]

@@ -125,6 +125,30 @@ async def test_every_new_event_reaches_the_broker_once(
     assert broker.published[-1]["text"] == "Hi!"
 
 
+async def test_a_turn_that_could_not_be_stored_is_not_passed_on(
+    domain: Domain, tmp_path: Path
+) -> None:
+    path = tmp_path / "tracker.db"
+    broker = RecordingBroker()
+    trackers = store(domain, path, broker)
+    tracker = await trackers.get_or_create_tracker("c")
+    await trackers.save(tracker)
+    before = len(broker.published)
+    # The database refuses the turn, as one going away in the middle of it would.
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON events "
+            "BEGIN SELECT RAISE(ABORT, 'the database is gone'); END"
+        )
+    tracker.update(UserUttered("hello", {"name": "greet"}, message_id="page-1-abcdef"))
+
+    with pytest.raises(sa.exc.IntegrityError, match="the database is gone"):
+        await trackers.save(tracker)
+
+    # Sent again, the message would otherwise reach the service twice.
+    assert len(broker.published) == before
+
+
 def cached_store(domain: Domain, path: Path, broker: EventBroker | None = None) -> Any:
     return TandemSQLTrackerStore(
         domain, db=str(path), event_broker=broker, cached_conversations=2

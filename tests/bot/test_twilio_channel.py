@@ -12,8 +12,9 @@ from urllib.parse import urlencode
 import pytest
 from twilio.request_validator import RequestValidator
 
-from bot.channels.channel_state import ChannelState
+from bot.channels.channel_state import FileChannelState
 from bot.channels.delivery import DeliveryFailed
+from bot.channels.trouble_notices import SEND_AGAIN
 from bot.channels.twilio import (
     TwilioInput,
     TwilioSettings,
@@ -21,6 +22,7 @@ from bot.channels.twilio import (
     twilio_signature,
     valid_signature,
 )
+from bot.message_rate import MessageRate
 from tests.bot.channel_testing import (
     Agent,
     NoWait,
@@ -120,7 +122,7 @@ async def twilio(
         agent = Agent(replies=[{"text": "안녕하세요! 무엇을 도와드릴까요?"}])
         channel = TwilioInput(
             settings,
-            ChannelState(state_file),
+            FileChannelState(state_file),
             retries=no_wait_retries(sleep),
             clock=clock,
         )
@@ -486,7 +488,7 @@ async def test_the_window_survives_a_restart(twilio: Twilio) -> None:
     twilio.clock.now += 3600
     restarted = TwilioInput(
         twilio.settings,
-        ChannelState(twilio.state_file),
+        FileChannelState(twilio.state_file),
         retries=no_wait_retries(),
         clock=twilio.clock,
     )
@@ -607,3 +609,41 @@ async def post_json(url: str, body: Any) -> None:
         url, json.dumps(body).encode(), {"Content-Type": "application/json"}
     )
     assert status == 200
+
+
+async def test_messages_over_the_customers_rate_are_acknowledged_unheard_and_told_once(
+    twilio: Twilio,
+) -> None:
+    twilio.channel.rate = MessageRate(per_minute=6, burst=2, clock=lambda: 50.0)
+    twilio.agent.replies = []
+
+    statuses = [
+        (await twilio.message(CUSTOMER, f"m{number}"))[0] for number in range(4)
+    ]
+
+    assert statuses == [200, 200, 200, 200]
+    assert [text for _, text in twilio.agent.texts()] == ["m0", "m1"]
+    assert [form["Body"] for form in await twilio.sent()] == [
+        "메시지가 너무 빠르게 들어오고 있어요. 10초 뒤에 다시 보내 주세요."
+    ]
+
+
+async def test_a_message_the_bot_could_not_handle_is_answered_with_send_it_again(
+    twilio: Twilio,
+) -> None:
+    twilio.agent.fail_next = 3
+    sid = "SM" + "cd" * 16
+
+    failed = await twilio.message(CUSTOMER, "이번 달 요금", message_sid=sid)
+    failed_again = await twilio.message(CUSTOMER, "이번 달 요금", message_sid=sid)
+    english = await twilio.message(
+        "+15005550006", "my bill", message_sid="SM" + "ef" * 16
+    )
+
+    assert failed[0] == failed_again[0] == english[0] == 500
+    # Twilio does not send a message again by itself: the customer is asked to,
+    # once per message, in their language.
+    assert [(form["To"], form["Body"]) for form in await twilio.sent()] == [
+        (CUSTOMER, SEND_AGAIN["ko"]),
+        ("+15005550006", SEND_AGAIN["en"]),
+    ]

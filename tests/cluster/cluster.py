@@ -4,15 +4,17 @@ and Redis keys of its own that are dropped afterwards."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import secrets
+import signal
 import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,11 +44,21 @@ class Cluster:
     staff_password: str
     log_path: Path
     rasa_token: str
+    # The cluster's own folder: its staff password, its processes' pid files.
+    folder: Path
+    process: subprocess.Popen[bytes]
 
     def url(self, name: str) -> str:
         kind, _, number = name.rpartition("-")
         offset = {"rasa": 0, "actions": 10, "handoff": 20}[kind]
         return f"http://127.0.0.1:{self.base_port + offset + int(number)}"
+
+    def pid(self, name: str) -> int | None:
+        """The running process's id, from the pid file the launcher keeps."""
+        try:
+            return int((self.folder / "pids" / f"{name}.pid").read_text("utf-8"))
+        except (FileNotFoundError, ValueError):
+            return None
 
     def log_tail(self, lines: int = 80) -> str:
         text = self.log_path.read_text("utf-8", errors="replace")
@@ -97,9 +109,9 @@ def wait_until_up(process: subprocess.Popen[bytes], log_path: Path) -> None:
     raise RuntimeError(f"the cluster did not come up:\n{tail}")
 
 
-async def _drop_databases(names: list[str]) -> None:
+async def _drop_databases(postgres_url: str, names: list[str]) -> None:
     engine = create_async_engine(
-        POSTGRES_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool
+        postgres_url, isolation_level="AUTOCOMMIT", poolclass=NullPool
     )
     try:
         async with engine.connect() as connection:
@@ -121,22 +133,38 @@ if keys:
 """
 
 
-def _delete_redis_keys(prefix: str) -> None:
+def _delete_redis_keys(redis_url: str, prefix: str) -> None:
     subprocess.run(
-        [str(BOT_PYTHON), "-c", DELETE_KEYS, REDIS_URL, f"{prefix}:*"],
+        [str(BOT_PYTHON), "-c", DELETE_KEYS, redis_url, f"{prefix}:*"],
         check=True,
         timeout=60,
     )
 
 
+def _kill_left_behind(pid_dir: Path) -> None:
+    """The processes of a launcher that had to be killed, by their pid files."""
+    for path in pid_dir.glob("*.pid"):
+        with contextlib.suppress(ValueError, ProcessLookupError):
+            os.killpg(int(path.read_text("utf-8")), signal.SIGKILL)
+
+
 @contextmanager
-def running_cluster(model: Path, folder: Path, *arguments: str) -> Iterator[Cluster]:
-    """scripts/run_cluster.py with ``arguments``, business hours forced open."""
+def running_cluster(
+    model: Path,
+    folder: Path,
+    *arguments: str,
+    postgres_url: str = POSTGRES_URL,
+    redis_url: str = REDIS_URL,
+    settings: Mapping[str, str] | None = None,
+) -> Iterator[Cluster]:
+    """scripts/run_cluster.py with ``arguments``, business hours forced open, on the
+    PostgreSQL server of ``postgres_url`` (any database of it, asyncpg) and the Redis
+    of ``redis_url``; ``settings`` are more of its environment."""
     name = f"tandem_cluster_test_{uuid.uuid4().hex[:10]}"
     base_port = free_port_block(BASE_PORT_SPAN)
     public_port = free_port()
     rasa_token = secrets.token_urlsafe(16)
-    server = make_url(POSTGRES_URL).set(drivername="postgresql", database="postgres")
+    server = make_url(postgres_url).set(drivername="postgresql", database="postgres")
     env = {
         key: value for key, value in os.environ.items() if not key.startswith("TANDEM_")
     }
@@ -146,7 +174,7 @@ def running_cluster(model: Path, folder: Path, *arguments: str) -> Iterator[Clus
         TANDEM_CLUSTER_PORT=str(public_port),
         TANDEM_CLUSTER_BASE_PORT=str(base_port),
         TANDEM_CLUSTER_POSTGRES_URL=server.render_as_string(hide_password=False),
-        TANDEM_REDIS_URL=REDIS_URL,
+        TANDEM_REDIS_URL=redis_url,
         TANDEM_VAR_DIR=str(folder),
         TANDEM_RASA_TOKEN=rasa_token,
         TANDEM_SERVICE_SECRET=secrets.token_urlsafe(16),
@@ -155,6 +183,7 @@ def running_cluster(model: Path, folder: Path, *arguments: str) -> Iterator[Clus
         # Handoffs need agents whatever the time in Seoul.
         TANDEM_ALWAYS_OPEN="true",
     )
+    env.update(settings or {})
     log_path = folder / "cluster.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -182,17 +211,20 @@ def running_cluster(model: Path, folder: Path, *arguments: str) -> Iterator[Clus
             staff_password=password_file.read_text("utf-8").strip(),
             log_path=log_path,
             rasa_token=rasa_token,
+            folder=folder / name,
+            process=process,
         )
     finally:
         # SIGTERM, as Ctrl-C or a service manager would stop it.
         process.terminate()
         try:
-            process.wait(timeout=60)
+            process.wait(timeout=90)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        asyncio.run(_drop_databases([name, f"{name}_rasa"]))
-        _delete_redis_keys(name)
+            _kill_left_behind(folder / name / "pids")
+        asyncio.run(_drop_databases(postgres_url, [name, f"{name}_rasa"]))
+        _delete_redis_keys(redis_url, name)
     # Stopped cleanly: every process gone, every port free again.
     assert process.returncode == 0, log_path.read_text("utf-8", errors="replace")[
         -3000:

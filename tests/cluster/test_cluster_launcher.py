@@ -88,6 +88,10 @@ def test_every_rasa_server_is_set_up_for_several(tmp_path: Path) -> None:
         )
         assert child.env["TANDEM_SOCKETIO_REDIS_URL"] == "redis://127.0.0.1:6379/0"
         assert child.env["TANDEM_SOCKETIO_REDIS_CHANNEL"] == "tandem_cluster-socketio"
+        # A webhook or an agent's reply may reach either server: the channels' state
+        # and their ledger of deliveries are shared.
+        assert child.env["TANDEM_CHANNEL_REDIS_URL"] == "redis://127.0.0.1:6379/0"
+        assert child.env["TANDEM_CHANNEL_REDIS_PREFIX"] == "tandem_cluster"
         assert child.env["TANDEM_CLUSTER_NAME"] == "tandem_cluster"
         # The event broker's disk buffer is the server's own.
         folders.add(child.env["TANDEM_VAR_DIR"])

@@ -105,6 +105,7 @@ PROCESSES = {
                 "TANDEM_CHAT_SESSION_SECRET",
                 "TANDEM_VAR_DIR",
                 "TANDEM_SOCKETIO_REDIS_URL",
+                "TANDEM_CHANNEL_REDIS_URL",
             }
         ),
     ),

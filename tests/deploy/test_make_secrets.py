@@ -66,6 +66,10 @@ def test_values_two_processes_share_are_equal_and_fresh(tmp_path: Path) -> None:
     assert files["rasa.env"]["TANDEM_SOCKETIO_REDIS_URL"] == (
         f"redis://:{redis_password}@redis:6379/2"
     )
+    # The channels' state and deliveries in a database of their own.
+    assert files["rasa.env"]["TANDEM_CHANNEL_REDIS_URL"] == (
+        f"redis://:{redis_password}@redis:6379/3"
+    )
     every_value = [value for values in files.values() for value in values.values()]
     assert all(value for value in every_value)
     secrets = {

@@ -25,7 +25,6 @@ from playwright.async_api import Browser, Locator, Page, expect
 from tests.e2e.page_security import record_policy_violations
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("TANDEM_CHROMIUM", "/usr/bin/chromium")
 PASSWORD = "console-e2e-password"
 TIMEOUT_MS = 20_000
 STARTUP_SECONDS = 30

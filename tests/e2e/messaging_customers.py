@@ -138,6 +138,24 @@ class TwilioCustomer(MessagingCustomer):
         """Twilio answers this error code to every message to this customer."""
         await self.control("/_recipient_errors", {self.address: code})
 
+    async def report_status(self, body: str, status: str, code: int) -> None:
+        """Twilio's status callback for the message to this customer whose Body is
+        ``body``, as Twilio posts it later."""
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"{self.platforms.twilio_url}/_created") as answer,
+        ):
+            created = await answer.json()
+        [sid] = [
+            sid
+            for sid, form in created.items()
+            if form.get("To") == self.address and form.get("Body") == body
+        ]
+        posted = await self.control(
+            "/_status", {"sid": sid, "status": status, "error_code": code}
+        )
+        assert posted["status"] == 204, posted
+
     def text_to_me(self, call: dict[str, Any]) -> str | None:
         form = call.get("form") or {}
         if form.get("To") == self.address:

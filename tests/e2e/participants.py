@@ -51,10 +51,11 @@ class Customer:
         await self.client.emit("session_request", {"session_id": self.session_id})
         await asyncio.wait_for(confirmed, 10)
 
-    async def say(self, text: str) -> None:
-        await self.client.emit(
-            "user_uttered", {"message": text, "session_id": self.session_id}
-        )
+    async def say(self, text: str, metadata: dict[str, Any] | None = None) -> None:
+        message: dict[str, Any] = {"message": text, "session_id": self.session_id}
+        if metadata is not None:
+            message["metadata"] = metadata
+        await self.client.emit("user_uttered", message)
 
     async def next_reply(self, timeout: float = 20) -> str:
         return await asyncio.wait_for(self.replies.get(), timeout)
@@ -131,6 +132,15 @@ class Agent:
             if frame.get("type") == kind and all(
                 frame.get(key) == value for key, value in match.items()
             ):
+                return frame
+
+    async def failed_delivery(self, handoff_id: int, message_id: int) -> dict[str, Any]:
+        """The message's frame once it comes again marked failed (a platform's
+        late report), after frames that had it delivered."""
+        while True:
+            frame = await self.frame("message.created", handoff_id=handoff_id)
+            message = frame["message"]
+            if (message["id"], message["delivery"]) == (message_id, "failed"):
                 return frame
 
     async def call(

@@ -6,13 +6,11 @@ composer on a phone."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from handoff.conversation.chat_sessions import public_handle
 from tests.e2e.page_security import record_policy_violations
@@ -21,21 +19,9 @@ from tests.e2e.stack import Stack
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("TANDEM_CHROMIUM", "/usr/bin/chromium")
 TIMEOUT_MS = 30_000
 SESSION_KEY = "tandem.chat.session_id"
 expect.set_options(timeout=TIMEOUT_MS)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        await browser.close()
 
 
 class ChatPage:

@@ -3,32 +3,19 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.e2e.page_security import assert_security_headers, record_policy_violations
 from tests.e2e.stack import Stack
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("TANDEM_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = os.environ.get("TANDEM_SCREENSHOT_DIR")
 TIMEOUT_MS = 30_000
 expect.set_options(timeout=TIMEOUT_MS)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        await browser.close()
 
 
 async def screenshot(page: Page, name: str) -> None:

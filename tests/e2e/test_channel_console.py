@@ -3,28 +3,15 @@ what to do instead, in Debian's chromium driven by Playwright."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, expect
 
 from tests.e2e.messaging_customers import TelegramCustomer
 from tests.e2e.participants import Agent
 from tests.e2e.stack import Stack
-from tests.e2e.test_browser_round_trip import CHROMIUM, TIMEOUT_MS
+from tests.e2e.test_browser_round_trip import TIMEOUT_MS
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        await browser.close()
 
 
 async def test_a_reply_the_customer_blocked_says_why_and_offers_a_follow_up(

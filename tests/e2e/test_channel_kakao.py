@@ -2,11 +2,14 @@
 service, with Kakao's side played by tests/standins/kakao_api.py: a bill question
 with verification, a handoff, the agent's reply arriving through the Event API with
 the agent's name, the customer's answer on the agent's WebSocket, the close, the
-greeting back and the rating."""
+greeting back and the rating; a photo each way between customer and agent; and a
+customer who blocked the channel, whose agent's reply Kakao took and later reported
+failed in the task's result."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import secrets
 import socket
 import subprocess
@@ -25,6 +28,7 @@ from tests.e2e.conftest import MODEL
 from tests.e2e.participants import Agent
 from tests.e2e.stack import ROOT, Stack, rasa_tracker, running_stack
 from tests.e2e.test_self_service import code_from_outbox, outbox_lines
+from tests.sample_files import JPEG, png
 from tests.standins.kakao_api import OpenBuilder, skill_response_problems
 
 pytestmark = pytest.mark.e2e
@@ -33,6 +37,11 @@ BOT_ID = "6a1b2c3d4e5f60718293a4b5"
 REST_API_KEY = secrets.token_urlsafe(16)
 SKILL_SECRET = secrets.token_urlsafe(16)
 STAND_IN_SECONDS = 30
+# How soon the channel asks for an agent's reply's Event API task result.
+TASK_CHECK_SECONDS = 0.5
+# Where customers open the files agents send them: the edge, which passes /files/
+# on to the service.
+PUBLIC_URL = "https://tandem.example"
 
 
 def free_port() -> int:
@@ -89,6 +98,10 @@ def kakao_stack(
             "TANDEM_KAKAO_REST_API_KEY": REST_API_KEY,
             "TANDEM_KAKAO_SKILL_SECRET": SKILL_SECRET,
             "TANDEM_KAKAO_EVENT_API_URL": kakao_url,
+            # Customers' photos come from Kakao's stand-in, not kakaocdn.net.
+            "TANDEM_KAKAO_MEDIA_HOSTS": "127.0.0.1",
+            "TANDEM_PUBLIC_URL": PUBLIC_URL,
+            "TANDEM_KAKAO_TASK_CHECK_SECONDS": str(TASK_CHECK_SECONDS),
         },
     ) as running:
         yield running
@@ -139,6 +152,16 @@ class KakaoCustomer:
             for event in recorded["events"]
             if event["users"] == [{"type": "botUserKey", "id": self.user_id}]
         ]
+
+    async def block_channel(self) -> None:
+        """The customer blocks the chatbot's channel in KakaoTalk."""
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                f"{self.kakao_url}/_blocked", json={"user": self.user_id}
+            ) as answer,
+        ):
+            assert answer.status == 200
 
     async def reply_containing(self, fragment: str, timeout: float = 30) -> str:
         """The first unread message with ``fragment``, from a skill response or the
@@ -224,6 +247,133 @@ async def test_a_kakao_customer_verifies_sees_the_bill_and_is_handed_to_an_agent
         status, final = await agent.call("GET", f"/api/handoffs/{handoff['id']}")
         [agent_message] = [m for m in final["messages"] if m["role"] == "agent"]
         assert agent_message["text"] == reply
+    finally:
+        await agent.close()
+
+
+async def claimed_by_mina(
+    stack: Stack, customer: KakaoCustomer, agent: Agent
+) -> dict[str, Any]:
+    """The customer asks for a person and Mina, signed in, claims the handoff."""
+    await agent.login("mina", stack.agent_password)
+    await customer.say("상담원 연결해 주세요")
+    await customer.reply_containing("대기 순서는")
+    handoff: dict[str, Any] = (await agent.frame("handoff.created"))["handoff"]
+    status, _ = await agent.call("POST", f"/api/handoffs/{handoff['id']}/claim")
+    assert status == 200
+    return handoff
+
+
+async def test_a_kakao_photo_reaches_the_agent_and_the_agents_photo_the_customer(
+    kakao_stack: Stack, kakao_url: str
+) -> None:
+    customer = KakaoCustomer(kakao_stack, kakao_url)
+    agent = Agent(kakao_stack.handoff_url)
+    try:
+        handoff = await claimed_by_mina(kakao_stack, customer, agent)
+
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                f"{kakao_url}/_photos",
+                json={
+                    "name": "router.jpg",
+                    "content_base64": base64.b64encode(JPEG).decode("ascii"),
+                    "content_type": "image/jpeg",
+                },
+            ) as stored,
+        ):
+            photo_url = (await stored.json())["url"]
+        status, answer = await customer.builder.send(
+            photo_url, customer.user_id, image_url=photo_url
+        )
+        assert status == 200, answer
+        relayed = await agent.frame("message.created", handoff_id=handoff["id"])
+        while relayed["message"]["role"] != "user":
+            relayed = await agent.frame("message.created", handoff_id=handoff["id"])
+        photo = relayed["message"]["attachment"]
+        assert (photo["filename"], photo["media_type"]) == ("router.jpg", "image/jpeg")
+        status, detail = await agent.call("GET", f"/api/handoffs/{handoff['id']}")
+        [shown] = [m["attachment"] for m in detail["messages"] if m.get("attachment")]
+        assert shown["id"] == photo["id"]
+        async with agent.session.get(
+            f"{kakao_stack.handoff_url}{shown['url']}", headers=agent.headers
+        ) as download:
+            assert download.status == 200
+            assert await download.read() == JPEG
+
+        reply_photo = png(width=8, height=6)
+        form = aiohttp.FormData()
+        form.add_field("file", reply_photo, filename="공유기 뒷면.png")
+        async with agent.session.post(
+            f"{kakao_stack.handoff_url}/api/handoffs/{handoff['id']}/attachments",
+            data=form,
+            headers=agent.headers,
+        ) as uploaded:
+            assert uploaded.status == 201, await uploaded.text()
+            file_id = (await uploaded.json())["id"]
+        status, sent = await agent.call(
+            "POST",
+            f"/api/handoffs/{handoff['id']}/messages",
+            {"attachment_id": file_id},
+        )
+        assert (status, sent["delivery"]) == (201, "delivered")
+        # The Event API carries text only: the photo goes as its public link.
+        assert await customer.reply_containing("공유기 뒷면.png") == (
+            "Mina Kim: 공유기 뒷면.png"
+        )
+        link = await customer.reply_containing(f"{PUBLIC_URL}/files/{file_id}?")
+        path = link.removeprefix(PUBLIC_URL)
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"{kakao_stack.handoff_url}{path}") as opened,
+        ):
+            assert opened.status == 200
+            assert opened.content_type == "image/png"
+            assert await opened.read() == reply_photo
+    finally:
+        await agent.close()
+
+
+async def test_a_reply_to_a_customer_who_blocked_the_channel_shows_as_failed(
+    kakao_stack: Stack, kakao_url: str
+) -> None:
+    customer = KakaoCustomer(kakao_stack, kakao_url)
+    agent = Agent(kakao_stack.handoff_url)
+    try:
+        handoff = await claimed_by_mina(kakao_stack, customer, agent)
+        status, first = await agent.call(
+            "POST",
+            f"/api/handoffs/{handoff['id']}/messages",
+            {"text": "안녕하세요, 상담원 민아입니다."},
+        )
+        assert (status, first["delivery"]) == (201, "delivered")
+        await customer.reply_containing("상담원 민아입니다")
+
+        await customer.block_channel()
+        # Kakao takes the event all the same: the reply goes out "delivered"...
+        status, taken = await agent.call(
+            "POST",
+            f"/api/handoffs/{handoff['id']}/messages",
+            {"text": "요금 내역을 확인해 드릴게요."},
+        )
+        assert (status, taken["delivery"]) == (201, "delivered")
+        # ...and the task's result says it failed: the console gets it again, failed.
+        updated = await agent.failed_delivery(handoff["id"], taken["id"])
+        assert updated["message"]["delivery_failure"] == {
+            "reason": "blocked",
+            "permanent": True,
+        }
+
+        status, detail = await agent.call("GET", f"/api/handoffs/{handoff['id']}")
+        assert status == 200
+        replies = {m["id"]: m for m in detail["messages"] if m["role"] == "agent"}
+        assert replies[first["id"]]["delivery"] == "delivered"
+        assert replies[taken["id"]]["delivery"] == "failed"
+        assert replies[taken["id"]]["delivery_failure"] == {
+            "reason": "blocked",
+            "permanent": True,
+        }
     finally:
         await agent.close()
 

@@ -1,7 +1,7 @@
 """A WhatsApp customer through Twilio, with the real Rasa server, action server and
 handoff service and Twilio's API played by its stand-in: verification and the bill,
-a handoff, the agent's replies (one Twilio refuses), the close, the greeting back
-and the rating; and webhooks Twilio did not sign."""
+a handoff, the agent's replies (one Twilio refuses, one it reports undelivered later),
+the close, the greeting back and the rating; and webhooks Twilio did not sign."""
 
 from __future__ import annotations
 
@@ -79,6 +79,23 @@ async def test_a_whatsapp_customer_is_served_by_the_bot_and_an_agent(
         )
         await customer.fail_deliveries(None)
 
+        # Twilio takes this one and reports later that it could not deliver it.
+        status, taken = await agent.call(
+            "POST",
+            f"/api/handoffs/{handoff['id']}/messages",
+            {"text": "Are you still there?"},
+        )
+        assert (status, taken["delivery"]) == (201, "delivered")
+        await customer.report_status(
+            "Mina Kim: Are you still there?", "undelivered", 30004
+        )
+        # The console first had it delivered, then gets it again, failed.
+        updated = await agent.failed_delivery(handoff["id"], taken["id"])
+        assert updated["message"]["delivery_failure"] == {
+            "reason": "blocked",
+            "permanent": True,
+        }
+
         status, closed = await agent.call(
             "POST", f"/api/handoffs/{handoff['id']}/close"
         )
@@ -89,8 +106,13 @@ async def test_a_whatsapp_customer_is_served_by_the_bot_and_an_agent(
 
         status, detail = await agent.call("GET", f"/api/handoffs/{handoff['id']}")
         replies = [m for m in detail["messages"] if m["role"] == "agent"]
-        assert [m["delivery"] for m in replies] == ["delivered", "failed"]
+        assert [m["delivery"] for m in replies] == ["delivered", "failed", "failed"]
         assert replies[1]["delivery_failure"] == {
+            "reason": "blocked",
+            "permanent": True,
+        }
+        assert replies[2]["id"] == taken["id"]
+        assert replies[2]["delivery_failure"] == {
             "reason": "blocked",
             "permanent": True,
         }
@@ -115,14 +137,16 @@ async def test_twilio_webhooks_unsigned_or_redelivered_change_nothing(
     forged = await post_webhook(webhook, params.items(), "not-the-token")
     first = await post_webhook(webhook, params.items(), token)
     again = await post_webhook(webhook, params.items(), token)
-    photo = inbound_params(
+    # A video stays at Twilio (photos and PDFs go to the service:
+    # tests/bot/test_twilio_attachments.py).
+    video = inbound_params(
         platforms.twilio_account_sid,
         customer.number,
         platforms.sms_number,
         "",
-        media=[("https://api.twilio.com/media/ME1", "image/jpeg")],
+        media=[("https://api.twilio.com/media/ME1", "video/mp4")],
     )
-    media_only = await post_webhook(webhook, photo.items(), token)
+    media_only = await post_webhook(webhook, video.items(), token)
 
     assert [unsigned[0], forged[0], first[0], again[0], media_only[0]] == [
         401,
@@ -134,5 +158,5 @@ async def test_twilio_webhooks_unsigned_or_redelivered_change_nothing(
     events = rasa_tracker(stack, customer.sender_id)["events"]
     assert isinstance(events, list)
     said = [event for event in events if event["event"] == "user"]
-    assert [event["text"] for event in said] == ["hello", "[사진]"]
+    assert [event["text"] for event in said] == ["hello", "[동영상]"]
     assert said[1]["metadata"]["media"][0]["url"] == "https://api.twilio.com/media/ME1"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,23 +13,12 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from handoff.observability.logs import conversation_log_id
-from tests.e2e.conftest import MODEL
 from tests.e2e.participants import Customer
-from tests.e2e.stack import Stack, running_stack
+from tests.e2e.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
 PROCESSES = ("rasa", "actions", "handoff")
-
-
-@pytest.fixture(scope="module")
-def json_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with running_stack(
-        MODEL,
-        tmp_path_factory.mktemp("json-stack"),
-        extra_env={"TANDEM_LOG_FORMAT": "json"},
-    ) as running:
-        yield running
 
 
 def get(url: str) -> tuple[int, str]:

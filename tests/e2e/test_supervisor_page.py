@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 from aiohttp import web
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 from pytest_aiohttp import AiohttpServer
 
 from handoff.queue.states import HandoffStatus
@@ -37,7 +37,6 @@ from tests.e2e.page_security import assert_security_headers, record_policy_viola
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("TANDEM_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = os.environ.get("TANDEM_SCREENSHOT_DIR")
 PASSWORD = "supervisor-e2e"
 TIMEOUT_MS = 20_000
@@ -118,17 +117,6 @@ def _wait_until_up(process: subprocess.Popen[bytes], port: int, log: Path) -> No
                 return
         time.sleep(0.2)
     raise RuntimeError(f"the handoff service did not start:\n{log.read_text()[-3000:]}")
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        await browser.close()
 
 
 async def seed(service: Service) -> None:

@@ -3,11 +3,8 @@ reads when the handoff is queued, and when they write while waiting."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator
-
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from handoff.conversation.chat_sessions import public_handle
 from tests.e2e.page_security import record_policy_violations
@@ -16,21 +13,9 @@ from tests.e2e.stack import Stack
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("TANDEM_CHROMIUM", "/usr/bin/chromium")
 TIMEOUT_MS = 30_000
 SESSION_KEY = "tandem.chat.session_id"
 expect.set_options(timeout=TIMEOUT_MS)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        await browser.close()
 
 
 def bot_messages(page: Page):

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import uuid
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,23 +21,28 @@ from handoff_testing import (
     SERVICE_SECRET,
     StandInRasa,
 )
+from postgres_databases import SCHEMA_DATABASES, fresh_postgres_database
 from pytest_aiohttp import AiohttpClient, AiohttpServer
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.ext.asyncio import create_async_engine as create_plain_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+)
 
 from handoff.api.views.api_document import openapi_document
 from handoff.app import create_app
+from handoff.realtime import feed_relay
 from handoff.settings import Settings
 from handoff.staff.auth import AuthService
 from handoff.storage.db import create_engine, create_session_factory
 from handoff.storage.models import Agent, AgentRole, Base
 
-POSTGRES_URL = os.environ.get(
-    "TANDEM_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-)
+
+@pytest.fixture
+def feed_gives_up_waiting_soon(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A service started on an unreachable PostgreSQL waits for its live feed's
+    listener for ten seconds before it serves anyway; its tests need not."""
+    monkeypatch.setattr(feed_relay, "STARTUP_WAIT_SECONDS", 0.2)
 
 
 @pytest.fixture(scope="session")
@@ -53,34 +57,21 @@ async def database_url(
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'handoff.db'}"
         return
+    # A test that takes the engine gets the models' tables anyway: a database of
+    # the pool, emptied after its last test. The others (the migrations' tests)
+    # get an empty database of their own.
+    if "engine" in request.fixturenames:
+        async with SCHEMA_DATABASES.lend() as url:
+            yield url
+        return
     async with fresh_postgres_database() as url:
         yield url
 
 
-class fresh_postgres_database:
-    """A database of its own for one test, dropped afterwards."""
-
-    def __init__(self) -> None:
-        self._name = f"tandem_test_{uuid.uuid4().hex[:16]}"
-        self._admin = create_plain_engine(
-            POSTGRES_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool
-        )
-
-    async def __aenter__(self) -> str:
-        async with self._admin.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{self._name}"'))
-        return (
-            make_url(POSTGRES_URL)
-            .set(database=self._name)
-            .render_as_string(hide_password=False)
-        )
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        async with self._admin.connect() as connection:
-            await connection.execute(
-                text(f'DROP DATABASE IF EXISTS "{self._name}" WITH (FORCE)')
-            )
-        await self._admin.dispose()
+@pytest.fixture(scope="session", autouse=True)
+def drop_schema_databases() -> Iterator[None]:
+    yield
+    asyncio.run(SCHEMA_DATABASES.drop())
 
 
 @pytest.fixture

@@ -107,14 +107,15 @@ async def test_priority_first_then_first_come_first_served(
         assert len(assigned) == 1
         order.append(assigned[0].id)
         # Finish it so the single slot frees up for the next one.
-        async with Transitions(sessions, client.app[LIVE_FEED]).begin() as changes:
-            finished = await changes.move(
-                assigned[0].id,
-                HandoffStatus.RESOLVED,
-                by=Actor.agent(agent.id),
-                reason=TransitionReason.CLOSED,
-                source=HandoffStatus.ASSIGNED,
-            )
+        async for attempt in Transitions(sessions, client.app[LIVE_FEED]).attempts():
+            async with attempt as changes:
+                finished = await changes.move(
+                    assigned[0].id,
+                    HandoffStatus.RESOLVED,
+                    by=Actor.agent(agent.id),
+                    reason=TransitionReason.CLOSED,
+                    source=HandoffStatus.ASSIGNED,
+                )
         assert finished is not None
         assert finished.assigned_agent_id == agent.id
     assert order == [item["id"] for item in expected]

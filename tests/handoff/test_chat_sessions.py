@@ -6,12 +6,15 @@ import base64
 import hashlib
 import hmac
 import json
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from handoff_testing import BOT_HEADERS, CHAT_SESSION_SECRET, handoff_body
 
+from handoff.conversation import chat_session_limits
 from handoff.conversation.chat_sessions import (
     issue_session_id,
     public_handle,
@@ -91,7 +94,29 @@ async def test_staff_see_the_handle_and_never_the_sender_id(
     assert "sender_id" not in (await detail.json())["context"]
 
 
-async def test_one_address_is_issued_only_so_many_ids_a_minute(client: Client) -> None:
+class Clock:
+    """The issuer's clock, moved by the test instead of by the machine's speed."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    clock = Clock()
+    monkeypatch.setattr(chat_session_limits, "utcnow", clock)
+    return clock
+
+
+async def test_one_address_is_issued_only_so_many_ids_a_minute(
+    client: Client, clock: Clock
+) -> None:
     for _ in range(Settings.chat_sessions_per_address):
         assert (await client.post("/api/chat/sessions")).status == 201
 
@@ -104,3 +129,19 @@ async def test_one_address_is_issued_only_so_many_ids_a_minute(client: Client) -
         "retry_after_seconds": 60,
     }
     assert refused.headers["Retry-After"] == "60"
+
+
+async def test_the_wait_named_is_until_the_oldest_id_leaves_the_minute(
+    client: Client, clock: Clock
+) -> None:
+    assert (await client.post("/api/chat/sessions")).status == 201
+    clock.advance(44.5)
+    for _ in range(Settings.chat_sessions_per_address - 1):
+        assert (await client.post("/api/chat/sessions")).status == 201
+
+    refused = await client.post("/api/chat/sessions")
+    assert refused.headers["Retry-After"] == "16"
+    assert (await refused.json())["retry_after_seconds"] == 16
+
+    clock.advance(15.5)
+    assert (await client.post("/api/chat/sessions")).status == 201

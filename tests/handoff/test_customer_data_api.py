@@ -76,6 +76,7 @@ async def test_a_supervisor_erases_a_customers_data(
         "handoffs": 1,
         "messages": 1,
         "ratings": 1,
+        "attachments": 0,
     }
     async with sessions() as session:
         left = (await session.scalars(select(Handoff.sender_id))).all()
@@ -93,6 +94,7 @@ async def test_a_supervisor_erases_a_customers_data(
         "handoffs": 0,
         "messages": 0,
         "ratings": 0,
+        "attachments": 0,
     }
 
 

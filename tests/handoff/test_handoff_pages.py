@@ -95,7 +95,10 @@ async def test_health_checks_the_database(page_client: Client) -> None:
 
 
 async def test_health_reports_an_unreachable_database(
-    aiohttp_client: AiohttpClient, settings: Settings, tmp_path: Path
+    aiohttp_client: AiohttpClient,
+    settings: Settings,
+    tmp_path: Path,
+    feed_gives_up_waiting_soon: None,
 ) -> None:
     unreachable = Settings(
         service_secret=settings.service_secret,

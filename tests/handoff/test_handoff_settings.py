@@ -193,3 +193,39 @@ def test_the_per_address_limits_default_to_twenty_and_must_be_positive(
         Settings.from_env({**base, name: "0"})
     with pytest.raises(ConfigurationError, match=f"{name} must be an integer"):
         Settings.from_env({**base, name: "many"})
+
+
+def test_files_have_a_size_limit_a_link_lifetime_and_a_public_address() -> None:
+    base = {"TANDEM_SERVICE_SECRET": "s", "TANDEM_CHAT_SESSION_SECRET": "c"}
+    defaults = Settings.from_env(base)
+    assert (
+        defaults.attachment_max_bytes,
+        defaults.attachment_link_seconds,
+        defaults.attachments_per_conversation,
+        defaults.public_url,
+    ) == (10 * 1024 * 1024, 7 * 24 * 3600, 20, "")
+
+    settings = Settings.from_env(
+        {
+            **base,
+            "TANDEM_ATTACHMENT_MAX_BYTES": "1048576",
+            "TANDEM_ATTACHMENT_LINK_SECONDS": "3600",
+            "TANDEM_ATTACHMENTS_PER_CONVERSATION": "5",
+            "TANDEM_PUBLIC_URL": "https://chat.example/",
+        }
+    )
+    assert (
+        settings.attachment_max_bytes,
+        settings.attachment_link_seconds,
+        settings.attachments_per_conversation,
+        settings.public_url,
+    ) == (1048576, 3600, 5, "https://chat.example")
+
+    for name, value in [
+        ("TANDEM_ATTACHMENT_MAX_BYTES", "0"),
+        ("TANDEM_ATTACHMENT_LINK_SECONDS", "a week"),
+        ("TANDEM_PUBLIC_URL", "chat.example"),
+        ("TANDEM_PUBLIC_URL", "ftp://chat.example"),
+    ]:
+        with pytest.raises(ConfigurationError, match=name):
+            Settings.from_env({**base, name: value})

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import ClientWebSocketResponse, WSMsgType, web
 from aiohttp.test_utils import TestClient
-from conftest import Team, fresh_postgres_database
+from conftest import Team
 from handoff_testing import (
     BOT_HEADERS,
     assert_refused,
@@ -19,6 +19,7 @@ from handoff_testing import (
     handoff_body,
     user_event,
 )
+from postgres_databases import fresh_postgres_database
 from pytest_aiohttp import AiohttpClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine

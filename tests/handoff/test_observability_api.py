@@ -238,7 +238,7 @@ def closed_port() -> int:
 
 
 async def test_not_ready_while_the_database_is_down(
-    aiohttp_client: AiohttpClient, settings: Settings
+    aiohttp_client: AiohttpClient, settings: Settings, feed_gives_up_waiting_soon: None
 ) -> None:
     unreachable = dataclasses.replace(
         settings,

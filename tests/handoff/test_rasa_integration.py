@@ -72,7 +72,9 @@ async def test_reply_is_appended_to_the_customers_conversation(
         "agent_name": "Mina Kim",
         "created_at": message["created_at"],
         "delivery": "delivered",
+        "client_id": None,
         "delivery_failure": None,
+        "attachment": None,
     }
     # The claim's notice went out first; the reply waited for it.
     assert [request.body["text"] for request in rasa.requests[:1]] == [

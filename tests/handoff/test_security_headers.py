@@ -18,7 +18,7 @@ Client = TestClient[web.Request, web.Application]
 # The test settings' rasa_socket_url is http://chat.example:5005.
 EXPECTED = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; "
-    "style-src 'self'; img-src 'self'; "
+    "style-src 'self'; img-src 'self' blob:; "
     "connect-src 'self' http://chat.example:5005 ws://chat.example:5005; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; "
     "frame-ancestors 'none'",

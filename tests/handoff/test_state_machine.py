@@ -73,9 +73,10 @@ def _handoff(status: HandoffStatus) -> Handoff:
 
 
 async def _opened(transitions: Transitions, status: HandoffStatus) -> int:
-    async with transitions.begin() as changes:
-        handoff = _handoff(status)
-        await changes.open(handoff, BOT)
+    async for attempt in transitions.attempts():
+        async with attempt as changes:
+            handoff = _handoff(status)
+            await changes.open(handoff, BOT)
     return handoff.id
 
 
@@ -109,17 +110,18 @@ async def test_allowed_transition(
     current, target = pair
     handoff_id = await _opened(transitions, current)
 
-    async with transitions.begin() as changes:
-        moved = await changes.move(
-            handoff_id,
-            target,
-            by=SWEEPER,
-            reason=TransitionReason.TIMED_OUT,
-            source=current,
-        )
-        assert moved is not None
-        # Announced only once the transaction has committed.
-        assert feed.frames == []
+    async for attempt in transitions.attempts():
+        async with attempt as changes:
+            moved = await changes.move(
+                handoff_id,
+                target,
+                by=SWEEPER,
+                reason=TransitionReason.TIMED_OUT,
+                source=current,
+            )
+            assert moved is not None
+            # Announced only once the transaction has committed.
+            assert feed.frames == []
 
     assert moved.status is target
     assert [frame["handoff"]["status"] for frame in feed.frames] == [target.value]
@@ -152,18 +154,20 @@ async def test_a_move_from_a_state_the_handoff_left_changes_nothing(
     transitions: Transitions,
 ) -> None:
     handoff_id = await _opened(transitions, QUEUED)
-    async with transitions.begin() as changes:
-        await changes.move(
-            handoff_id, ABANDONED, by=SWEEPER, reason=TransitionReason.TIMED_OUT
-        )
+    async for attempt in transitions.attempts():
+        async with attempt as changes:
+            await changes.move(
+                handoff_id, ABANDONED, by=SWEEPER, reason=TransitionReason.TIMED_OUT
+            )
 
-    async with transitions.begin() as changes:
-        late = await changes.move(
-            handoff_id,
-            ASSIGNED,
-            by=Actor.agent(1),
-            reason=TransitionReason.CLAIMED,
-        )
+    async for attempt in transitions.attempts():
+        async with attempt as changes:
+            late = await changes.move(
+                handoff_id,
+                ASSIGNED,
+                by=Actor.agent(1),
+                reason=TransitionReason.CLAIMED,
+            )
 
     assert late is None
     assert len(feed.frames) == 1
@@ -181,11 +185,12 @@ async def test_a_rolled_back_move_is_neither_stored_nor_announced(
     handoff_id = await _opened(transitions, QUEUED)
 
     with pytest.raises(RuntimeError):
-        async with transitions.begin() as changes:
-            await changes.move(
-                handoff_id, ABANDONED, by=SWEEPER, reason=TransitionReason.TIMED_OUT
-            )
-            raise RuntimeError("the request failed after the move")
+        async for attempt in transitions.attempts():
+            async with attempt as changes:
+                await changes.move(
+                    handoff_id, ABANDONED, by=SWEEPER, reason=TransitionReason.TIMED_OUT
+                )
+                raise RuntimeError("the request failed after the move")
 
     assert feed.frames == []
     assert [step[1] for step in await _history(sessions, handoff_id)] == [QUEUED]

@@ -14,10 +14,10 @@ from datetime import timedelta
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from conftest import fresh_postgres_database
 from handoff_testing import BOT_HEADERS, add_agent, handoff_body
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from postgres_databases import fresh_postgres_database
 from pytest_aiohttp import AiohttpClient
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker

@@ -80,6 +80,10 @@ def test_each_enum_has_the_values_of_its_schema(python_enum: type[enum.Enum]) ->
             request_field("/api/rasa/refusals", "post", "kind")["enum"],
         ),
         (
+            {reason.value for reason in validation.CHANNEL_FAILURES},
+            request_field("/api/rasa/deliveries", "post", "reason")["enum"],
+        ),
+        (
             {kind.value for kind in vocabulary.RefusalKind},
             schema("MetricsReport")["properties"]["refusals"]["required"],
         ),
@@ -90,6 +94,7 @@ def test_each_enum_has_the_values_of_its_schema(python_enum: type[enum.Enum]) ->
         "transcript roles",
         "agent resolutions",
         "bot refusals",
+        "failures a channel reports",
         "refusals in the numbers",
     ],
 )

@@ -2,9 +2,14 @@
 
 The server plays Kakao's Event API (``POST /v2/bots/{bot id}/talk`` with
 ``Authorization: KakaoAK <REST API key>``, answered ``{"taskId", "status":
-"SUCCESS", ...}``) and the one-time callback URLs of blocks with the callback
-option (valid once, for a minute). It records what it took, checks every skill
-response it receives against Open Builder's limits, and answers errors on demand.
+"SUCCESS", ...}``), the results of its tasks (``GET /v1/tasks/{taskId}`` with the
+same header: 401 with another key, 404 for a task it never took, else the finished
+result ``{"taskId", "status", "allRequestCount", "successCount", "fail": {"count",
+"list": [{"user": {"type", "id"}, "reason", "message"}]}}``, a success unless the
+customer had blocked the channel when the task was taken) and the one-time callback
+URLs of blocks with the callback option (valid once, for a minute). It records what
+it took, checks every skill response it receives against Open Builder's limits, and
+answers errors on demand.
 ``OpenBuilder`` posts skill requests to the bot the way Open Builder does, with the
 skill's secret header and the bot's id.
 
@@ -15,17 +20,33 @@ skill's secret header and the bot's id.
 
 Test-only routes:
 
-- ``GET /_recorded``: the events, callbacks and refused attempts;
+- ``GET /_recorded``: the events, callbacks, refused attempts and task results
+  asked for (``task_checks``); events and callbacks say when they arrived
+  (``received_at``, by ``time.monotonic()``, one clock for every process of a Linux
+  machine);
 - ``POST /_fail`` with ``{"status": 503, "times": 2, "body": {...}, "retry_after":
   "1", "delay": 0.5}``: the next Event API calls answer that, after ``delay`` s;
+- ``POST /_blocked`` with ``{"user": id}``: the customer blocks the channel
+  (``"blocked": false`` unblocks): the tasks taken for them from then on still
+  answer ``SUCCESS`` when sent, and their results say they failed for that user;
+- ``POST /_pending`` with ``{"times": 2}``: the next task results asked for answer
+  ``{"taskId", "status": "PROCESSING", "allRequestCount": 1}``, not finished yet;
+- ``POST /_task_answers`` with ``{"status": 503, "times": 1, "body": ...}``: the
+  next task results asked for answer that instead (``body`` any JSON);
 - ``POST /_callback_urls``: a fresh callback URL, as Open Builder puts in
-  ``userRequest.callbackUrl``.
+  ``userRequest.callbackUrl``;
+- ``GET /dn/{name}``: a photo a customer sent, as Kakao's image server keeps it
+  (``KakaoStandIn.photos``, or ``POST /_photos {"name", "content_base64",
+  "content_type"}`` to a stand-in process); ``OpenBuilder.send(..., image_url=…)``
+  sends the skill request of a photo: ``userRequest.params.media = {"type":
+  "image", "url": …}`` with the address as the utterance.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import secrets
 import sys
@@ -99,7 +120,7 @@ def skill_response_problems(answer: object) -> list[str]:
 @dataclass
 class ForcedAnswer:
     status: int
-    body: dict[str, Any]
+    body: Any
     retry_after: str = ""
     delay: float = 0.0
 
@@ -114,15 +135,48 @@ class KakaoStandIn:
     forced: list[ForcedAnswer] = field(default_factory=list)
     issued: dict[str, float] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
+    # Customers' photos by name: (bytes, content type).
+    photos: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    photo_fetches: list[str] = field(default_factory=list)
+    # Customers who blocked the channel, and which users each task did not reach.
+    blocked: set[str] = field(default_factory=set)
+    tasks: dict[str, list[str]] = field(default_factory=dict)
+    task_checks: list[dict[str, Any]] = field(default_factory=list)
+    pending: int = 0
+    forced_results: list[ForcedAnswer] = field(default_factory=list)
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=256 * 1024)
         app.router.add_post("/v2/bots/{bot_id}/talk", self.talk)
+        app.router.add_get("/v1/tasks/{task_id}", self.task_result)
+        app.router.add_post("/_blocked", self.block)
+        app.router.add_post("/_pending", self.answer_pending)
+        app.router.add_post("/_task_answers", self.force_results)
         app.router.add_post("/v1/callbacks/{token}", self.callback)
         app.router.add_get("/_recorded", self.recorded)
         app.router.add_post("/_fail", self.fail)
         app.router.add_post("/_callback_urls", self.callback_url)
+        app.router.add_get("/dn/{name}", self.photo)
+        app.router.add_post("/_photos", self.put_photo)
         return app
+
+    async def put_photo(self, request: web.Request) -> web.Response:
+        """Keeps a photo a customer sends; its address on the image server."""
+        body = await request.json()
+        name = str(body["name"])
+        content = base64.b64decode(body["content_base64"])
+        self.photos[name] = (content, str(body["content_type"]))
+        return web.json_response(
+            {"url": f"{request.scheme}://{request.host}/dn/{name}"}
+        )
+
+    async def photo(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        self.photo_fetches.append(name)
+        if name not in self.photos:
+            return web.Response(status=404)
+        content, content_type = self.photos[name]
+        return web.Response(body=content, content_type=content_type)
 
     def _refuse(self, status: int, message: str, what: dict[str, Any]) -> web.Response:
         self.refused.append({"status": status, "message": message, **what})
@@ -149,12 +203,16 @@ class KakaoStandIn:
             headers = {"Retry-After": forced.retry_after} if forced.retry_after else {}
             return web.json_response(forced.body, status=forced.status, headers=headers)
         task_id = uuid.uuid4().hex
+        self.tasks[task_id] = [
+            user["id"] for user in body["user"] if user["id"] in self.blocked
+        ]
         self.events.append(
             {
                 "task_id": task_id,
                 "event": body["event"]["name"],
                 "text": body["event"].get("data", {}).get("text"),
                 "users": body["user"],
+                "received_at": time.monotonic(),
             }
         )
         return web.json_response(
@@ -190,7 +248,9 @@ class KakaoStandIn:
         if problems:
             return self._refuse(400, "; ".join(problems), {"route": "callback"})
         self.used.add(token)
-        self.callbacks.append({"token": token, "response": body})
+        self.callbacks.append(
+            {"token": token, "response": body, "received_at": time.monotonic()}
+        )
         return web.json_response(
             {
                 "taskId": uuid.uuid4().hex,
@@ -200,12 +260,76 @@ class KakaoStandIn:
             }
         )
 
+    async def task_result(self, request: web.Request) -> web.Response:
+        task_id = request.match_info["task_id"]
+        if request.headers.get("Authorization") != f"KakaoAK {self.rest_api_key}":
+            return self._refuse(401, "invalid REST API key", {"route": "task"})
+        self.task_checks.append({"task_id": task_id, "received_at": time.monotonic()})
+        if self.forced_results:
+            forced = self.forced_results.pop(0)
+            return web.json_response(forced.body, status=forced.status)
+        if task_id not in self.tasks:
+            return self._refuse(404, "unknown task", {"route": "task"})
+        if self.pending > 0:
+            self.pending -= 1
+            return web.json_response(
+                {"taskId": task_id, "status": "PROCESSING", "allRequestCount": 1}
+            )
+        return web.json_response(self._finished(task_id))
+
+    def _finished(self, task_id: str) -> dict[str, Any]:
+        [event] = [event for event in self.events if event["task_id"] == task_id]
+        failed = self.tasks[task_id]
+        users = len(event["users"])
+        status = "SUCCESS" if not failed else "FAIL"
+        if failed and len(failed) < users:
+            status = "PARTIAL_SUCCESS"
+        return {
+            "taskId": task_id,
+            "status": status,
+            "allRequestCount": users,
+            "successCount": users - len(failed),
+            "fail": {
+                "count": len(failed),
+                "list": [
+                    {
+                        "user": {"type": "botUserKey", "id": user_id},
+                        "reason": "BLOCKED_USER",
+                        "message": "the user blocked the channel",
+                    }
+                    for user_id in failed
+                ],
+            },
+        }
+
+    async def block(self, request: web.Request) -> web.Response:
+        order = await request.json()
+        user_id = str(order["user"])
+        if order.get("blocked", True):
+            self.blocked.add(user_id)
+        else:
+            self.blocked.discard(user_id)
+        return web.json_response({"blocked": sorted(self.blocked)})
+
+    async def answer_pending(self, request: web.Request) -> web.Response:
+        self.pending += int((await request.json()).get("times", 1))
+        return web.json_response({"pending": self.pending})
+
+    async def force_results(self, request: web.Request) -> web.Response:
+        order = await request.json()
+        for _ in range(int(order.get("times", 1))):
+            self.forced_results.append(
+                ForcedAnswer(status=int(order.get("status", 200)), body=order["body"])
+            )
+        return web.json_response({"queued": len(self.forced_results)})
+
     async def recorded(self, _: web.Request) -> web.Response:
         return web.json_response(
             {
                 "events": self.events,
                 "callbacks": self.callbacks,
                 "refused": self.refused,
+                "task_checks": self.task_checks,
             }
         )
 
@@ -271,11 +395,15 @@ class OpenBuilder:
         *,
         callback_url: str | None = None,
         client_extra: dict[str, Any] | None = None,
+        image_url: str | None = None,
     ) -> dict[str, Any]:
         block = {"id": "5f0000000000000000000001", "name": "폴백 블록"}
+        params: dict[str, Any] = {"ignoreMe": "true", "surface": "Kakaotalk.plusfriend"}
+        if image_url is not None:
+            params["media"] = {"type": "image", "url": image_url}
         user_request: dict[str, Any] = {
             "timezone": "Asia/Seoul",
-            "params": {"ignoreMe": "true", "surface": "Kakaotalk.plusfriend"},
+            "params": params,
             "block": block,
             "utterance": utterance,
             "lang": "ko",
@@ -313,6 +441,7 @@ class OpenBuilder:
         *,
         callback: bool = False,
         client_extra: dict[str, Any] | None = None,
+        image_url: str | None = None,
     ) -> tuple[int, dict[str, Any]]:
         """Posts one skill request; Open Builder's answer status and JSON body."""
         async with aiohttp.ClientSession() as session:
@@ -324,6 +453,7 @@ class OpenBuilder:
                     user_id,
                     callback_url=callback_url,
                     client_extra=client_extra,
+                    image_url=image_url,
                 ),
             )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,15 @@ class Failure:
 @dataclass
 class Record:
     calls: list[dict[str, Any]] = field(default_factory=list)
+    received_at: list[float] = field(default_factory=list)
+    """When each call arrived, by ``time.monotonic()``: on Linux one clock for every
+    process of the machine, so a benchmark can set it against when it sent the
+    webhook that caused the call."""
     failures: list[Failure] = field(default_factory=list)
+
+    def take(self, call: dict[str, Any]) -> None:
+        self.received_at.append(time.monotonic())
+        self.calls.append(call)
 
     def next_failure(self, method: str) -> Failure | None:
         for index, failure in enumerate(self.failures):
@@ -36,14 +45,18 @@ RECORD: web.AppKey[Record] = web.AppKey("record", Record)
 
 
 def add_control_routes(app: web.Application) -> None:
-    """``GET``/``DELETE /_recorded``, ``POST /_failures`` (a list of
-    ``{"status", "body", "method"?, "headers"?}``)."""
+    """``GET``/``DELETE /_recorded`` (the calls, and when each arrived),
+    ``POST /_failures`` (a list of ``{"status", "body", "method"?, "headers"?}``)."""
 
     async def recorded(request: web.Request) -> web.Response:
-        return web.json_response({"calls": request.app[RECORD].calls})
+        record = request.app[RECORD]
+        return web.json_response(
+            {"calls": record.calls, "received_at": record.received_at}
+        )
 
     async def clear(request: web.Request) -> web.Response:
         request.app[RECORD].calls.clear()
+        request.app[RECORD].received_at.clear()
         request.app[RECORD].failures.clear()
         return web.json_response({"calls": []})
 

@@ -7,6 +7,17 @@ error code set for a recipient (``POST /_recipient_errors {"To": code}``).
 ``POST /_deliver {"url", "params"}`` posts an incoming-message webhook to ``url``
 signed with ``X-Twilio-Signature`` as Twilio signs it
 (https://www.twilio.com/docs/usage/webhooks/webhooks-security).
+``POST /_status {"sid", "status", "error_code"}`` posts a signed status callback for
+a message it created to that message's ``StatusCallback``, with the parameters
+Twilio documents (MessageSid, MessageStatus, ErrorCode, AccountSid, From, To...);
+``GET /_created`` lists the messages it created, by SID.
+
+Media customers sent (``add_media`` in the test's loop, or ``POST /_media
+{"content_base64", "content_type"}``, which answers the media URL) are served at
+``/2010-04-01/Accounts/<sid>/Messages/<MM…>/Media/<ME…>`` as Twilio serves them:
+HTTP basic auth with the account SID and auth token required (401 error 20003
+without), then a 307 redirect to the stored file (``/_storage/<token>``), which
+needs no auth; the storage records whether credentials came along anyway.
 
     python -m tests.standins.twilio_api --port 8444 --account-sid AC… --auth-token …
 """
@@ -45,10 +56,23 @@ ERROR_MESSAGES = {
 
 
 @dataclass
+class StoredMedia:
+    content: bytes
+    content_type: str
+    token: str
+
+
+@dataclass
 class Account:
     sid: str
     auth_token: str
     recipient_errors: dict[str, int] = field(default_factory=dict)
+    # By the media URL's path.
+    media: dict[str, StoredMedia] = field(default_factory=dict)
+    # Each fetch of a stored file: whether it carried an Authorization header.
+    storage_fetches: list[dict[str, Any]] = field(default_factory=list)
+    # The messages created, by their SID.
+    created: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 ACCOUNT: web.AppKey[Account] = web.AppKey("account", Account)
@@ -60,9 +84,67 @@ def create_app(account_sid: str, auth_token: str) -> web.Application:
     app[ACCOUNT] = Account(account_sid, auth_token)
     add_control_routes(app)
     app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", create_message)
+    app.router.add_get(
+        "/2010-04-01/Accounts/{sid}/Messages/{message_sid}/Media/{media_sid}",
+        fetch_media,
+    )
+    app.router.add_get("/_storage/{token}", fetch_storage)
     app.router.add_post("/_recipient_errors", recipient_errors)
     app.router.add_post("/_deliver", deliver)
+    app.router.add_post("/_status", send_status)
+    app.router.add_get("/_created", list_created)
+    app.router.add_post("/_media", put_media)
     return app
+
+
+def add_media(
+    app: web.Application, base_url: str, content: bytes, content_type: str
+) -> str:
+    """Stores media a customer sent; its URL, as Twilio puts it in MediaUrl0."""
+    account = app[ACCOUNT]
+    path = (
+        f"/2010-04-01/Accounts/{account.sid}/Messages/MM{secrets.token_hex(16)}"
+        f"/Media/ME{secrets.token_hex(16)}"
+    )
+    account.media[path] = StoredMedia(content, content_type, secrets.token_hex(16))
+    return base_url.rstrip("/") + path
+
+
+async def put_media(request: web.Request) -> web.Response:
+    body = await request.json()
+    origin = f"{request.scheme}://{request.host}"
+    url = add_media(
+        request.app,
+        origin,
+        base64.b64decode(body["content_base64"]),
+        str(body["content_type"]),
+    )
+    return web.json_response({"url": url})
+
+
+async def fetch_media(request: web.Request) -> web.Response:
+    account = request.app[ACCOUNT]
+    expected = aiohttp.BasicAuth(account.sid, account.auth_token).encode()
+    if request.headers.get("Authorization") != expected:
+        return twilio_error(401, 20003, "Authenticate")
+    stored = account.media.get(request.path)
+    if stored is None:
+        return twilio_error(404, 20404, "The requested resource was not found")
+    # The Host header, not request.url: see tests/standins/kakao_api.py.
+    location = f"{request.scheme}://{request.host}/_storage/{stored.token}"
+    raise web.HTTPTemporaryRedirect(location)
+
+
+async def fetch_storage(request: web.Request) -> web.Response:
+    account = request.app[ACCOUNT]
+    token = request.match_info["token"]
+    account.storage_fetches.append(
+        {"token": token, "authorization": "Authorization" in request.headers}
+    )
+    for stored in account.media.values():
+        if stored.token == token:
+            return web.Response(body=stored.content, content_type=stored.content_type)
+    return web.Response(status=404)
 
 
 async def create_message(request: web.Request) -> web.Response:
@@ -75,7 +157,7 @@ async def create_message(request: web.Request) -> web.Response:
         return twilio_error(401, 20003, "Authenticate")
     form = dict(await request.post())
     record = request.app[RECORD]
-    record.calls.append({"method": "Messages.create", "form": form})
+    record.take({"method": "Messages.create", "form": form})
     failure = record.next_failure("Messages.create")
     if failure is not None:
         return failure_response(failure)
@@ -87,9 +169,11 @@ async def create_message(request: web.Request) -> web.Response:
     code = account.recipient_errors.get(to)
     if code is not None:
         return twilio_error(400, code, ERROR_MESSAGES.get(code, "Error"))
+    sid = "SM" + secrets.token_hex(16)
+    account.created[sid] = {name: str(value) for name, value in form.items()}
     return web.json_response(
         {
-            "sid": "SM" + secrets.token_hex(16),
+            "sid": sid,
             "account_sid": account.sid,
             "from": form["From"],
             "to": to,
@@ -118,6 +202,57 @@ async def deliver(request: web.Request) -> web.Response:
     params = [(str(name), str(value)) for name, value in body["params"].items()]
     status, text = await post_webhook(
         body["url"], params, request.app[ACCOUNT].auth_token
+    )
+    return web.json_response({"status": status, "body": text})
+
+
+def status_params(
+    account_sid: str,
+    message_sid: str,
+    status: str,
+    *,
+    sender: str,
+    to: str,
+    error_code: int | None = None,
+) -> dict[str, str]:
+    """A status callback as Twilio posts it for an outbound message."""
+    params = {
+        "MessageSid": message_sid,
+        "SmsSid": message_sid,
+        "AccountSid": account_sid,
+        "MessageStatus": status,
+        "SmsStatus": status,
+        "From": sender,
+        "To": to,
+        "ApiVersion": "2010-04-01",
+    }
+    if error_code is not None:
+        params["ErrorCode"] = str(error_code)
+    return params
+
+
+async def list_created(request: web.Request) -> web.Response:
+    return web.json_response(request.app[ACCOUNT].created)
+
+
+async def send_status(request: web.Request) -> web.Response:
+    """Posts a signed status callback for a created message to its
+    StatusCallback; 404 for a message without one."""
+    body = await request.json()
+    account = request.app[ACCOUNT]
+    form = account.created.get(str(body["sid"]))
+    if form is None or not form.get("StatusCallback"):
+        return web.json_response({"error": "no status callback"}, status=404)
+    params = status_params(
+        account.sid,
+        str(body["sid"]),
+        str(body["status"]),
+        sender=form["From"],
+        to=form["To"],
+        error_code=body.get("error_code"),
+    )
+    status, text = await post_webhook(
+        form["StatusCallback"], params.items(), account.auth_token
     )
     return web.json_response({"status": status, "body": text})
 

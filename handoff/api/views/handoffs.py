@@ -41,6 +41,7 @@ async def get_handoff(request: web.Request) -> web.Response:
             detail.messages,
             detail.transfers,
             detail.agent_names,
+            detail.attachments,
         )
     )
 
@@ -81,8 +82,12 @@ async def post_message(request: web.Request) -> web.Response:
     agent = await current_agent(request)
     target = handoff_id(request)
     reply = parse_agent_message(await read_json_object(request))
-    message = await request.app[HANDOFFS].post_agent_message(target, agent, reply.text)
-    return web.json_response(message_json(message, agent.display_name), status=201)
+    sent = await request.app[HANDOFFS].post_agent_message(
+        target, agent, reply.text, reply.attachment_id, client_id=reply.client_id
+    )
+    return web.json_response(
+        message_json(sent.message, agent.display_name, sent.attachment), status=201
+    )
 
 
 async def add_note(request: web.Request) -> web.Response:

@@ -7,8 +7,9 @@ import logging
 from aiohttp import web
 
 from handoff.api.log_context import about_conversation
-from handoff.api.presenters import handoff_json
+from handoff.api.presenters import handoff_json, message_json
 from handoff.api.validation import (
+    parse_delivery_report,
     parse_event_batch,
     parse_handoff_request,
     parse_refusal_report,
@@ -20,9 +21,11 @@ from handoff.app_keys import (
     DEAD_LETTERS,
     HANDOFFS,
     INGESTOR,
+    LATE_DELIVERIES,
     METRICS,
     REFUSALS,
 )
+from handoff.conversation.late_deliveries import LateFailure
 from handoff.errors import InvalidRequest, MalformedJson
 from handoff.observability.metrics import IngestError
 
@@ -101,4 +104,21 @@ async def count_refusal(request: web.Request) -> web.Response:
             "created_at": refusal.created_at.isoformat(),
         },
         status=201,
+    )
+
+
+async def report_delivery(request: web.Request) -> web.Response:
+    """An agent's reply its platform accepted and then failed to deliver."""
+    require_bot(request)
+    report = parse_delivery_report(await read_json_object(request))
+    recorded = await request.app[LATE_DELIVERIES].record(
+        LateFailure(report.message_id, report.reason, report.permanent, report.detail)
+    )
+    message = recorded.message
+    return web.json_response(
+        {
+            "changed": recorded.changed,
+            # The agent's name is the console's business, not the bot's.
+            "message": message_json(message, None),
+        }
     )

@@ -1,17 +1,15 @@
 """Fixtures of the console's browser tests: the handoff service alone with a
-stand-in Rasa, chromium, and the bot and staff over HTTP
-(tests/e2e/console_service.py)."""
+stand-in Rasa and the bot and staff over HTTP (tests/e2e/console_service.py);
+chromium is tests/e2e/conftest.py's."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from playwright.async_api import Browser, async_playwright
 from pytest_aiohttp import AiohttpServer
 
 from tests.e2e.console_service import (
-    CHROMIUM,
     Service,
     Staff,
     running_service,
@@ -29,17 +27,6 @@ async def rasa_url(aiohttp_server: AiohttpServer) -> str:
 def service(rasa_url: str) -> Iterator[Service]:
     with running_service(rasa_url) as running:
         yield running
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        await browser.close()
 
 
 @pytest.fixture
