@@ -9,24 +9,13 @@ socket to another process, as they would to the platform.
 from __future__ import annotations
 
 import secrets
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.e2e.stack import (
-    ROOT,
-    Platforms,
-    Stack,
-    free_port,
-    running_platforms,
-    running_stack,
-    wait_for_answer,
-)
-
-STOP_SECONDS = 10
+from tests.e2e.stack import Platforms, Stack, running_platforms, running_stack
+from tests.standins.processes import running_stand_in
 
 
 @dataclass(frozen=True)
@@ -56,32 +45,21 @@ class ChannelStack:
 
 @contextmanager
 def running_kakao(folder: Path) -> Iterator[Kakao]:
-    port = free_port()
-    kakao = Kakao(
-        url=f"http://127.0.0.1:{port}",
-        bot_id=secrets.token_hex(12),
-        rest_api_key=secrets.token_urlsafe(16),
-        skill_secret=secrets.token_urlsafe(16),
-    )
-    command = [
-        sys.executable,
-        *("-m", "tests.standins.kakao_api", "serve", "--port", str(port)),
-        *("--bot-id", kakao.bot_id, "--rest-api-key", kakao.rest_api_key),
-    ]
-    with (folder / "kakao.log").open("wb") as log:
-        process = subprocess.Popen(
-            command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+    bot_id = secrets.token_hex(12)
+    rest_api_key = secrets.token_urlsafe(16)
+    with running_stand_in(
+        [
+            *("tests.standins.kakao_api", "serve"),
+            *("--bot-id", bot_id, "--rest-api-key", rest_api_key),
+        ],
+        folder / "kakao.log",
+    ) as url:
+        yield Kakao(
+            url=url,
+            bot_id=bot_id,
+            rest_api_key=rest_api_key,
+            skill_secret=secrets.token_urlsafe(16),
         )
-    try:
-        wait_for_answer(f"{kakao.url}/_recorded")
-        yield kakao
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @contextmanager

@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +31,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from bench.cluster_sampling import Tracked, named_processes
+from tests.ports import free_port, free_port_block
 
 ROOT = Path(__file__).resolve().parents[1]
 BOT_PYTHON = ROOT / ".venv" / "bot" / "bin" / "python"
@@ -47,8 +46,6 @@ REDIS_URL = os.environ.get("TANDEM_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 # listeners from base + 30 to base + 33.
 BASE_PORT_SPAN = 34
 PORT_OFFSETS = {"rasa": 0, "actions": 10, "handoff": 20}
-EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
-LOWEST_PORT = 10000
 UNLIMITED = "1000000"
 # The agents the stacks create (the demo staff): two, so replies come from two
 # consoles.
@@ -73,45 +70,6 @@ class Target:
     # The Rasa server the service instances send agents' replies through.
     replies_through: str
     clustered: bool
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _ephemeral_ports() -> tuple[int, int]:
-    """The range the kernel takes the local ports of outgoing connections from."""
-    try:
-        low, high = EPHEMERAL_RANGE.read_text().split()
-        return int(low), int(high)
-    except (OSError, ValueError):
-        return 32768, 60999
-
-
-def free_port_block(span: int) -> int:
-    """A base port whose next ``span`` ports are all free, below the ephemeral
-    range: HAProxy binds its ports a minute or two after they were found free, and
-    in between any outgoing connection on the machine could take one from that
-    range."""
-    highest = _ephemeral_ports()[0] - span
-    if highest <= LOWEST_PORT:
-        raise RuntimeError("no ports below the kernel's ephemeral range to choose from")
-    for _ in range(200):
-        base = random.randrange(LOWEST_PORT, highest)
-        if all(_free(base + offset) for offset in range(span)):
-            return base
-    raise RuntimeError("no free block of ports")
 
 
 def _environment(folder: Path) -> dict[str, str]:

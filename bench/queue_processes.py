@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import socket
 import sys
 import time
 import uuid
@@ -32,18 +31,13 @@ from handoff.staff.auth import AuthService
 from handoff.storage.db import create_engine, create_session_factory
 from handoff.storage.models import Agent, AgentRole
 from handoff.vocabulary import MAX_CAPACITY
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 ALEMBIC_INI = ROOT / "handoff" / "alembic.ini"
 STARTUP_SECONDS = 60
 STOP_SECONDS = 15
 AGENT_PASSWORD = "bench-queue-password"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

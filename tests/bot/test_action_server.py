@@ -18,6 +18,7 @@ from rasa.utils.endpoints import ClientResponseError, read_endpoint_config
 
 from actions.server import checked_settings
 from actions.settings import server_settings
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "actions-token"
@@ -31,12 +32,6 @@ UNKNOWN_ACTION_CALL = {
     "domain": {},
     "version": "3.6.2",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def listening_addresses(port: int) -> set[str]:

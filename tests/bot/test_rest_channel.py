@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,6 +13,7 @@ from rasa.core.run import create_http_input_channels
 from sanic import Sanic, response
 
 from bot.rest_channel import MissingRestToken, TokenRestInput
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "rest-token"
@@ -30,12 +30,6 @@ class EchoAgent:
         await message.output_channel.send_text_message(
             message.sender_id, f"echo {message.text}"
         )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import random
 import secrets
 import signal
 import socket
@@ -23,6 +22,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
+
+from tests.ports import free_port, free_port_block
 
 ROOT = Path(__file__).resolve().parents[2]
 BOT_PYTHON = ROOT / ".venv" / "bot" / "bin" / "python"
@@ -65,36 +66,12 @@ class Cluster:
         return "\n".join(text.splitlines()[-lines:])
 
 
-def _free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def _accepts(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=2):
             return True
     except OSError:
         return False
-
-
-def free_port_block(span: int) -> int:
-    """A base port whose next ``span`` ports are all free."""
-    for _ in range(200):
-        base = random.randrange(20000, 60000 - span)
-        if all(_free(base + offset) for offset in range(span)):
-            return base
-    raise RuntimeError("no free block of ports")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until_up(process: subprocess.Popen[bytes], log_path: Path) -> None:

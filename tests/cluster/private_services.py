@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.ports import free_port
+
 POSTGRES_BIN = Path(
     os.environ.get("TANDEM_TEST_POSTGRES_BIN", "/usr/lib/postgresql/15/bin")
 )
@@ -37,12 +39,6 @@ def missing_programs() -> list[str]:
     if shutil.which(REDIS_SERVER) is None:
         missing.append(f"{REDIS_SERVER} (TANDEM_TEST_REDIS_SERVER)")
     return missing
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def accepts(port: int) -> bool:

@@ -23,6 +23,7 @@ from aiohttp import web
 from playwright.async_api import Browser, Locator, Page, expect
 
 from tests.e2e.page_security import record_policy_violations
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "console-e2e-password"
@@ -35,12 +36,6 @@ class Service:
     url: str
     secret: str
     log_path: Path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def stand_in_rasa() -> web.Application:

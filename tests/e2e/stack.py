@@ -8,10 +8,10 @@ the platforms' APIs (tests/standins/) that run as processes of their own.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +20,9 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.ports import free_port
+from tests.standins.processes import running_stand_in
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 300
@@ -75,12 +78,6 @@ class Stack:
         return "\n".join(self.log_path.read_text("utf-8").splitlines()[-lines:])
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def wait_until_up(process: subprocess.Popen[bytes], log_path: Path) -> None:
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
@@ -95,53 +92,28 @@ def wait_until_up(process: subprocess.Popen[bytes], log_path: Path) -> None:
 
 @contextmanager
 def running_platforms(folder: Path) -> Iterator[Platforms]:
-    """The Telegram and Twilio stand-ins as processes on free ports."""
-    telegram_port, twilio_port = free_port(), free_port()
-    platforms = Platforms(
-        telegram_url=f"http://127.0.0.1:{telegram_port}",
-        twilio_url=f"http://127.0.0.1:{twilio_port}",
-    )
-    commands = [
-        [
-            *("-m", "tests.standins.telegram_api", "--port", str(telegram_port)),
-            *("--token", platforms.telegram_token),
-        ],
-        [
-            *("-m", "tests.standins.twilio_api", "--port", str(twilio_port)),
-            *("--account-sid", platforms.twilio_account_sid),
-            *("--auth-token", platforms.twilio_auth_token),
-        ],
-    ]
-    processes = []
-    with (folder / "platforms.log").open("wb") as log:
-        for command in commands:
-            processes.append(
-                subprocess.Popen(
-                    [sys.executable, *command],
-                    cwd=ROOT,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            )
-    try:
-        for url in (platforms.telegram_url, platforms.twilio_url):
-            wait_for_answer(f"{url}/_recorded")
-        yield platforms
-    finally:
-        for process in processes:
-            process.terminate()
-            process.wait(timeout=10)
-
-
-def wait_for_answer(url: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer in {seconds:.0f} s")
+    """The Telegram and Twilio stand-ins as processes, on ports they choose."""
+    credentials = Platforms(telegram_url="", twilio_url="")
+    with (
+        running_stand_in(
+            [
+                "tests.standins.telegram_api",
+                *("--token", credentials.telegram_token),
+            ],
+            folder / "telegram.log",
+        ) as telegram_url,
+        running_stand_in(
+            [
+                "tests.standins.twilio_api",
+                *("--account-sid", credentials.twilio_account_sid),
+                *("--auth-token", credentials.twilio_auth_token),
+            ],
+            folder / "twilio.log",
+        ) as twilio_url,
+    ):
+        yield dataclasses.replace(
+            credentials, telegram_url=telegram_url, twilio_url=twilio_url
+        )
 
 
 @contextmanager

@@ -11,12 +11,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import secrets
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,17 +20,17 @@ import pytest
 from handoff.conversation.chat_sessions import public_handle
 from tests.e2e.conftest import MODEL
 from tests.e2e.participants import Agent
-from tests.e2e.stack import ROOT, Stack, rasa_tracker, running_stack
+from tests.e2e.stack import Stack, rasa_tracker, running_stack
 from tests.e2e.test_self_service import code_from_outbox, outbox_lines
 from tests.sample_files import JPEG, png
 from tests.standins.kakao_api import OpenBuilder, skill_response_problems
+from tests.standins.processes import running_stand_in
 
 pytestmark = pytest.mark.e2e
 
 BOT_ID = "6a1b2c3d4e5f60718293a4b5"
 REST_API_KEY = secrets.token_urlsafe(16)
 SKILL_SECRET = secrets.token_urlsafe(16)
-STAND_IN_SECONDS = 30
 # How soon the channel asks for an agent's reply's Event API task result.
 TASK_CHECK_SECONDS = 0.5
 # Where customers open the files agents send them: the edge, which passes /files/
@@ -44,46 +38,17 @@ TASK_CHECK_SECONDS = 0.5
 PUBLIC_URL = "https://tandem.example"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def kakao_url() -> Iterator[str]:
+def kakao_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Kakao's stand-in as a process of its own."""
-    port = free_port()
-    process = subprocess.Popen(
+    with running_stand_in(
         [
-            sys.executable,
-            "-m",
-            "tests.standins.kakao_api",
-            "serve",
-            "--port",
-            str(port),
-            "--bot-id",
-            BOT_ID,
-            "--rest-api-key",
-            REST_API_KEY,
+            *("tests.standins.kakao_api", "serve"),
+            *("--bot-id", BOT_ID, "--rest-api-key", REST_API_KEY),
         ],
-        cwd=ROOT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STAND_IN_SECONDS
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_recorded", timeout=1):
-                    break
-            except (urllib.error.URLError, OSError):
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("Kakao's stand-in did not start") from None
-                time.sleep(0.2)
+        tmp_path_factory.mktemp("kakao-api") / "kakao.log",
+    ) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

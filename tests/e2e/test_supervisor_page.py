@@ -33,6 +33,7 @@ from handoff.queue.states import HandoffStatus
 from handoff.storage.db import create_engine, create_session_factory
 from handoff.storage.models import Handoff
 from tests.e2e.page_security import assert_security_headers, record_policy_violations
+from tests.ports import free_port
 
 pytestmark = pytest.mark.browser
 
@@ -48,12 +49,6 @@ class Service:
     url: str
     secret: str
     log_path: Path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ answers errors on demand.
 ``OpenBuilder`` posts skill requests to the bot the way Open Builder does, with the
 skill's secret header and the bot's id.
 
-    python -m tests.standins.kakao_api serve --port 8701 --bot-id B --rest-api-key K
+    python -m tests.standins.kakao_api serve --bot-id B --rest-api-key K
     python -m tests.standins.kakao_api say \\
         --webhook http://127.0.0.1:5005/webhooks/kakao/webhook \\
         --secret S --bot-id B --user U "안녕하세요"
@@ -57,6 +57,8 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+
+from tests.standins import recording
 
 SECRET_HEADER = "X-Tandem-Skill-Secret"
 USER_KEY_TYPES = ("botUserKey", "plusfriendUserKey", "appUserId")
@@ -479,7 +481,9 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="play Kakao's Event API and callbacks")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, required=True)
+    serve.add_argument(
+        "--port", type=int, default=0, help="0, the default, takes a free port"
+    )
     serve.add_argument("--bot-id", required=True)
     serve.add_argument("--rest-api-key", required=True)
     say = commands.add_parser("say", help="post one skill request to the bot")
@@ -491,8 +495,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "serve":
         stand_in = KakaoStandIn(bot_id=args.bot_id, rest_api_key=args.rest_api_key)
-        print(f"Kakao stand-in on http://{args.host}:{args.port}", flush=True)
-        web.run_app(stand_in.app(), host=args.host, port=args.port, print=None)
+        recording.run(stand_in.app(), args.host, args.port)
         return 0
     builder = OpenBuilder(args.webhook, secret=args.secret, bot_id=args.bot_id)
     status, answer = asyncio.run(builder.send(args.text, args.user))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -83,6 +84,28 @@ def failure_response(failure: Failure) -> web.Response:
     )
 
 
+LISTENING = "stand-in listening on "
+"""What a stand-in process prints, followed by its base URL, once it accepts
+connections (``tests.standins.processes`` waits for it)."""
+
+
+def run(app: web.Application, host: str, port: int) -> None:
+    """Serves ``app`` until SIGTERM or SIGINT. Port 0 takes a free port: the socket
+    is bound here and kept, so no other process can take the port between its
+    choice and the server's start, and the URL printed names the port it got."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    bound_host, bound_port = sock.getsockname()[:2]
+    web.run_app(
+        app,
+        sock=sock,
+        print=lambda _: print(
+            f"{LISTENING}http://{bound_host}:{bound_port}", flush=True
+        ),
+    )
+
+
 def serve(
     description: str,
     build: Callable[[argparse.Namespace], web.Application],
@@ -90,12 +113,9 @@ def serve(
 ) -> None:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument(
+        "--port", type=int, default=0, help="0, the default, takes a free port"
+    )
     add_arguments(parser)
     arguments = parser.parse_args()
-    web.run_app(
-        build(arguments),
-        host=arguments.host,
-        port=arguments.port,
-        print=lambda _: print(f"stand-in ready on port {arguments.port}", flush=True),
-    )
+    run(build(arguments), arguments.host, arguments.port)
