@@ -151,6 +151,7 @@ export function updateTitle() {
 export function seen(id) {
   const key = String(id);
   state.fresh.delete(key);
+  state.jumpedTo.delete(key);
   state.newlyAssigned.delete(key);
 }
 
@@ -159,6 +160,7 @@ function forgetGone() {
   const present = new Set([...state.handoffs, ...state.offline].map((x) => String(x.id)));
   const stillQueued = new Set(state.handoffs.filter(isTakeable).map((x) => String(x.id)));
   for (const key of state.fresh) if (!stillQueued.has(key)) state.fresh.delete(key);
+  for (const key of state.jumpedTo) if (!state.fresh.has(key)) state.jumpedTo.delete(key);
   for (const [key, handoff] of state.newlyAssigned) {
     const now = state.handoffs.find((x) => sameId(x.id, key));
     if (!present.has(key) || !isMine(now)) state.newlyAssigned.delete(key);
@@ -168,19 +170,22 @@ function forgetGone() {
 
 // ------------------------------------------------------------------ jumping to a handoff
 
-/** Scroll the queue to a handoff's card and put the keyboard on it. */
+/** Scroll the queue to a handoff's card and put the keyboard on it. The card stays
+ * marked new until it is opened; the jump button no longer counts it. */
 export function jumpTo(id) {
   if (state.tab !== "queue") showTab("queue");
   const item = els.queue.querySelector(`[data-handoff-id="${CSS.escape(String(id))}"]`);
   if (!item) return;
-  state.fresh.delete(String(id));
+  if (state.fresh.has(String(id))) state.jumpedTo.add(String(id));
   item.scrollIntoView({block: "center"});
   item.querySelector('[data-action="select"]')?.focus({preventScroll: true});
   drawJump();
 }
 
 function drawJump() {
-  const fresh = signedIn() ? state.handoffs.filter((x) => state.fresh.has(String(x.id))) : [];
+  const fresh = signedIn()
+    ? state.handoffs.filter((x) => state.fresh.has(String(x.id)) && !state.jumpedTo.has(String(x.id)))
+    : [];
   els.jump.hidden = !fresh.length;
   els.jump.textContent = fresh.length ? `↑ ${t("new_handoffs", {count: fresh.length})}` : "";
   els.jump.onclick = fresh.length ? () => jumpTo(fresh[0].id) : null;

@@ -13,6 +13,7 @@ export const state = {
   tab: "queue", // "queue" or "offline"
   unread: new Map(), // handoff id (string) -> count of customer messages not yet seen
   fresh: new Set(), // ids (strings) of handoffs that arrived while the console was open, not yet looked at
+  jumpedTo: new Set(), // fresh ids the agent has jumped to: marked still, no longer counted in the jump button
   newlyAssigned: new Map(), // id (string) -> handoff given to me by someone else, not yet opened
   claiming: new Set(),
   open: null, // {id, handoff, context, transfers, messages: Map, loading, error}
@@ -37,7 +38,7 @@ export function resetState() {
   state.queueSeq += 1;
   state.openSeq += 1;
   for (const collection of [
-    state.unread, state.fresh, state.newlyAssigned, state.claiming, state.retried, state.retrying, state.drafts,
+    state.unread, state.fresh, state.jumpedTo, state.newlyAssigned, state.claiming, state.retried, state.retrying, state.drafts,
   ]) {
     collection.clear();
   }

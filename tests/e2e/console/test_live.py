@@ -71,8 +71,15 @@ async def test_a_new_handoff_is_highlighted_with_a_jump_to_it(
     await expect(card).to_be_in_viewport()
     await expect(card.locator('[data-action="select"]')).to_be_focused()
     await expect(page.get_by_test_id("queue-jump")).to_be_hidden()
-    # Still marked until opened.
+    # Still marked until opened, also when the queue is drawn again for a later
+    # arrival, which alone is counted in the jump button.
+    later = await staff.hand_off("web-later")
+    await expect(queue_item(page, later["id"])).to_have_attribute(
+        "data-highlight", "new"
+    )
+    await expect(page.get_by_test_id("queue-jump")).to_have_text("↑ 새 상담 1건")
     await expect(card.get_by_test_id("highlight-tag")).to_have_text("새 상담")
+    await card.locator('[data-action="select"]').focus()
     await page.keyboard.press("Enter")
     await expect(page.get_by_test_id("conversation-customer")).to_contain_text("이서연")
     await expect(card).not_to_have_attribute("data-highlight", "new")
