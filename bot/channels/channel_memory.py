@@ -8,7 +8,8 @@ Rasa servers behind one load balancer): all three in that Redis database, under
 Redis server), so that whichever server a webhook, a customer's message or an agent's
 reply reaches knows what the others did. A channel's state, ledger and rates share
 one Redis client; the channels without state of their own (KakaoTalk, the web chat)
-take only the rates (``customer_rate``).
+take only the rates (``customer_rate``), and KakaoTalk the skill requests it has
+seen (``kakao_repeats``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from redis.asyncio import Redis  # type: ignore[import-untyped]
 
 from bot.channels.channel_state import ChannelState, FileChannelState, state_path
 from bot.channels.delivery_ledger import DeliveryLedger, LocalLedger, RedisLedger
+from bot.channels.kakao_repeats import KakaoRepeats, LocalRepeats, RedisRepeats
 from bot.channels.redis_channel_state import RedisChannelState
 from bot.message_rate import CustomerRate, MessageRate
 from bot.redis_message_rate import RedisMessageRate
@@ -63,6 +65,14 @@ def customer_rate(environ: Mapping[str, str]) -> CustomerRate:
     if shared is None:
         return MessageRate.from_environment(environ)
     return RedisMessageRate.from_environment(*shared, environ)
+
+
+def kakao_repeats(environ: Mapping[str, str]) -> KakaoRepeats:
+    """The KakaoTalk skill requests seen, for spotting Open Builder's repeats."""
+    shared = _shared_redis(environ)
+    if shared is None:
+        return LocalRepeats()
+    return RedisRepeats(*shared)
 
 
 def _shared_redis(environ: Mapping[str, str]) -> tuple[Redis, str] | None:

@@ -22,7 +22,11 @@ handoff service when the customer blocked the channel:
 Open Builder may send a request again when it thinks it failed. The request has no
 id, so the customer and their message name it: while the first is running the
 repeat is told to wait; for a few seconds after, it gets the same answer. Sending
-the same words twice within those seconds counts as one message.
+the same words twice within those seconds counts as one message. With several Rasa
+servers the requests seen are in the Redis they share, so a repeat that reaches
+another server is spotted too (bot/channels/kakao_repeats.py); while that Redis
+cannot be reached a request is run unchecked, since a customer's message that is
+not run is lost.
 
 A photo the customer sends (``userRequest.params.media``) is downloaded from Kakao's
 image server — only from the hosts in TANDEM_KAKAO_MEDIA_HOSTS (``kakaocdn.net``),
@@ -52,6 +56,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.shared.exceptions import RasaException
+from redis.exceptions import RedisError  # type: ignore[import-untyped]
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -65,7 +70,7 @@ from bot.channels.attachments import (
     refusal_notice,
     shared,
 )
-from bot.channels.channel_memory import customer_rate
+from bot.channels.channel_memory import customer_rate, kakao_repeats
 from bot.channels.delivery import DeliveryFailed
 from bot.channels.delivery_reports import DeliveryReports
 from bot.channels.kakao_events import (
@@ -76,6 +81,7 @@ from bot.channels.kakao_events import (
     TurnMessages,
     push_bubbles,
 )
+from bot.channels.kakao_repeats import Earlier, KakaoRepeats, LocalRepeats
 from bot.channels.kakao_skill import (
     Bubble,
     SkillRequest,
@@ -87,7 +93,6 @@ from bot.channels.kakao_skill import (
 )
 from bot.channels.kakao_task_checks import DEFAULT_FIRST_DELAY, KakaoTaskChecks
 from bot.channels.limits import WebhookRefused, check_body_size, json_object
-from bot.channels.redelivery import SeenUpdates
 from bot.channels.sender_ids import sender_id
 from bot.language_detection import KOREAN
 from bot.message_attachments import Attachment
@@ -108,8 +113,6 @@ DEFAULT_REPLY_SECONDS = 3.0
 DEFAULT_MEDIA_HOSTS = ("kakaocdn.net",)
 # Kakao waits five seconds for a skill response; the answer must leave before.
 MAX_REPLY_SECONDS = 4.5
-# How long a finished request's answer is kept for Open Builder sending it again.
-REPEAT_SECONDS = 5.0
 
 Handler = Callable[[UserMessage], Awaitable[Any]]
 
@@ -207,9 +210,11 @@ class KakaoInput(InputChannel):
         settings: KakaoSettings | None,
         attachments: AttachmentSettings | None = None,
         rate: CustomerRate | None = None,
+        repeats: KakaoRepeats | None = None,
     ) -> None:
         self.settings = settings
         self.rate = rate or MessageRate.from_environment(os.environ)
+        self.repeats = repeats or LocalRepeats()
         self.attachments = (
             AttachmentService(attachments, self._session)
             if attachments is not None
@@ -217,10 +222,6 @@ class KakaoInput(InputChannel):
         )
         self._http: aiohttp.ClientSession | None = None
         self._background: set[asyncio.Task[None]] = set()
-        self._answers: SeenUpdates[dict[str, Any]] = SeenUpdates(
-            ttl_seconds=REPEAT_SECONDS
-        )
-        self._running: set[str] = set()
         self.events: KakaoEventApi | None = None
         self.task_checks: KakaoTaskChecks | None = None
         self.callback = KakaoCallback(self._session)
@@ -252,6 +253,7 @@ class KakaoInput(InputChannel):
             KakaoSettings.from_environment(os.environ),
             AttachmentSettings.from_environment(os.environ),
             customer_rate(os.environ),
+            kakao_repeats(os.environ),
         )
 
     def get_output_channel(self) -> OutputChannel | None:
@@ -325,23 +327,24 @@ class KakaoInput(InputChannel):
         self, skill: SkillRequest, on_new_message: Handler
     ) -> dict[str, Any]:
         """The skill response to send now; what comes later is left running."""
-        earlier = self._answers.value(skill.key)
-        if earlier is not None or skill.key in self._running:
+        earlier = await self._earlier(skill)
+        if earlier is not None:
             logger.info("Open Builder sent a Kakao request again")
-            return earlier or self._notice_response("duplicate", skill)
+            return earlier.answer or self._notice_response("duplicate", skill)
         verdict = await self.rate.check(sender_id(CHANNEL, skill.user_id))
         if not verdict.allowed:
             # Open Builder needs an answer to every request: the notice, each time.
             logger.info("Kakao message over the customer's rate, not handled")
             text = slow_down_notice(skill.language, verdict.wait_seconds)
-            return skill_response([], empty_text=text)[0]
-        self._running.add(skill.key)
+            refused = skill_response([], empty_text=text)[0]
+            await self._settled(skill, refused)
+            return refused
         turn = TurnMessages()
         running = asyncio.create_task(self._run_turn(skill, turn, on_new_message))
         await asyncio.wait({running}, timeout=self._reply_seconds)
         if running.done():
             answer, overflow = self._respond(skill, turn.messages, running.result())
-            self._settled(skill, answer)
+            await self._settled(skill, answer)
             self._later(self._push(skill, overflow))
             return answer
         if skill.callback_url is not None:
@@ -352,14 +355,27 @@ class KakaoInput(InputChannel):
             bubbles_of(turn.messages[:ready]),
             empty_text=notice("working", skill.language),
         )
-        self._settled(skill, answer)
+        await self._settled(skill, answer)
         self._later(self._finish_by_events(skill, turn, running, ready, overflow))
         return answer
 
-    def _settled(self, skill: SkillRequest, answer: dict[str, Any]) -> None:
+    async def _earlier(self, skill: SkillRequest) -> Earlier | None:
+        """How the request was answered before; None when it is to run now."""
+        try:
+            return await self.repeats.claim(skill.key)
+        except (RedisError, OSError) as error:
+            logger.warning(
+                "Kakao request run unchecked for repeats, Redis is unreachable: %s",
+                error,
+            )
+            return None
+
+    async def _settled(self, skill: SkillRequest, answer: dict[str, Any]) -> None:
         """From now on, the request sent again gets ``answer``."""
-        self._answers.remember(skill.key, answer)
-        self._running.discard(skill.key)
+        try:
+            await self.repeats.settle(skill.key, answer)
+        except (RedisError, OSError) as error:
+            logger.warning("A Kakao answer not kept for repeats: %s", error)
 
     @staticmethod
     def _notice_response(kind: str, skill: SkillRequest) -> dict[str, Any]:
@@ -432,7 +448,7 @@ class KakaoInput(InputChannel):
     ) -> None:
         assert skill.callback_url is not None
         answer, overflow = self._respond(skill, turn.messages, await running)
-        self._settled(skill, answer)
+        await self._settled(skill, answer)
         try:
             await self.callback.post(skill.callback_url, answer)
         except DeliveryFailed as failure:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import redis.asyncio
 
-from bot.channels.channel_memory import channel_memory, customer_rate
+from bot.channels.channel_memory import channel_memory, customer_rate, kakao_repeats
 from bot.channels.channel_state import ChannelState, FileChannelState, ReplyOption
 from bot.channels.delivery_ledger import (
     Claim,
@@ -23,6 +23,7 @@ from bot.channels.delivery_ledger import (
     RedisLedger,
 )
 from bot.channels.kakao import KakaoInput
+from bot.channels.kakao_repeats import LocalRepeats, RedisRepeats
 from bot.channels.redis_channel_state import RedisChannelState
 from bot.channels.telegram import TelegramInput, TelegramSettings
 from bot.channels.twilio import TwilioInput, TwilioSettings
@@ -245,6 +246,7 @@ def test_without_a_redis_url_each_server_keeps_its_own(tmp_path: Path) -> None:
     assert isinstance(memory.ledger, LocalLedger)
     assert isinstance(memory.rate, MessageRate)
     assert isinstance(customer_rate({}), MessageRate)
+    assert isinstance(kakao_repeats({}), LocalRepeats)
     assert (tmp_path / "channel_state.db").exists()
 
 
@@ -261,6 +263,14 @@ def test_with_a_redis_url_every_server_shares_them() -> None:
     assert isinstance(memory.rate, RedisMessageRate)
     assert memory.ledger.key("telegram", "5").startswith("deployment_1:")
     assert memory.rate.key("telegram:5") == "deployment_1:rate:telegram:5"
+    repeats = kakao_repeats(
+        {
+            "TANDEM_CHANNEL_REDIS_URL": REDIS_URL,
+            "TANDEM_CHANNEL_REDIS_PREFIX": "deployment_1",
+        }
+    )
+    assert isinstance(repeats, RedisRepeats)
+    assert repeats.key("ab") == "deployment_1:channel:kakao:request:ab"
 
 
 def test_every_channel_takes_its_customers_rates_from_the_shared_redis(
@@ -285,6 +295,7 @@ def test_every_channel_takes_its_customers_rates_from_the_shared_redis(
 
     shared = [rate.burst for rate in rates if isinstance(rate, RedisMessageRate)]
     assert shared == [4, 4, 4, 4]
+    assert isinstance(KakaoInput.from_credentials(None).repeats, RedisRepeats)
 
 
 @pytest.mark.parametrize(

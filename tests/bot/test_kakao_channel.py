@@ -5,9 +5,9 @@ slow turns, Event API messages and their failures, and requests sent twice."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,8 +21,10 @@ from sanic import Sanic, response
 from bot.channels.delivery import DeliveryFailed
 from bot.channels.kakao import KakaoInput, KakaoSettings
 from bot.channels.kakao_events import KakaoEventApi
+from bot.channels.kakao_repeats import KakaoRepeats
 from bot.channels.kakao_skill import notice
 from bot.message_rate import MessageRate
+from tests.ports import free_port
 from tests.standins.kakao_api import (
     KakaoStandIn,
     OpenBuilder,
@@ -37,12 +39,6 @@ WRONG_SECRET = "The X-Tandem-Skill-Secret header is wrong."
 REPLY_SECONDS = 0.4
 SLOW_SECONDS = 1.0
 BILL = "이번 달 요금은 55,000원이에요"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 Behaviour = Callable[[UserMessage], Awaitable[None]]
@@ -106,8 +102,11 @@ class Kakao:
             assert answer.status == 200
 
 
-@pytest.fixture
-async def kakao(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Kakao]:
+@asynccontextmanager
+async def running_kakao(repeats: KakaoRepeats | None = None) -> AsyncIterator[Kakao]:
+    """A Rasa server's KakaoTalk channel in a Sanic app of its own, beside a Kakao
+    stand-in of its own; ``repeats``, the requests seen, may be shared with
+    another. Needs ``Sanic.test_mode``."""
     stand_in = KakaoStandIn(bot_id=BOT_ID, rest_api_key=REST_API_KEY)
     runner = web.AppRunner(stand_in.app())
     await runner.setup()
@@ -122,8 +121,7 @@ async def kakao(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Kakao]:
         event_api_url=stand_in_url,
         reply_seconds=REPLY_SECONDS,
     )
-    channel = KakaoInput(settings)
-    monkeypatch.setattr(Sanic, "test_mode", True)
+    channel = KakaoInput(settings, repeats=repeats)
     app = Sanic(f"kakao-channel-{uuid.uuid4().hex}")
     agent = ScriptedAgent()
     app.ctx.agent = agent
@@ -152,6 +150,13 @@ async def kakao(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Kakao]:
         await server.wait_closed()
         await channel.close()
         await runner.cleanup()
+
+
+@pytest.fixture
+async def kakao(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Kakao]:
+    monkeypatch.setattr(Sanic, "test_mode", True)
+    async with running_kakao() as running:
+        yield running
 
 
 def texts(answer: dict[str, Any]) -> list[str]:
