@@ -9,7 +9,8 @@ Redis server), so that whichever server a webhook, a customer's message or an ag
 reply reaches knows what the others did. A channel's state, ledger and rates share
 one Redis client; the channels without state of their own (KakaoTalk, the web chat)
 take only the rates (``customer_rate``), and KakaoTalk the skill requests it has
-seen (``kakao_repeats``).
+seen (``kakao_repeats``) and the checks of its Event API tasks
+(``kakao_check_queue``, in ``channel_state.db`` with one server).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from redis.asyncio import Redis  # type: ignore[import-untyped]
 
 from bot.channels.channel_state import ChannelState, FileChannelState, state_path
 from bot.channels.delivery_ledger import DeliveryLedger, LocalLedger, RedisLedger
+from bot.channels.kakao_check_queue import CheckQueue, FileCheckQueue, RedisCheckQueue
 from bot.channels.kakao_repeats import KakaoRepeats, LocalRepeats, RedisRepeats
 from bot.channels.redis_channel_state import RedisChannelState
 from bot.message_rate import CustomerRate, MessageRate
@@ -73,6 +75,14 @@ def kakao_repeats(environ: Mapping[str, str]) -> KakaoRepeats:
     if shared is None:
         return LocalRepeats()
     return RedisRepeats(*shared)
+
+
+def kakao_check_queue(environ: Mapping[str, str]) -> CheckQueue:
+    """Where the checks of agents' replies sent through Kakao's Event API wait."""
+    shared = _shared_redis(environ)
+    if shared is None:
+        return FileCheckQueue(state_path(environ))
+    return RedisCheckQueue(*shared)
 
 
 def _shared_redis(environ: Mapping[str, str]) -> tuple[Redis, str] | None:

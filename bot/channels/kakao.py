@@ -70,9 +70,14 @@ from bot.channels.attachments import (
     refusal_notice,
     shared,
 )
-from bot.channels.channel_memory import customer_rate, kakao_repeats
+from bot.channels.channel_memory import (
+    customer_rate,
+    kakao_check_queue,
+    kakao_repeats,
+)
 from bot.channels.delivery import DeliveryFailed
 from bot.channels.delivery_reports import DeliveryReports
+from bot.channels.kakao_check_queue import CheckQueue
 from bot.channels.kakao_events import (
     CHANNEL,
     KakaoCallback,
@@ -211,6 +216,7 @@ class KakaoInput(InputChannel):
         attachments: AttachmentSettings | None = None,
         rate: CustomerRate | None = None,
         repeats: KakaoRepeats | None = None,
+        check_queue: CheckQueue | None = None,
     ) -> None:
         self.settings = settings
         self.rate = rate or MessageRate.from_environment(os.environ)
@@ -238,6 +244,7 @@ class KakaoInput(InputChannel):
                 DeliveryReports(attachments, self._session)
                 if attachments is not None
                 else None,
+                check_queue,
                 first_delay=settings.task_check_seconds,
             )
 
@@ -254,6 +261,7 @@ class KakaoInput(InputChannel):
             AttachmentSettings.from_environment(os.environ),
             customer_rate(os.environ),
             kakao_repeats(os.environ),
+            kakao_check_queue(os.environ),
         )
 
     def get_output_channel(self) -> OutputChannel | None:
@@ -289,6 +297,12 @@ class KakaoInput(InputChannel):
                 logger.info("Refused a Kakao skill request: %s", refused.message)
                 return refused.response()
             return response.json(await self._answer(skill, on_new_message))
+
+        @webhook.listener("after_server_start")
+        async def start_checks(*_: Any) -> None:
+            # Checks an earlier run left are taken up without waiting for a reply.
+            if self.task_checks is not None:
+                self.task_checks.start()
 
         @webhook.listener("after_server_stop")
         async def close_http(*_: Any) -> None:

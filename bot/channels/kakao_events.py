@@ -293,7 +293,7 @@ class KakaoPushOutput(OutputChannel):
             task_ids += await self.events.send_text(user_id, bubble.as_event_text())
         message_id = reply_id(message)
         if message_id is not None and self.checks is not None:
-            self.checks.schedule(message_id, user_id, task_ids)
+            await self.checks.schedule(message_id, user_id, task_ids)
 
     async def send_text_message(
         self, recipient_id: str, text: str, **kwargs: Any

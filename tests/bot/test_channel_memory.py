@@ -14,7 +14,12 @@ from typing import Any
 import pytest
 import redis.asyncio
 
-from bot.channels.channel_memory import channel_memory, customer_rate, kakao_repeats
+from bot.channels.channel_memory import (
+    channel_memory,
+    customer_rate,
+    kakao_check_queue,
+    kakao_repeats,
+)
 from bot.channels.channel_state import ChannelState, FileChannelState, ReplyOption
 from bot.channels.delivery_ledger import (
     Claim,
@@ -23,6 +28,7 @@ from bot.channels.delivery_ledger import (
     RedisLedger,
 )
 from bot.channels.kakao import KakaoInput
+from bot.channels.kakao_check_queue import FileCheckQueue, RedisCheckQueue
 from bot.channels.kakao_repeats import LocalRepeats, RedisRepeats
 from bot.channels.redis_channel_state import RedisChannelState
 from bot.channels.telegram import TelegramInput, TelegramSettings
@@ -247,6 +253,9 @@ def test_without_a_redis_url_each_server_keeps_its_own(tmp_path: Path) -> None:
     assert isinstance(memory.rate, MessageRate)
     assert isinstance(customer_rate({}), MessageRate)
     assert isinstance(kakao_repeats({}), LocalRepeats)
+    assert isinstance(
+        kakao_check_queue({"TANDEM_VAR_DIR": str(tmp_path)}), FileCheckQueue
+    )
     assert (tmp_path / "channel_state.db").exists()
 
 
@@ -271,6 +280,14 @@ def test_with_a_redis_url_every_server_shares_them() -> None:
     )
     assert isinstance(repeats, RedisRepeats)
     assert repeats.key("ab") == "deployment_1:channel:kakao:request:ab"
+    checks = kakao_check_queue(
+        {
+            "TANDEM_CHANNEL_REDIS_URL": REDIS_URL,
+            "TANDEM_CHANNEL_REDIS_PREFIX": "deployment_1",
+        }
+    )
+    assert isinstance(checks, RedisCheckQueue)
+    assert checks.key == "deployment_1:channel:kakao:task-checks"
 
 
 def test_every_channel_takes_its_customers_rates_from_the_shared_redis(
@@ -285,6 +302,9 @@ def test_every_channel_takes_its_customers_rates_from_the_shared_redis(
     monkeypatch.setenv("TANDEM_TWILIO_AUTH_TOKEN", AUTH_TOKEN)
     monkeypatch.setenv("TANDEM_TWILIO_WHATSAPP_NUMBER", WHATSAPP_NUMBER)
     monkeypatch.setenv("TANDEM_PUBLIC_URL", "https://bot.example.com")
+    monkeypatch.setenv("TANDEM_KAKAO_BOT_ID", "5f6e7d8c9b0a1234567890ab")
+    monkeypatch.setenv("TANDEM_KAKAO_REST_API_KEY", "rest-api-key")
+    monkeypatch.setenv("TANDEM_KAKAO_SKILL_SECRET", "skill-secret")
 
     rates = [
         TelegramInput.from_credentials(None).rate,
@@ -295,7 +315,10 @@ def test_every_channel_takes_its_customers_rates_from_the_shared_redis(
 
     shared = [rate.burst for rate in rates if isinstance(rate, RedisMessageRate)]
     assert shared == [4, 4, 4, 4]
-    assert isinstance(KakaoInput.from_credentials(None).repeats, RedisRepeats)
+    kakao = KakaoInput.from_credentials(None)
+    assert isinstance(kakao.repeats, RedisRepeats)
+    assert kakao.task_checks is not None
+    assert isinstance(kakao.task_checks.queue, RedisCheckQueue)
 
 
 @pytest.mark.parametrize(

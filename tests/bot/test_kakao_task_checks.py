@@ -1,28 +1,43 @@
 """Checking an agent's reply sent through Kakao's Event API: the task's result is
 asked for after a delay and a failure reported to the handoff service; unfinished
-tasks and transient errors are asked again a few times; unreadable answers are
-never reported; checks are capped, cancelled at shutdown, and off at 0 seconds.
-Against Kakao's and the service's stand-ins."""
+tasks, transient errors and reports the service did not take are asked again a few
+times; unreadable answers are never reported; checks are capped, off at 0 seconds,
+and outlive the server that queued them: a restart, or another server after the
+lease, takes them up. Against Kakao's and the service's stand-ins; the shared queue
+against the machine's real Redis."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
+import redis.asyncio
 from rasa.shared.exceptions import RasaException
 
 from bot.channels.attachments import AttachmentSettings
 from bot.channels.delivery_reports import DeliveryReports
 from bot.channels.kakao import KakaoInput, KakaoSettings
+from bot.channels.kakao_check_queue import (
+    LEASE_SECONDS,
+    FileCheckQueue,
+    MemoryCheckQueue,
+    RedisCheckQueue,
+)
 from bot.channels.kakao_events import KakaoEventApi, KakaoPushOutput, PlatformAnswer
 from bot.channels.kakao_task_checks import KakaoTaskChecks
-from tests.bot.channel_testing import Gate, NoWait, recorded, standin
+from tests.bot.channel_testing import Gate, queue_failures, recorded, standin
+from tests.bot.redis_fixtures import client, prefix
+from tests.ports import free_port
 from tests.standins import handoff_attachments
 from tests.standins.kakao_api import ForcedAnswer, KakaoStandIn
+
+__all__ = ["client", "prefix"]
 
 BOT_ID = "5f6e7d8c9b0a1234567890ab"
 REST_API_KEY = "rest-api-key"
@@ -64,11 +79,11 @@ class Setup:
         )
 
     async def checks_done(self) -> None:
-        for _ in range(200):
-            if self.checks.outstanding == 0:
+        for _ in range(250):
+            if await self.checks.outstanding() == 0 and self.checks.running == 0:
                 return
             await asyncio.sleep(0.02)
-        raise AssertionError(f"{self.checks.outstanding} checks still running")
+        raise AssertionError(f"{await self.checks.outstanding()} checks still queued")
 
     async def reports(self) -> list[dict[str, Any]]:
         return [
@@ -143,7 +158,7 @@ async def test_a_reply_in_pieces_is_one_check_and_one_report(kakao: Setup) -> No
     kakao.kakao.blocked.add(USER)
 
     await kakao.reply(43, "안내 " * 700)
-    assert kakao.checks.outstanding == 1
+    assert await kakao.checks.outstanding() == 1
     await kakao.checks_done()
 
     assert len(kakao.kakao.events) == 3
@@ -173,6 +188,19 @@ async def test_transient_errors_are_asked_again(kakao: Setup) -> None:
 
     assert len(kakao.kakao.task_checks) == 3
     assert await kakao.reports() == [{"tandem_message_id": 45, **BLOCKED_REPORT}]
+
+
+async def test_a_report_the_service_did_not_take_is_made_again(kakao: Setup) -> None:
+    kakao.kakao.blocked.add(USER)
+    await queue_failures(
+        kakao.service, [{"status": 503, "body": {}, "method": "deliveries"}]
+    )
+
+    await kakao.reply(54)
+    await kakao.checks_done()
+
+    assert len(kakao.kakao.task_checks) == 2
+    assert await kakao.reports() == [{"tandem_message_id": 54, **BLOCKED_REPORT}]
 
 
 async def test_a_task_never_finished_is_given_up_with_a_warning(
@@ -228,7 +256,7 @@ async def test_only_agents_replies_are_checked(kakao: Setup) -> None:
     )
 
     assert len(kakao.kakao.events) == 3
-    assert kakao.checks.outstanding == 0
+    assert await kakao.checks.outstanding() == 0
 
 
 # ---------------------------------------------------------------- the stand-in
@@ -274,32 +302,26 @@ async def test_zero_seconds_turns_checking_off(kakao: Setup) -> None:
 
     await kakao.reply(48)
 
-    assert kakao.checks.outstanding == 0
+    assert await kakao.checks.outstanding() == 0
     await asyncio.sleep(CHECK_SECONDS * 5)
     assert kakao.kakao.task_checks == []
 
 
-@pytest.mark.parametrize("kakao", [10], indirect=True)
-async def test_closing_the_channel_cancels_the_waiting_checks(kakao: Setup) -> None:
-    # The send does not wait for its check.
-    await asyncio.wait_for(kakao.reply(49), timeout=2)
-    await kakao.reply(50)
-    waiting = set(kakao.checks._checks)
-    assert len(waiting) == 2
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
 
-    await kakao.channel.close()
-
-    assert kakao.checks.outstanding == 0
-    assert all(check.cancelled() for check in waiting)
-    assert kakao.kakao.task_checks == []
+    def __call__(self) -> float:
+        return self.now
 
 
 def checks_of(
     kakao: Setup,
-    sleep: Callable[[float], Awaitable[Any]],
     events: KakaoEventApi | None = None,
     **options: Any,
 ) -> KakaoTaskChecks:
+    """Checks whose poller, once started, takes what is due and then waits for
+    good: the test runs the rounds itself (``run_due``)."""
     assert kakao.channel.events is not None
     return KakaoTaskChecks(
         events or kakao.channel.events,
@@ -307,40 +329,142 @@ def checks_of(
             AttachmentSettings(kakao.service, SERVICE_SECRET, 4096),
             kakao.channel._session,
         ),
-        sleep=sleep,
+        sleep=Gate(),
         **options,
     )
+
+
+async def rounds_done(checks: KakaoTaskChecks) -> None:
+    await asyncio.gather(*list(checks._rounds))
+
+
+@pytest.mark.parametrize("kakao", [10], indirect=True)
+async def test_closing_the_channel_stops_the_checks_and_keeps_them_queued(
+    kakao: Setup,
+) -> None:
+    # The send does not wait for its check.
+    await asyncio.wait_for(kakao.reply(49), timeout=2)
+    await kakao.reply(50)
+    poller = kakao.checks._poller
+    assert poller is not None and not poller.done()
+
+    await kakao.channel.close()
+
+    assert poller.cancelled()
+    assert await kakao.checks.outstanding() == 2
+    assert kakao.kakao.task_checks == []
+
+
+async def test_a_restart_takes_up_the_checks_the_last_run_left(
+    kakao: Setup, tmp_path: Path
+) -> None:
+    kakao.kakao.blocked.add(USER)
+    [task_id] = await kakao.output.events.send_text(USER, "hello")
+    path = tmp_path / "channel_state.db"
+    queue = FileCheckQueue(path)
+    before = checks_of(kakao, queue=queue, first_delay=10.0)
+    assert await before.schedule(60, USER, [task_id])
+    await before.close()
+    queue.close()
+
+    reopened = FileCheckQueue(path)
+    clock = Clock(time.time() + 10.0)
+    after = checks_of(kakao, queue=reopened, first_delay=10.0, clock=clock)
+    assert await after.outstanding() == 1
+    after.start()
+    for _ in range(100):
+        if await kakao.reports():
+            break
+        await asyncio.sleep(0.02)
+    await rounds_done(after)
+
+    assert await kakao.reports() == [{"tandem_message_id": 60, **BLOCKED_REPORT}]
+    assert await after.outstanding() == 0
+    await after.close()
+    reopened.close()
+
+
+async def test_another_server_takes_up_a_stopped_servers_check_after_its_lease(
+    kakao: Setup, client: redis.asyncio.Redis, prefix: str
+) -> None:
+    kakao.kakao.blocked.add(USER)
+    [task_id] = await kakao.output.events.send_text(USER, "hello")
+    clock = Clock(time.time())
+    stopped = checks_of(kakao, queue=RedisCheckQueue(client, prefix), clock=clock)
+    other = checks_of(kakao, queue=RedisCheckQueue(client, prefix), clock=clock)
+    assert await stopped.schedule(61, USER, [task_id])
+
+    # The first server takes the due check and stops before it asks Kakao.
+    clock.now += 10.0
+    [taken] = await stopped.queue.take_due(clock.now, 5)
+    assert taken.message_id == 61
+    assert await other.run_due() == 0
+    clock.now += LEASE_SECONDS
+    assert await other.run_due() == 1
+    await rounds_done(other)
+
+    assert await kakao.reports() == [{"tandem_message_id": 61, **BLOCKED_REPORT}]
+    assert await other.outstanding() == 0
+    await stopped.close()
+    await other.close()
 
 
 async def test_checks_beyond_the_cap_are_dropped_with_a_warning(
     kakao: Setup, caplog: pytest.LogCaptureFixture
 ) -> None:
-    gate = Gate()
-    checks = checks_of(kakao, gate, first_delay=1.0, max_outstanding=2)
+    checks = checks_of(kakao, first_delay=1.0, max_outstanding=2)
 
     with caplog.at_level(logging.WARNING, logger="bot.channels.kakao_task_checks"):
-        scheduled = [checks.schedule(number, USER, ["task"]) for number in (1, 2, 3)]
+        scheduled = [
+            await checks.schedule(number, USER, ["task"]) for number in (1, 2, 3)
+        ]
 
     assert scheduled == [True, True, False]
-    assert checks.outstanding == 2
+    assert await checks.outstanding() == 2
     assert "Reply 3 is not checked with Kakao: 2 checks are waiting" in caplog.text
-    await gate.waiting.wait()
     await checks.close()
-    assert checks.outstanding == 0
     assert kakao.kakao.task_checks == []
 
 
+async def test_a_queue_that_cannot_be_reached_leaves_the_reply_unchecked(
+    kakao: Setup, caplog: pytest.LogCaptureFixture
+) -> None:
+    nobody = redis.asyncio.Redis(
+        host="127.0.0.1", port=free_port(), socket_connect_timeout=1
+    )
+    checks = checks_of(kakao, queue=RedisCheckQueue(nobody, "down"), first_delay=1.0)
+
+    with caplog.at_level(logging.WARNING, logger="bot.channels.kakao_task_checks"):
+        assert not await checks.schedule(62, USER, ["task"])
+
+    assert "Reply 62 is not checked with Kakao" in caplog.text
+    await nobody.close()
+
+
 async def test_the_checks_wait_longer_each_time_up_to_a_bound(kakao: Setup) -> None:
-    sleeps = NoWait()
     kakao.kakao.pending = 100
     [task_id] = await kakao.output.events.send_text(USER, "hello")
-    checks = checks_of(kakao, sleeps, first_delay=50.0, further_tries=3)
+    clock = Clock(1000.0)
+    queue = MemoryCheckQueue()
+    checks = checks_of(
+        kakao, queue=queue, first_delay=50.0, further_tries=3, clock=clock
+    )
+    assert await checks.schedule(51, USER, [task_id])
 
-    assert checks.schedule(51, USER, [task_id])
-    await asyncio.gather(*checks._checks)
+    waits = []
+    for _ in range(4):
+        [(due, _check)] = queue.waiting()
+        waits.append(due - clock.now)
+        clock.now = due - 0.001
+        assert await checks.run_due() == 0
+        clock.now = due
+        assert await checks.run_due() == 1
+        await rounds_done(checks)
 
-    assert sleeps.delays == [50.0, 100.0, 120.0, 120.0]
+    assert waits == [50.0, 100.0, 120.0, 120.0]
     assert len(kakao.kakao.task_checks) == 4
+    assert queue.waiting() == []
+    await checks.close()
 
 
 class Crashing(KakaoEventApi):
@@ -364,15 +488,20 @@ async def test_a_check_that_breaks_touches_no_other(
         rest_api_key=REST_API_KEY,
         event_name="tandem_message",
     )
-    checks = checks_of(kakao, NoWait(), crashing, first_delay=1.0)
+    clock = Clock(1000.0)
+    checks = checks_of(kakao, crashing, first_delay=1.0, clock=clock)
 
     with caplog.at_level(logging.ERROR, logger="bot.channels.kakao_task_checks"):
-        assert checks.schedule(52, USER, ["broken"])
-        assert checks.schedule(53, USER, [task_id])
-        await asyncio.gather(*checks._checks)
+        assert await checks.schedule(52, USER, ["broken"])
+        assert await checks.schedule(53, USER, [task_id])
+        clock.now += 1.0
+        assert await checks.run_due() == 2
+        await rounds_done(checks)
 
     assert "The Kakao check of reply 52 failed" in caplog.text
     assert await kakao.reports() == [{"tandem_message_id": 53, **BLOCKED_REPORT}]
+    assert await checks.outstanding() == 0
+    await checks.close()
 
 
 # ---------------------------------------------------------------- settings

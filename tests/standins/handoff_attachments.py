@@ -9,7 +9,8 @@ describes them, for the bot's tests.
   "filename", "url"}`` with ``url`` the customer link ``/files/{id}?expires=…&
   signature=…`` (absolute when ``public_url`` is set);
 - ``GET /files/{id}?expires&signature``: the stored bytes, 403 on a bad signature;
-- ``POST /api/rasa/deliveries``: a late delivery failure, recorded; 200.
+- ``POST /api/rasa/deliveries``: a late delivery failure, recorded; 200 (or a queued
+  failure for ``"method": "deliveries"``).
 
 It records each upload (``GET /_recorded``) and answers queued failures
 (``POST /_failures``) like the platforms' stand-ins.
@@ -190,6 +191,9 @@ def put_file(
 async def delivery_failed(request: web.Request) -> web.Response:
     if request.headers.get("Authorization") != f"Bearer {request.app[STORE].secret}":
         return problem(401, "unauthorized")
+    failure = request.app[RECORD].next_failure("deliveries")
+    if failure is not None:
+        return failure_response(failure)
     body = await request.json()
     request.app[RECORD].take({"method": "deliveries", "body": body})
     message = {"id": body.get("tandem_message_id")}
