@@ -22,15 +22,20 @@ Redis server.
 This store keeps each conversation's queue in Redis and changes it only inside Lua
 scripts, which Redis runs one at a time: taking a ticket, checking in, and leaving are
 each one atomic step, so there is no moment between a read and its write for another
-server to slip into. Tickets are numbered by ``INCR`` (the number is a fencing token:
-it only grows), served in that order, and each has a deadline kept by Redis's own
+server to slip into. Tickets are numbered by ``INCR`` and never below Redis's clock in
+milliseconds, so the number only grows, also after the counter expired an hour after
+the conversation's last turn or Redis lost it in a restart: it is a fencing token,
+which the turn carries to the tracker store (bot/conversation_fence.py). Tickets are
+served in that order, and each has a deadline kept by Redis's own
 clock (``TIME``): a waiting server moves its deadline on at every check-in, a holding
 one every third of the lease from a background task. A server that dies stops doing
 so, and its ticket is dropped once its deadline passes, so a dead holder delays the
 conversation by one lease at most (``lease_seconds``, 10 s by default) while a live
 one keeps the lock however long its turn takes. A holder whose event loop stalls for
 longer than a whole lease can lose the lock without knowing it in time; it finds out
-when it next checks in or leaves, and logs it as an error.
+when it next checks in or leaves, and logs it as an error, and the tracker store
+refuses its save if a later ticket's turn has been saved meanwhile. Log lines name the
+conversation by its log id (bot/observability/logs.py), never by its sender id.
 
 Configured in the endpoints file by module path::
 
@@ -57,6 +62,9 @@ from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig
 from redis.asyncio import Redis  # type: ignore[import-untyped]
 from redis.exceptions import NoScriptError, RedisError  # type: ignore[import-untyped]
+
+from bot.conversation_fence import holding
+from bot.observability.logs import log_id_for
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +111,10 @@ local lease = tonumber(ARGV[1])
 local now = now_ms()
 purge(now)
 local ticket = redis.call('INCR', counter)
+if ticket < now then
+  ticket = now
+  redis.call('SET', counter, ticket)
+end
 local last = redis.call('ZRANGE', tickets, -1, -1)[1]
 if last and ticket <= tonumber(last) then
   ticket = tonumber(last) + 1
@@ -240,8 +252,8 @@ class RedisTicketLockStore(LockStore):
             ticket = int(await self._run(ISSUE, keys, [self.lease_ms]))
         except RedisError as error:
             raise LockError(
-                f"Could not queue for the lock of conversation '{conversation_id}':"
-                f" {error}"
+                "Could not queue for the lock of conversation "
+                f"{log_id_for(conversation_id)}: {error}"
             ) from error
         held = False
         try:
@@ -251,10 +263,11 @@ class RedisTicketLockStore(LockStore):
                 self._keep_holding(conversation_id, keys, ticket)
             )
             try:
-                yield TicketLock(
-                    conversation_id,
-                    deque([Ticket(ticket, time.time() + self.lease_seconds)]),
-                )
+                with holding(conversation_id, ticket):
+                    yield TicketLock(
+                        conversation_id,
+                        deque([Ticket(ticket, time.time() + self.lease_seconds)]),
+                    )
             finally:
                 keeper.cancel()
                 with suppress(asyncio.CancelledError):
@@ -272,14 +285,14 @@ class RedisTicketLockStore(LockStore):
             except RedisError as error:
                 raise LockError(
                     f"Could not wait for the lock of conversation "
-                    f"'{conversation_id}': {error}"
+                    f"{log_id_for(conversation_id)}: {error}"
                 ) from error
             if ahead == 0:
                 return
             if ahead < 0:
                 raise LockError(
-                    f"The ticket for conversation '{conversation_id}' expired while "
-                    "it waited: this server did not check in for a whole lease"
+                    f"The ticket for conversation {log_id_for(conversation_id)} expired"
+                    " while it waited: this server did not check in for a whole lease"
                 )
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.poll_seconds)
@@ -293,16 +306,16 @@ class RedisTicketLockStore(LockStore):
                 ahead = int(await self._run(CHECK_IN, keys, [ticket, self.lease_ms]))
             except RedisError as error:
                 logger.warning(
-                    "Could not renew the lock of conversation '%s' (will retry): %s",
-                    conversation_id,
+                    "Could not renew the lock of conversation %s (will retry): %s",
+                    log_id_for(conversation_id),
                     error,
                 )
                 continue
             if ahead != 0:
                 logger.error(
-                    "Lost the lock of conversation '%s' while holding it: its lease "
+                    "Lost the lock of conversation %s while holding it: its lease "
                     "ran out before it was renewed",
-                    conversation_id,
+                    log_id_for(conversation_id),
                 )
                 return
 
@@ -313,18 +326,18 @@ class RedisTicketLockStore(LockStore):
             still_held = int(await self._run(RELEASE, keys, [ticket])) == 1
         except RedisError as error:
             logger.warning(
-                "Could not release the lock of conversation '%s'; it lapses within "
+                "Could not release the lock of conversation %s; it lapses within "
                 "%.1f s: %s",
-                conversation_id,
+                log_id_for(conversation_id),
                 self.lease_seconds,
                 error,
             )
             return
         if held and not still_held:
             logger.error(
-                "The lock of conversation '%s' lapsed before this turn ended: another "
+                "The lock of conversation %s lapsed before this turn ended: another "
                 "server may have handled the conversation at the same time",
-                conversation_id,
+                log_id_for(conversation_id),
             )
 
     async def _run(self, script: _Script, keys: list[str], args: Sequence[Any]) -> Any:

@@ -28,6 +28,11 @@ Four changes, measured in docs/benchmarks.md ("Bot reply latency"):
   to start with it when ``TANDEM_RASA_INSTANCES`` or ``SANIC_WORKERS`` say that more
   than one process writes (``bot/cluster_settings.py``).
 
+Saves made inside a conversation's lock are fenced (``bot/conversation_fence.py``): the
+lock's ticket is written in the same transaction as the events, and a save whose ticket
+is older than one already written is refused, so a turn whose lock lapsed while its
+server stalled cannot write over the turn another server handled meanwhile.
+
 One more, for privacy: the text of every message is masked before it is stored or
 handed to the event broker (``bot/personal_data.py``): card, resident registration,
 phone and bank account numbers keep only a few digits. The NLU and the actions saw the
@@ -53,8 +58,10 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import QueuePool
 
+from bot import conversation_fence
 from bot.cluster_settings import check_cache
 from bot.conversation_cache import ConversationCache, StoredRow
+from bot.conversation_fence import held_ticket
 from bot.personal_data import default_masker, mask_event
 
 SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL")
@@ -129,6 +136,7 @@ class TandemSQLTrackerStore(SQLTrackerStore):
             # WAL is stored in the file; synchronous is set per connection.
             sa.event.listen(self.engine, "connect", _set_sqlite_pragmas)
             self.sessionmaker = sessionmaker(bind=self.engine)
+        conversation_fence.create_table(self.engine)
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         """The conversation's latest session, from memory if it is cached."""
@@ -182,6 +190,9 @@ class TandemSQLTrackerStore(SQLTrackerStore):
                         "data": json.dumps(data),
                     }
                 )
+            ticket = held_ticket(sender_id)
+            if ticket is not None:
+                conversation_fence.advance(session, sender_id, ticket)
             if rows:
                 # One executemany instead of the ORM's unit of work per event.
                 session.execute(sa.insert(self.SQLEvent.__table__), rows)
