@@ -90,18 +90,25 @@ def decode_options(encoded: str) -> list[ReplyOption]:
     ]
 
 
+def open_state_file(path: Path) -> sqlite3.Connection:
+    """A connection to the state file, in WAL mode, in autocommit, usable from any
+    thread (each user guards it with a lock of its own)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    # Several channels of one Rasa server (and its Sanic workers) open the file.
+    connection.execute("PRAGMA busy_timeout=2000")
+    return connection
+
+
 class FileChannelState:
     """The state of one Rasa server, in SQLite. Each call is one short statement on a
     local file, so it runs on the event loop."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        # Two channels of one Rasa server open the file each.
-        self._db.execute("PRAGMA busy_timeout=2000")
+        self._db = open_state_file(path)
         for statement in _SCHEMA:
             self._db.execute(statement)
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import threading
 import uuid
 from collections.abc import Iterable
@@ -29,6 +28,8 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from redis.asyncio import Redis  # type: ignore[import-untyped]
+
+from bot.channels.channel_state import open_state_file
 
 logger = logging.getLogger(__name__)
 
@@ -142,12 +143,8 @@ class FileCheckQueue:
     on a local file, so it runs on the event loop."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=2000")
+        self._db = open_state_file(path)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS kakao_task_checks ("
             " id TEXT PRIMARY KEY, due REAL NOT NULL, body TEXT NOT NULL)"
