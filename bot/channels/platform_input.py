@@ -9,16 +9,23 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel
 
-from bot.channels.attachments import AttachmentService, AttachmentSettings
+from bot.channels.attachments import (
+    Attachment,
+    AttachmentRefused,
+    AttachmentService,
+    AttachmentSettings,
+    shared,
+)
 from bot.channels.channel_memory import channel_memory
 from bot.channels.channel_state import ChannelState
 from bot.channels.delivery import DeliveryFailed, PlatformSession
 from bot.channels.delivery_ledger import DeliveryLedger, LocalLedger
+from bot.channels.incoming import Incoming
 from bot.channels.trouble_notices import TroubleNotices
 from bot.message_rate import CustomerRate, MessageRate, slow_down_notice
 
@@ -95,3 +102,27 @@ class PlatformInput(InputChannel):
             except DeliveryFailed as failure:
                 logger.warning("The slow-down notice was not sent: %s", failure)
         return False
+
+    async def _shared_files(
+        self,
+        sender_id: str,
+        files: Sequence[dict[str, Any]],
+        receive: Callable[[dict[str, Any]], Awaitable[Attachment]],
+        tell: Callable[[str], Awaitable[None]],
+    ) -> list[Incoming]:
+        """Each of the customer's files, received (``receive``: fetched from the
+        platform and stored by the service) and shared with the bot; a file that
+        cannot be received is left out, and the customer told why (``tell``)."""
+        messages = []
+        for media in files:
+            try:
+                attachment = await receive(media)
+            except AttachmentRefused as refused:
+                logger.warning(
+                    "A %s file was not received: %s", self.PLATFORM, refused.detail
+                )
+                await tell(refused.reason)
+                continue
+            share = shared(attachment)
+            messages.append(Incoming(sender_id, share.text, share.metadata))
+        return messages

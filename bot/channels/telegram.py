@@ -35,6 +35,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -55,7 +56,6 @@ from bot.channels.attachments import (
     download,
     public_link,
     refusal_notice,
-    shared,
 )
 from bot.channels.channel_state import ChannelState, ReplyOption
 from bot.channels.configuration import api_url, required
@@ -593,16 +593,12 @@ class TelegramInput(PlatformInput):
             [media for media in message.media if media not in files],
         ).incoming()
         messages = [rest] if rest is not None else []
-        for media in files:
-            try:
-                attachment = await self._receive_file(message.sender_id, media)
-            except AttachmentRefused as refused:
-                logger.warning("A Telegram file was not received: %s", refused.detail)
-                await self._tell(message, refused.reason)
-                continue
-            share = shared(attachment)
-            messages.append(Incoming(message.sender_id, share.text, share.metadata))
-        return messages
+        return messages + await self._shared_files(
+            message.sender_id,
+            files,
+            partial(self._receive_file, message.sender_id),
+            partial(self._tell, message),
+        )
 
     async def _receive_file(self, sender: str, media: dict[str, Any]) -> Attachment:
         assert self.attachments is not None

@@ -49,6 +49,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
 
@@ -66,7 +67,6 @@ from bot.channels.attachments import (
     download,
     public_link,
     refusal_notice,
-    shared,
 )
 from bot.channels.channel_state import ChannelState, ReplyOption
 from bot.channels.configuration import MissingChannelSetting, api_url, required
@@ -710,16 +710,12 @@ class TwilioInput(PlatformInput):
         kept = [media for media in inbound.media if media not in files]
         first = self._incoming(inbound, options, kept)
         messages = [first] if first is not None else []
-        for media in files:
-            try:
-                attachment = await self._receive_file(inbound, media)
-            except AttachmentRefused as refused:
-                logger.warning("A Twilio file was not received: %s", refused.detail)
-                await self._tell(inbound, refused.reason)
-                continue
-            share = shared(attachment)
-            messages.append(Incoming(inbound.sender_id, share.text, share.metadata))
-        return messages
+        return messages + await self._shared_files(
+            inbound.sender_id,
+            files,
+            partial(self._receive_file, inbound),
+            partial(self._tell, inbound),
+        )
 
     def _incoming(
         self,
